@@ -1,0 +1,55 @@
+# The project's vocabulary: run, test, lint, bench. Every target bootstraps what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+NODE_INSTALLED := node_modules/.installed
+PROTO_FILES := $(wildcard protos/connectorgateway/v1/*.proto)
+API_BASELINE := api-baseline/connectorgateway-v1.binpb
+
+.PHONY: run test lint bench proto api-baseline clean
+
+$(INSTALLED): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(NODE_INSTALLED): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## Start the gateway on embedded defaults (SQLite under ./var, gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080).
+run: $(INSTALLED)
+	$(BIN)/connector-gateway serve
+
+## Run the whole test suite.
+test: $(INSTALLED) $(NODE_INSTALLED)
+	$(BIN)/pytest
+
+## Lint code and API: ruff, mypy --strict, buf lint, buf breaking against the last release's image.
+lint: $(INSTALLED) $(NODE_INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	node_modules/.bin/buf lint
+	node_modules/.bin/buf breaking --against $(API_BASELINE)
+	$(MAKE) --no-print-directory proto
+	git diff --exit-code -- connectorgateway || (echo "generated code is stale: run 'make proto' and commit" && exit 1)
+
+## Regenerate the Python code for the API (committed, so installing needs no protoc).
+proto: $(INSTALLED)
+	$(BIN)/python -m grpc_tools.protoc -I protos \
+	  --python_out=. --pyi_out=. --grpc_python_out=. \
+	  $(PROTO_FILES)
+
+## Record the current API as the last release; buf breaking compares against it.
+api-baseline: $(NODE_INSTALLED)
+	node_modules/.bin/buf build -o $(API_BASELINE)
+
+## Benchmarks and soaks; figures go to bench/RESULTS.md.
+bench: $(INSTALLED)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,196 @@
+"""The connector contract: what every adapter declares and implements.
+
+Metadata is frozen data that the registry validates at start-up and serves through
+``DescribeConnector``; behaviour is the ``Adapter`` protocol, which fakes satisfy without
+inheriting anything.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+
+class PolicyClass(enum.StrEnum):
+    A = "A"  # runs automatically
+    B = "B"  # needs a human approval bound to the exact payload
+    C = "C"  # never runs through the gateway
+
+    @property
+    def strictness(self) -> int:
+        return {"A": 0, "B": 1, "C": 2}[self.value]
+
+
+class Idempotency(enum.StrEnum):
+    NATIVE = "native"  # the vendor takes an idempotency key, which the gateway forwards
+    GATEWAY = "gateway"  # the gateway stores the first result and replays it
+    NONE = "none"  # reads: repeat freely
+
+
+class DataClassification(enum.StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    CONFIDENTIAL = "confidential"
+    RESTRICTED = "restricted"
+
+
+class ConnectorStatus(enum.StrEnum):
+    OK = "ok"
+    DEGRADED = "degraded"
+    ERROR = "error"
+    UNKNOWN = "unknown"
+    NOT_CONFIGURED = "not_configured"
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many times and how long to wait between retries of retryable failures."""
+
+    max_retries: int = 3
+    backoff_ms: tuple[int, ...] = (1000, 2000, 4000)
+    jitter: float = 0.2  # +-20 % of each wait
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        if self.max_retries and len(self.backoff_ms) == 0:
+            raise ValueError("a retry policy with retries needs a backoff schedule")
+        if any(b < 0 for b in self.backoff_ms):
+            raise ValueError("backoff_ms entries must be >= 0")
+        if not 0 <= self.jitter < 1:
+            raise ValueError("jitter must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    """One operation of a connector, with its payload model and governance."""
+
+    name: str
+    description: str
+    payload_model: type[BaseModel]
+    policy_class: PolicyClass = PolicyClass.B  # an operation without a declared class is B
+    idempotency: Idempotency = Idempotency.GATEWAY
+    read_only: bool = False
+    compensation: str | None = None  # the operation that undoes this one; None: cannot be undone
+    success_event: str = "execution_succeeded"
+    failure_event: str = "execution_failed"
+
+
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
+_EVENT = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class ConnectorMetadata:
+    """A connector's contract under the governance standard."""
+
+    key: str
+    display_name: str
+    display_name_ar: str
+    version: str
+    contract_url: str
+    operations: tuple[OperationSpec, ...]
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout_ms: int = 10_000
+    idempotency: Idempotency = Idempotency.GATEWAY
+    data_classification: DataClassification = DataClassification.CONFIDENTIAL
+
+    def operation(self, name: str) -> OperationSpec | None:
+        for op in self.operations:
+            if op.name == name:
+                return op
+        return None
+
+    @property
+    def audit_event_types(self) -> tuple[str, ...]:
+        events = {e for op in self.operations for e in (op.success_event, op.failure_event)}
+        return tuple(sorted(events))
+
+    def validate(self) -> None:
+        """Raises ValueError naming the first broken rule of the standard."""
+        where = f"connector {self.key!r}"
+        if not _KEY.match(self.key):
+            raise ValueError(f"{where}: key must be lower_snake_case")
+        if not self.display_name.strip() or not self.display_name_ar.strip():
+            raise ValueError(f"{where}: English and Arabic display names are required")
+        if not any("\u0600" <= ch <= "\u06ff" for ch in self.display_name_ar):
+            raise ValueError(f"{where}: display_name_ar must be written in Arabic script")
+        if not _SEMVER.match(self.version):
+            raise ValueError(f"{where}: version must be a semantic version")
+        if not self.contract_url.startswith("https://"):
+            raise ValueError(f"{where}: contract_url must be an https URL")
+        if self.timeout_ms <= 0:
+            raise ValueError(f"{where}: timeout_ms must be positive")
+        if not self.operations:
+            raise ValueError(f"{where}: at least one operation is required")
+        names = [op.name for op in self.operations]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{where}: operation names must be unique")
+        for op in self.operations:
+            if not _KEY.match(op.name):
+                raise ValueError(f"{where}: operation {op.name!r} must be lower_snake_case")
+            for event in (op.success_event, op.failure_event):
+                if not _EVENT.match(event):
+                    raise ValueError(f"{where}: audit event {event!r} must be lower_snake_case")
+            if op.compensation is not None and self.operation(op.compensation) is None:
+                raise ValueError(
+                    f"{where}: operation {op.name!r} names unknown compensation "
+                    f"{op.compensation!r}"
+                )
+            if op.read_only and op.idempotency is not Idempotency.NONE:
+                raise ValueError(f"{where}: read-only operation {op.name!r} needs idempotency none")
+            if not op.read_only and op.idempotency is Idempotency.NONE:
+                raise ValueError(f"{where}: write operation {op.name!r} must be idempotent")
+
+
+@dataclass(frozen=True)
+class AttemptContext:
+    """What an adapter knows about the attempt it is running."""
+
+    tenant: str
+    execution_id: str
+    idempotency_key: str
+    attempt: int
+    timeout_s: float  # the time left for this attempt; give it to the vendor request
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    detail: str = ""
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """The lifecycle every vendor adapter implements."""
+
+    @property
+    def metadata(self) -> ConnectorMetadata: ...
+
+    @property
+    def configured(self) -> bool:
+        """False when credentials or endpoints are missing; calls are then refused."""
+        ...
+
+    async def initialize(self) -> None: ...
+
+    async def execute(
+        self, operation: str, payload: BaseModel, ctx: AttemptContext
+    ) -> Mapping[str, Any]:
+        """Runs one attempt. Raises ``gateway.errors.GatewayError`` subclasses on failure."""
+        ...
+
+    async def compensate(
+        self, operation: str, original: Mapping[str, Any], ctx: AttemptContext
+    ) -> Mapping[str, Any]: ...
+
+    async def health_check(self) -> ProbeResult: ...
+
+    async def shutdown(self) -> None: ...

@@ -1,0 +1,175 @@
+"""The gateway's one error hierarchy.
+
+Each class fixes its gRPC code, a constant UPPER_SNAKE reason and whether the caller may retry.
+Only the status-mapping layer turns these into a gRPC status (see ``gateway.status``); the
+table in docs/errors.md documents every reason for agent authors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import grpc
+
+DOMAIN = "connectorgateway"
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One invalid field of the request, as reported in ``google.rpc.BadRequest``."""
+
+    field: str
+    description: str
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway answers deliberately."""
+
+    code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+    reason: str = "INTERNAL"
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        violations: tuple[FieldViolation, ...] = (),
+        retry_after_ms: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.metadata: dict[str, str] = dict(metadata or {})
+        self.violations = violations
+        self.retry_after_ms = retry_after_ms
+
+    def with_metadata(self, **items: str) -> GatewayError:
+        """Adds metadata (for example the attempts made) and returns the same error."""
+        self.metadata.update(items)
+        return self
+
+
+# --- the caller's mistakes: fix the request --------------------------------------------------
+
+
+class MalformedRequest(GatewayError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "MALFORMED_REQUEST"
+
+
+class InvalidPayload(GatewayError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "INVALID_PAYLOAD"
+
+
+class PayloadTooLarge(GatewayError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "PAYLOAD_TOO_LARGE"
+
+
+class MissingField(GatewayError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "MISSING_FIELD"
+
+
+class UnknownOperation(GatewayError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "UNKNOWN_OPERATION"
+
+
+class ConnectorNotFound(GatewayError):
+    code = grpc.StatusCode.NOT_FOUND
+    reason = "CONNECTOR_NOT_FOUND"
+
+
+class ExecutionNotFound(GatewayError):
+    code = grpc.StatusCode.NOT_FOUND
+    reason = "EXECUTION_NOT_FOUND"
+
+
+# --- refusals by governance ------------------------------------------------------------------
+
+
+class Unauthenticated(GatewayError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+    reason = "UNAUTHENTICATED"
+
+
+class PolicyForbidden(GatewayError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "POLICY_FORBIDDEN"
+
+
+class ApprovalRequired(GatewayError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "APPROVAL_REQUIRED"
+
+
+class NotConfigured(GatewayError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "CONNECTOR_NOT_CONFIGURED"
+
+
+class NotCompensable(GatewayError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "NOT_COMPENSABLE"
+
+
+class ShuttingDown(GatewayError):
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "SHUTTING_DOWN"
+    retryable = True
+
+
+# --- the vendor's answers --------------------------------------------------------------------
+
+
+class VendorAuthFailed(GatewayError):
+    """The vendor refused the gateway's own credentials: an operator must fix them.
+
+    Deliberately FAILED_PRECONDITION, never UNAUTHENTICATED, which would tell the agent that
+    its own token is wrong.
+    """
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "VENDOR_AUTH_FAILED"
+
+
+class VendorRejected(GatewayError):
+    """The vendor refused this request for what it contains; retrying it unchanged fails."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "VENDOR_REJECTED"
+
+
+class VendorUnavailable(GatewayError):
+    """The vendor could not be reached or failed before acting; safe to retry later."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "VENDOR_UNAVAILABLE"
+    retryable = True
+
+
+class DeadlineExceeded(GatewayError):
+    """The call's deadline ran out before the vendor acted."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    reason = "DEADLINE_EXCEEDED"
+    retryable = True
+
+
+class OutcomeUnknown(GatewayError):
+    """The request may have reached the vendor, but its outcome could not be learned.
+
+    UNKNOWN is a code that neither gRPC's own retry nor service meshes retry by default, so a
+    write that may have happened is not repeated blindly.
+    """
+
+    code = grpc.StatusCode.UNKNOWN
+    reason = "OUTCOME_UNKNOWN"
+
+
+class Internal(GatewayError):
+    code = grpc.StatusCode.INTERNAL
+    reason = "INTERNAL"

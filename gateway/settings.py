@@ -1,0 +1,120 @@
+"""Gateway configuration: embedded defaults, overridden by a TOML file and the environment.
+
+Environment variables start with ``CONNECTOR_GATEWAY_`` and use ``__`` for nesting, for example
+``CONNECTOR_GATEWAY_EMAIL__HOST=smtp.example.com``. ``CONNECTOR_GATEWAY_CONFIG`` names an
+optional TOML file. Secrets may be given directly or as ``*_file`` paths (Kubernetes secrets).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from gateway.contract import PolicyClass
+
+
+def read_secret(value: SecretStr | None, file: Path | None) -> str | None:
+    """The secret given directly, else the first line of its file, else None."""
+    if value is not None and value.get_secret_value():
+        return value.get_secret_value()
+    if file is not None:
+        return file.read_text(encoding="utf-8").strip() or None
+    return None
+
+
+class EmailSettings(BaseModel):
+    """SMTP relay used by the ``email`` connector; unset host means not configured."""
+
+    host: str | None = None
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    from_address: str | None = None
+    ca_file: Path | None = None  # extra CA bundle, for relays with a private CA
+
+    def resolved_password(self) -> str | None:
+        return read_secret(self.password, self.password_file)
+
+
+class AuditSettings(BaseModel):
+    anchor_every_rows: int = Field(default=100, ge=1)
+    anchor_every_s: float = Field(default=10.0, gt=0)
+    anchor_key: SecretStr | None = None
+    anchor_key_file: Path | None = None
+    max_batch: int = Field(default=256, ge=1)
+
+
+class PolicySettings(BaseModel):
+    """Deployment policy: classes may be tightened; only local development may loosen them."""
+
+    overrides: dict[str, PolicyClass] = Field(default_factory=dict)  # "connector.operation"
+    allow_loosening: bool = False  # local development only: lets a B operation be tried as A
+
+    @field_validator("overrides")
+    @classmethod
+    def _keys_name_operations(cls, value: dict[str, PolicyClass]) -> dict[str, PolicyClass]:
+        for key in value:
+            if key.count(".") != 1:
+                raise ValueError(f"policy override {key!r} must be 'connector.operation'")
+        return value
+
+
+class HealthSettings(BaseModel):
+    consecutive_failures_for_error: int = Field(default=1, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CONNECTOR_GATEWAY_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    grpc_address: str = "127.0.0.1:50051"
+    http_address: str = "127.0.0.1:8080"
+    data_dir: Path = Path("var")
+    max_payload_bytes: int = Field(default=1024 * 1024, ge=1024)
+    deadline_reserve_ms: int = Field(default=50, ge=0)
+    max_call_deadline_ms: int = Field(default=30_000, ge=1)
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+    trace_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "gateway.db"
+
+    @property
+    def max_receive_bytes(self) -> int:
+        # Room for the envelope around the payload; larger messages are refused by grpcio
+        # itself with RESOURCE_EXHAUSTED before any of the gateway's code runs.
+        return self.max_payload_bytes + 64 * 1024
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("CONNECTOR_GATEWAY_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
