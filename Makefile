@@ -39,8 +39,8 @@ lint: $(INSTALLED) $(NODE_INSTALLED)
 
 ## Regenerate the Python code for the API (committed, so installing needs no protoc).
 proto: $(INSTALLED)
-	$(BIN)/python -m grpc_tools.protoc -I protos \
-	  --python_out=. --pyi_out=. --grpc_python_out=. \
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grpc_tools.protoc -I protos \
+	  --python_out=. --pyi_out=. --grpc_python_out=. --mypy_grpc_out=. \
 	  $(PROTO_FILES)
 
 ## Record the current API as the last release; buf breaking compares against it.

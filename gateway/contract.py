@@ -141,8 +141,7 @@ class ConnectorMetadata:
                     raise ValueError(f"{where}: audit event {event!r} must be lower_snake_case")
             if op.compensation is not None and self.operation(op.compensation) is None:
                 raise ValueError(
-                    f"{where}: operation {op.name!r} names unknown compensation "
-                    f"{op.compensation!r}"
+                    f"{where}: operation {op.name!r} names unknown compensation {op.compensation!r}"
                 )
             if op.read_only and op.idempotency is not Idempotency.NONE:
                 raise ValueError(f"{where}: read-only operation {op.name!r} needs idempotency none")

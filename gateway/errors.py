@@ -173,3 +173,8 @@ class OutcomeUnknown(GatewayError):
 class Internal(GatewayError):
     code = grpc.StatusCode.INTERNAL
     reason = "INTERNAL"
+
+
+class InvalidField(GatewayError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "INVALID_FIELD"

@@ -72,6 +72,7 @@ class PolicySettings(BaseModel):
 
 class HealthSettings(BaseModel):
     consecutive_failures_for_error: int = Field(default=1, ge=1)
+    probe_interval_s: float = Field(default=60.0, ge=0)  # 0: no live probes
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,272 @@
+"""Contract Intelligence (DocuSign eSignature v2.1 + Navigator): payload models and metadata.
+
+Envelope fields follow eSignature REST v2.1 (``envelopeDefinition``, ``document``, ``signer``,
+``carbonCopy``, ``signHere``, ``templateRole``; camelCase as DocuSign spells them, numeric ids as
+strings as DocuSign types them). ``void_envelope`` is the documented
+``PUT …/envelopes/{envelopeId}`` with ``status: "voided"``. Agreement reads follow Navigator's
+Agreements API (``GET /v1/accounts/{accountId}/agreements[/{agreementId}]``). The account id
+and the OAuth credentials are configuration.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Self
+
+from pydantic import BeforeValidator, EmailStr, Field, model_validator
+
+from adapters.catalog._common import CatalogModel, Uuid, integral
+from gateway.contract import (
+    ConnectorMetadata,
+    DataClassification,
+    Idempotency,
+    OperationSpec,
+    PolicyClass,
+    RetryPolicy,
+)
+
+MAX_DOCUMENT_BASE64 = 34_000_000  # about 25 MB of file, DocuSign's per-document ceiling
+
+# DocuSign types document ids, recipient ids and routing orders as strings of digits.
+DigitsId = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,8}$", examples=["1"])]
+PageLimit = Annotated[int, Field(strict=True, ge=1, le=100), BeforeValidator(integral)]
+
+
+class EnvelopeDocument(CatalogModel):
+    """A document to sign, inline as base64."""
+
+    documentId: DigitsId = Field(description='Document number, referenced by tabs, e.g. "1".')
+    name: str = Field(min_length=1, max_length=255, description="The document's name.")
+    fileExtension: str = Field(
+        default="pdf",
+        pattern=r"^[a-z0-9]{1,10}$",
+        description="File type; non-PDF documents (docx, …) are converted to PDF.",
+    )
+    documentBase64: str = Field(
+        min_length=4,
+        max_length=MAX_DOCUMENT_BASE64,
+        pattern=r"^[A-Za-z0-9+/]+={0,2}$",
+        description=(
+            "The file's bytes, base64-encoded. DocuSign takes about 25 MB per document, but "
+            "the gateway's payload limit (1 MiB by default) applies to the whole request."
+        ),
+    )
+
+
+class SignHereTab(CatalogModel):
+    """Where a signer signs, placed relative to a text anchor in the documents."""
+
+    anchorString: str = Field(
+        min_length=1,
+        max_length=100,
+        description="Text in the document to place the signature at, e.g. '/sn1/'.",
+    )
+    anchorUnits: Literal["pixels", "inches", "mms", "cms"] = Field(
+        default="pixels", description="Unit of the offsets."
+    )
+    anchorXOffset: str = Field(
+        default="0", pattern=r"^-?[0-9]{1,5}(\.[0-9]{1,2})?$", description="Offset right."
+    )
+    anchorYOffset: str = Field(
+        default="0", pattern=r"^-?[0-9]{1,5}(\.[0-9]{1,2})?$", description="Offset down."
+    )
+
+
+class SignerTabs(CatalogModel):
+    """The signer's tabs."""
+
+    signHereTabs: list[SignHereTab] = Field(
+        min_length=1, max_length=50, description="Signature places."
+    )
+
+
+class Signer(CatalogModel):
+    """A recipient who must sign."""
+
+    email: EmailStr = Field(description="The signer's email address; the invitation goes here.")
+    name: str = Field(min_length=1, max_length=100, description="The signer's full legal name.")
+    recipientId: DigitsId = Field(description='Unique within the envelope, e.g. "1".')
+    routingOrder: DigitsId = Field(
+        default="1", description="Signing order; equal numbers sign in parallel."
+    )
+    tabs: SignerTabs | None = Field(
+        default=None, description="Where to sign; omit to let the signer place a signature."
+    )
+
+
+class CarbonCopy(CatalogModel):
+    """A recipient who receives a copy and does not sign."""
+
+    email: EmailStr = Field(description="The recipient's email address.")
+    name: str = Field(min_length=1, max_length=100, description="The recipient's full name.")
+    recipientId: DigitsId = Field(description='Unique within the envelope, e.g. "2".')
+    routingOrder: DigitsId = Field(default="1", description="When the copy is sent.")
+
+
+class Recipients(CatalogModel):
+    """The envelope's recipients."""
+
+    signers: list[Signer] = Field(min_length=1, max_length=50, description="Who signs.")
+    carbonCopies: list[CarbonCopy] = Field(
+        default_factory=list, max_length=50, description="Who receives a copy."
+    )
+
+
+class TemplateRole(CatalogModel):
+    """A person filling one role of a server template."""
+
+    roleName: str = Field(
+        min_length=1, max_length=100, description="The role as named in the template."
+    )
+    name: str = Field(min_length=1, max_length=100, description="The person's full legal name.")
+    email: EmailStr = Field(description="The person's email address.")
+
+
+class SendEnvelope(CatalogModel):
+    """Send an envelope for signature, either from a server template (templateId and
+    templateRoles) or from inline documents (documents and recipients)."""
+
+    emailSubject: str = Field(
+        min_length=1, max_length=100, description="Subject of the signing invitation."
+    )
+    emailBlurb: str | None = Field(
+        default=None, max_length=10000, description="Body text of the signing invitation."
+    )
+    templateId: Uuid | None = Field(default=None, description="The server template to use.")
+    templateRoles: list[TemplateRole] | None = Field(
+        default=None, min_length=1, max_length=50, description="Who fills each template role."
+    )
+    documents: list[EnvelopeDocument] | None = Field(
+        default=None, min_length=1, max_length=20, description="The documents to sign."
+    )
+    recipients: Recipients | None = Field(
+        default=None, description="Signers and copy recipients of the inline documents."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        from_template = self.templateId is not None or self.templateRoles is not None
+        from_documents = self.documents is not None or self.recipients is not None
+        if from_template == from_documents:
+            raise ValueError(
+                "give either templateId and templateRoles, or documents and recipients"
+            )
+        if from_template and (self.templateId is None or self.templateRoles is None):
+            raise ValueError("templateId and templateRoles go together")
+        if from_documents and (self.documents is None or self.recipients is None):
+            raise ValueError("documents and recipients go together")
+        return self
+
+
+class VoidEnvelope(CatalogModel):
+    """Void a sent envelope that is not completed; its recipients can no longer sign."""
+
+    envelopeId: Uuid = Field(description="The envelope's GUID.")
+    voidedReason: str = Field(
+        min_length=1, max_length=200, description="Why the envelope is voided; shown to recipients."
+    )
+
+
+class GetEnvelope(CatalogModel):
+    """Read an envelope's status (sent, delivered, completed, declined, voided)."""
+
+    envelopeId: Uuid = Field(description="The envelope's GUID.")
+
+
+class GetAgreement(CatalogModel):
+    """Read one agreement with its parties and extracted provisions (effective, expiration and
+    execution dates, renewal and termination terms)."""
+
+    agreementId: Uuid = Field(description="The agreement's id.")
+
+
+class ListAgreements(CatalogModel):
+    """List agreements, one page at a time."""
+
+    limit: PageLimit | None = Field(
+        default=None, description="Agreements per page, 1 to 100 (Navigator default: 25)."
+    )
+    ctoken: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="Continuation token from the previous page; omit for the first page.",
+    )
+    title: str | None = Field(
+        default=None, min_length=1, max_length=500, description="Only agreements with this title."
+    )
+    status: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Only agreements in this status."
+    )
+
+
+METADATA = ConnectorMetadata(
+    key="contract_intel",
+    display_name="Contract Intelligence (DocuSign)",
+    display_name_ar="ذكاء العقود (دوكيوساين)",
+    version="0.1.0",
+    # eSignature's envelope reference; Navigator's Agreements API is documented alongside it.
+    contract_url="https://developers.docusign.com/docs/esign-rest-api/reference/envelopes/envelopes/",
+    operations=(
+        OperationSpec(
+            name="get_agreement",
+            description="Read an agreement's parties and extracted provisions (Navigator).",
+            payload_model=GetAgreement,
+            policy_class=PolicyClass.A,
+            idempotency=Idempotency.NONE,
+            read_only=True,
+            success_event="agreement_read",
+            failure_event="agreement_read_failed",
+        ),
+        OperationSpec(
+            name="get_envelope",
+            description="Read an envelope's status.",
+            payload_model=GetEnvelope,
+            policy_class=PolicyClass.A,
+            idempotency=Idempotency.NONE,
+            read_only=True,
+            success_event="envelope_read",
+            failure_event="envelope_read_failed",
+        ),
+        OperationSpec(
+            name="list_agreements",
+            description="List agreements page by page (Navigator).",
+            payload_model=ListAgreements,
+            policy_class=PolicyClass.A,
+            idempotency=Idempotency.NONE,
+            read_only=True,
+            success_event="agreements_listed",
+            failure_event="agreements_list_failed",
+        ),
+        OperationSpec(
+            name="send_envelope",
+            description=(
+                "Send documents or a template for signature. Compensated by void_envelope, "
+                "which works until the envelope is completed."
+            ),
+            payload_model=SendEnvelope,
+            policy_class=PolicyClass.B,
+            idempotency=Idempotency.GATEWAY,
+            compensation="void_envelope",
+            success_event="envelope_sent",
+            failure_event="envelope_failed",
+        ),
+        OperationSpec(
+            name="void_envelope",
+            description="Void a sent envelope that is not completed.",
+            payload_model=VoidEnvelope,
+            policy_class=PolicyClass.B,
+            idempotency=Idempotency.GATEWAY,
+            compensation=None,
+            success_event="envelope_voided",
+            failure_event="envelope_void_failed",
+        ),
+    ),
+    # Fewer, slower retries: DocuSign's limits are hourly, so quick repeats only burn quota.
+    retry_policy=RetryPolicy(max_retries=2, backoff_ms=(2000, 4000)),
+    # Envelope creation uploads and converts documents; stays under the 30 s call deadline.
+    timeout_ms=20_000,
+    # DocuSign takes no idempotency key on envelope calls: the gateway replays the first result.
+    idempotency=Idempotency.GATEWAY,
+    # Contracts and signer identities are confidential business and personal data.
+    data_classification=DataClassification.CONFIDENTIAL,
+)

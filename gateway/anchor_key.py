@@ -1,0 +1,44 @@
+"""The key that anchors the audit chain's head (HMAC)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from gateway.settings import Settings, read_secret
+
+log = logging.getLogger(__name__)
+
+DEV_KEY_FILE = "audit-anchor.key"
+
+
+def load_anchor_key(settings: Settings, *, create: bool) -> bytes:
+    """The configured key; else a development key kept under the data directory.
+
+    A generated key protects against accidental edits, not against someone who can read the
+    data directory: production deployments configure ``audit.anchor_key_file``.
+    """
+    configured = read_secret(settings.audit.anchor_key, settings.audit.anchor_key_file)
+    if configured:
+        return configured.encode()
+    path = settings.data_dir / DEV_KEY_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip().encode()
+    if not create:
+        raise FileNotFoundError(f"no audit anchor key configured and no development key at {path}")
+    _write_private(path, secrets.token_hex(32))
+    log.warning(
+        "generated a development audit anchor key at %s; configure "
+        "CONNECTOR_GATEWAY_AUDIT__ANCHOR_KEY_FILE in production",
+        path,
+    )
+    return path.read_text(encoding="utf-8").strip().encode()
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")

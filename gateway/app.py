@@ -1,0 +1,201 @@
+"""The composition root: builds every part, owns it, and shuts it down in reverse order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+
+import grpc
+from aiohttp import web
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+from adapters.catalog import CATALOG
+from adapters.catalog.unconfigured import UnconfiguredAdapter
+from adapters.email import EmailAdapter
+from connectorgateway.v1 import connector_service_pb2 as pb
+from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
+from gateway.anchor_key import load_anchor_key
+from gateway.audit.writer import AuditWriter
+from gateway.health_state import HealthTracker
+from gateway.http_api import build_app
+from gateway.identity import LOCAL_IDENTITY
+from gateway.interceptors.base import GovernanceInterceptor, Layer
+from gateway.interceptors.chain import build_chain
+from gateway.metrics import MetricsRegistry
+from gateway.registry import Connector, Registry
+from gateway.servicer import ConnectorServicer
+from gateway.settings import Settings
+from gateway.store import sqlite
+from gateway.store.executions import ExecutionStore
+from gateway.store.sync_states import SyncStateStore
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ConnectorService"].full_name
+
+
+def default_connectors(settings: Settings) -> list[Connector]:
+    """Every connector of the standard: built adapters, and declared ones not built yet."""
+    return [
+        Connector(EmailAdapter(settings.email), registered=True),
+        *(Connector(UnconfiguredAdapter(meta), registered=False) for meta in CATALOG),
+    ]
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        connectors: Sequence[Connector] | None = None,
+        tracer_provider: TracerProvider | None = None,
+        wrap_layers: Callable[[list[Layer]], list[Layer]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._connectors = list(connectors) if connectors is not None else None
+        self.tracer_provider = tracer_provider or TracerProvider(
+            sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
+            resource=Resource.create({"service.name": "connector-gateway"}),
+        )
+        self._wrap_layers = wrap_layers
+        self._closers: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+        self._server: grpc.aio.Server | None = None
+        self._health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        self._serving = False
+        self._stopped = False
+        self._probe_task: asyncio.Task[None] | None = None
+        self.grpc_port = 0
+        self.http_port = 0
+        self.registry: Registry | None = None
+        self.audit: AuditWriter | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        await sqlite.migrate(s.database_path)
+        key = load_anchor_key(s, create=True)
+
+        self.audit = AuditWriter(s.database_path, s.audit, key)
+        await self.audit.start()
+        self._closers.append(("audit log", self.audit.close))
+
+        conn = await sqlite.connect(s.database_path, durability="NORMAL")
+        self._closers.append(("state database", conn.close))
+        executions = ExecutionStore(conn)
+        self.health = HealthTracker(
+            SyncStateStore(conn), failures_for_error=s.health.consecutive_failures_for_error
+        )
+        self.metrics = MetricsRegistry()
+
+        connectors = self._connectors or default_connectors(s)
+        self.registry = Registry(
+            connectors,
+            policy_overrides=s.policy.overrides,
+            allow_loosening=s.policy.allow_loosening,
+        )
+        for connector in connectors:
+            await connector.adapter.initialize()
+            self._closers.append((f"adapter {connector.key}", connector.adapter.shutdown))
+
+        layers = build_chain(
+            settings=s,
+            tracer=self.tracer_provider.get_tracer("connectorgateway"),
+            audit_log=self.audit,
+            registry=self.registry,
+            executions=executions,
+        )
+        if self._wrap_layers:
+            layers = self._wrap_layers(layers)
+        server = grpc.aio.server(
+            interceptors=[GovernanceInterceptor(layers, [SERVICE_NAME])],
+            options=[
+                ("grpc.max_receive_message_length", s.max_receive_bytes),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        pb_grpc.add_ConnectorServiceServicer_to_server(
+            # The governance chain hands each method a Call in place of the request message.
+            ConnectorServicer(self.registry, executions, self.health, self.metrics),  # type: ignore[arg-type]
+            server,
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self._health_servicer, server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+        self.grpc_port = server.add_insecure_port(s.grpc_address)
+        await server.start()
+        self._server = server
+        for service in ("", SERVICE_NAME):
+            await self._health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+        self._serving = True
+
+        runner = web.AppRunner(build_app(self.registry, self.health, lambda: self._serving))
+        await runner.setup()
+        host, _, port = s.http_address.rpartition(":")
+        site = web.TCPSite(runner, host, int(port))
+        await site.start()
+        self.http_port = int(runner.addresses[0][1])
+        self._closers.append(("http server", runner.cleanup))
+
+        if s.health.probe_interval_s > 0:
+            self._probe_task = asyncio.create_task(self._probe_loop(s.health.probe_interval_s))
+        log.info(
+            "connector gateway serving gRPC on %s and HTTP on %s", s.grpc_address, s.http_address
+        )
+
+    async def _probe_loop(self, interval_s: float) -> None:
+        assert self.registry is not None
+        while True:
+            for connector in self.registry.all():
+                if connector.registered and connector.adapter.configured:
+                    try:
+                        probe = await connector.adapter.health_check()
+                    except Exception as error:  # a probe must never stop the loop
+                        log.warning("probe of %s failed: %s", connector.key, type(error).__name__)
+                        continue
+                    await self.health.record_probe(
+                        LOCAL_IDENTITY.tenant, connector.key, probe.ok, probe.detail
+                    )
+            await asyncio.sleep(interval_s)
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Stops taking calls, lets in-flight calls finish within the grace period, flushes
+        the audit log and closes everything in reverse order, logging and never raising."""
+        if self._stopped:
+            return
+        self._stopped = True
+        grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
+        self._serving = False
+        await self._health_servicer.enter_graceful_shutdown()
+        if self._probe_task:
+            self._probe_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe_task
+        if self._server is not None:
+            await self._server.stop(grace)
+        for name, close in reversed(self._closers):
+            try:
+                await close()
+            except Exception:
+                log.exception("closing %s failed", name)
+        self._closers.clear()
+        log.info("connector gateway stopped")
+
+
+async def serve(settings: Settings) -> None:
+    """Runs the gateway until SIGTERM or SIGINT."""
+    gateway = Gateway(settings)
+    await gateway.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down: finishing in-flight calls within %.1f s", settings.shutdown_grace_s)
+    await gateway.stop()

@@ -1,0 +1,377 @@
+"""The one serialized writer of audit rows: hash chain, group commit and keyed anchors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from gateway.audit.chain import COLUMNS, GENESIS, anchor_mac, row_content, row_hash
+from gateway.audit.record import AuditEvent, Outcome, StoredEvent
+from gateway.canonical import canonical_json
+from gateway.clock import to_text, utc_now
+from gateway.settings import AuditSettings
+from gateway.store.sqlite import connect
+
+log = logging.getLogger(__name__)
+
+_INSERT_EVENT = (
+    f"INSERT INTO audit_events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+)
+_INSERT_ANCHOR = (
+    "INSERT INTO audit_anchors (anchor_seq, event_seq, row_hash, anchored_at, mac) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+_TEXT_FIELDS = (
+    "event_type",
+    "tenant",
+    "caller",
+    "rpc_method",
+    "connector_key",
+    "operation",
+    "execution_id",
+    "idempotency_key",
+    "payload_digest",
+    "status_code",
+    "reason",
+    "trace_id",
+)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    columns: dict[str, Any]  # every column except those the writer assigns
+    future: asyncio.Future[StoredEvent]
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    anchor_seq: int
+    event_seq: int
+    row_hash: str
+    anchored_at: str
+    mac: str
+
+
+def _event_columns(event: AuditEvent) -> dict[str, Any]:
+    """The event's column values, exactly as they will be stored and read back.
+
+    Types are checked rather than coerced: SQLite's column affinity would silently turn, say,
+    ``True`` into ``1``, and the row read back would no longer match the hash written.
+    """
+    columns: dict[str, Any] = {}
+    for name in _TEXT_FIELDS:
+        value = getattr(event, name)
+        if not isinstance(value, str):
+            raise TypeError(f"audit event field {name} must be a str, not {type(value).__name__}")
+        columns[name] = value
+    if isinstance(event.attempts, bool) or not isinstance(event.attempts, int):
+        raise TypeError("audit event field attempts must be an int")
+    if isinstance(event.latency_ms, bool) or not isinstance(event.latency_ms, int | float):
+        raise TypeError("audit event field latency_ms must be a float")
+    if not math.isfinite(event.latency_ms):
+        raise ValueError("audit event field latency_ms must be finite")
+    columns["attempts"] = event.attempts
+    columns["latency_ms"] = float(event.latency_ms)  # the REAL column reads back a float
+    columns["outcome"] = Outcome(event.outcome).value
+    columns["payload_redacted"] = canonical_json(dict(event.payload_redacted)).decode("utf-8")
+    columns["detail"] = canonical_json(dict(event.detail)).decode("utf-8")
+    # Fails now, for this caller alone, on anything the row hash could not encode (integers
+    # beyond 2**53, lone surrogates), instead of failing a whole batch later.
+    canonical_json(columns)
+    return columns
+
+
+class AuditWriter:
+    """Appends audit events to the hash chain; the only writer of audit rows.
+
+    Events are queued and written by one background task, in batches that share one
+    transaction (group commit). ``append`` returns only after the COMMIT containing the row
+    has returned on a ``synchronous=FULL`` connection, so a returned row survives power loss.
+    """
+
+    def __init__(self, path: Path, settings: AuditSettings, anchor_key: bytes) -> None:
+        if not anchor_key:
+            raise ValueError("the audit anchor key must not be empty")
+        self._path = path
+        self._settings = settings
+        self._key = anchor_key
+        self._conn: aiosqlite.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._pending: deque[_Pending] = deque()
+        self._in_flight: list[_Pending] = []
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._last: asyncio.Future[StoredEvent] | None = None
+        self._commits = 0
+        # Chain head and anchor state; reloaded from the database after a failed batch.
+        self._head_known = False
+        self._head_seq = 0
+        self._head_hash = GENESIS
+        self._anchor_seq = 0
+        self._anchored_event_seq = 0
+        self._anchor_due_at = math.inf  # time.monotonic() by which unanchored rows get one
+
+    @property
+    def commits(self) -> int:
+        """Transactions committed so far (batches and anchor-only writes)."""
+        return self._commits
+
+    async def start(self) -> None:
+        """Opens the connection, reads the chain head and starts the background writer."""
+        if self._conn is not None or self._closing:
+            raise RuntimeError("the audit writer was already started")
+        conn = await connect(self._path, durability="FULL")
+        self._conn = conn
+        try:
+            await self._load_head()
+            await self._check_head_against_anchor()
+        except BaseException:
+            self._conn = None
+            await conn.close()
+            raise
+        # Rows left unanchored by a previous process (a crash) are anchored right away.
+        unanchored = self._head_seq > self._anchored_event_seq
+        self._anchor_due_at = time.monotonic() + (
+            0 if unanchored else self._settings.anchor_every_s
+        )
+        self._task = asyncio.create_task(self._run(), name="audit-writer")
+
+    def submit(self, event: AuditEvent) -> asyncio.Future[StoredEvent]:
+        """Queues ``event`` at once and returns the future resolved when its row is durable.
+
+        Synchronous, so the event is queued even if the caller's task is cancelled before it
+        ever runs. Raises TypeError or ValueError if the event cannot be stored faithfully.
+        """
+        if self._task is None or self._closing:
+            raise RuntimeError("the audit writer is not running")
+        columns = _event_columns(event)
+        future: asyncio.Future[StoredEvent] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(columns, future))
+        self._last = future
+        self._wakeup.set()
+        return future
+
+    async def append(self, event: AuditEvent) -> StoredEvent:
+        """Appends ``event``; returns once the COMMIT containing its row has returned.
+
+        The event is queued before the first await, and cancelling the caller does not
+        cancel the write. (A task made from this coroutine and cancelled before it first
+        runs never calls it at all; use ``submit`` where that matters.)
+        """
+        future = self.submit(event)
+        return await asyncio.shield(future)
+
+    async def flush(self) -> None:
+        """Waits until every event queued so far has been committed or has failed."""
+        last = self._last
+        if last is not None and not last.done():
+            # asyncio.wait, unlike awaiting the future, never cancels it nor raises its error.
+            await asyncio.wait([last])
+
+    async def close(self) -> None:
+        """Drains the queue, writes a final anchor and closes the connection; never raises."""
+        self._closing = True
+        self._wakeup.set()
+        task = self._task
+        if task is None:
+            return
+        try:
+            # Shielded: cancelling close() must not cut the drain short.
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise  # close() itself was cancelled; the drain continues in the background
+            log.error("the audit writer task was cancelled before close")
+        except Exception:
+            log.exception("the audit writer failed while closing")
+
+    async def _run(self) -> None:
+        conn = self._conn
+        assert conn is not None
+        try:
+            await self._serve()
+            if self._head_seq > self._anchored_event_seq:
+                await self._write([], force_anchor=True)
+        except Exception:
+            log.exception("the audit writer stopped unexpectedly")
+        finally:
+            self._closing = True  # refuse new events: nothing would write them
+            leftovers = self._in_flight + list(self._pending)
+            self._in_flight = []
+            self._pending.clear()
+            for item in leftovers:
+                if not item.future.done():
+                    item.future.set_exception(RuntimeError("the audit writer stopped"))
+            try:
+                await conn.close()
+            except Exception:
+                log.exception("closing the audit database failed")
+
+    async def _serve(self) -> None:
+        while True:
+            if self._pending:
+                count = min(len(self._pending), self._settings.max_batch)
+                await self._write([self._pending.popleft() for _ in range(count)])
+                continue
+            if self._closing:
+                return
+            now = time.monotonic()
+            unanchored = self._head_known and self._head_seq > self._anchored_event_seq
+            if unanchored and now >= self._anchor_due_at:
+                # Idle with unanchored rows: anchor them without waiting for the next batch.
+                await self._write([])
+                continue
+            self._wakeup.clear()
+            timeout = self._anchor_due_at - now if unanchored else None
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._wakeup.wait()
+            except TimeoutError:
+                pass
+
+    async def _write(self, batch: list[_Pending], *, force_anchor: bool = False) -> None:
+        """Writes ``batch`` (and an anchor when due) in one transaction, then resolves it."""
+        conn = self._conn
+        assert conn is not None
+        self._in_flight = batch
+        anchor: _Anchor | None = None
+        try:
+            if not self._head_known:
+                await self._load_head()
+            seq, prev = self._head_seq, self._head_hash
+            rows: list[dict[str, Any]] = []
+            for item in batch:
+                seq += 1
+                row: dict[str, Any] = {
+                    **item.columns,
+                    "seq": seq,
+                    "event_id": uuid.uuid4().hex,
+                    "occurred_at": to_text(utc_now()),
+                    "prev_hash": prev,
+                }
+                prev = row["row_hash"] = row_hash(row_content(row))
+                rows.append(row)
+            unanchored = seq - self._anchored_event_seq
+            if unanchored > 0 and (
+                force_anchor
+                or unanchored >= self._settings.anchor_every_rows
+                or time.monotonic() >= self._anchor_due_at
+            ):
+                anchor = self._make_anchor(seq, prev)
+            if not rows and anchor is None:
+                return
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                if rows:
+                    await conn.executemany(
+                        _INSERT_EVENT, [tuple(row[c] for c in COLUMNS) for row in rows]
+                    )
+                if anchor is not None:
+                    await conn.execute(
+                        _INSERT_ANCHOR,
+                        (
+                            anchor.anchor_seq,
+                            anchor.event_seq,
+                            anchor.row_hash,
+                            anchor.anchored_at,
+                            anchor.mac,
+                        ),
+                    )
+                await conn.execute("COMMIT")
+            except BaseException:
+                await self._rollback(conn)
+                raise
+        except Exception as exc:
+            log.exception("writing %d audit rows failed; the batch was rolled back", len(batch))
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(exc)
+            self._in_flight = []
+            if anchor is not None or not batch:
+                # Do not retry a failing anchor-only write in a tight loop.
+                self._anchor_due_at = time.monotonic() + self._settings.anchor_every_s
+            self._head_known = False
+            try:
+                await self._load_head()
+            except Exception:
+                log.exception("reloading the audit chain head failed; retrying with next batch")
+            return
+        self._in_flight = []
+        self._commits += 1
+        self._head_seq, self._head_hash = seq, prev
+        if anchor is not None:
+            self._anchor_seq = anchor.anchor_seq
+            self._anchored_event_seq = anchor.event_seq
+            self._anchor_due_at = time.monotonic() + self._settings.anchor_every_s
+            # Logged so that a copy outside the database can expose a cut tail (see verify).
+            log.info(
+                "audit anchor %d: event_seq=%d row_hash=%s anchored_at=%s mac=%s",
+                anchor.anchor_seq,
+                anchor.event_seq,
+                anchor.row_hash,
+                anchor.anchored_at,
+                anchor.mac,
+            )
+        for item, row in zip(batch, rows, strict=True):
+            if not item.future.done():
+                item.future.set_result(StoredEvent(seq=row["seq"], event_id=row["event_id"]))
+
+    def _make_anchor(self, event_seq: int, head_hash: str) -> _Anchor:
+        anchor_seq = self._anchor_seq + 1
+        anchored_at = to_text(utc_now())
+        mac = anchor_mac(self._key, anchor_seq, event_seq, head_hash, anchored_at)
+        return _Anchor(anchor_seq, event_seq, head_hash, anchored_at, mac)
+
+    async def _rollback(self, conn: aiosqlite.Connection) -> None:
+        try:
+            await conn.execute("ROLLBACK")
+        except Exception:  # e.g. no transaction left after the failure; nothing to undo
+            log.debug("audit ROLLBACK failed", exc_info=True)
+
+    async def _load_head(self) -> None:
+        conn = self._conn
+        assert conn is not None
+        async with conn.execute(
+            "SELECT seq, row_hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+        ) as cur:
+            head = await cur.fetchone()
+        async with conn.execute(
+            "SELECT anchor_seq, event_seq FROM audit_anchors ORDER BY anchor_seq DESC LIMIT 1"
+        ) as cur:
+            last_anchor = await cur.fetchone()
+        self._head_seq, self._head_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS)
+        self._anchor_seq, self._anchored_event_seq = (
+            (int(last_anchor[0]), int(last_anchor[1])) if last_anchor else (0, 0)
+        )
+        self._head_known = True
+
+    async def _check_head_against_anchor(self) -> None:
+        """Logs an error if the last anchor already disagrees with the stored chain.
+
+        Cheap (one row); the full check is verify_chain. The writer keeps going regardless:
+        refusing to audit would not repair the damage, and new rows are still chained.
+        """
+        conn = self._conn
+        assert conn is not None
+        async with conn.execute(
+            "SELECT a.anchor_seq, a.event_seq, a.row_hash, e.row_hash FROM audit_anchors a "
+            "LEFT JOIN audit_events e ON e.seq = a.event_seq ORDER BY a.anchor_seq DESC LIMIT 1"
+        ) as cur:
+            last = await cur.fetchone()
+        if last is not None and last[2] != last[3]:
+            log.error(
+                "audit anchor %d vouches for row %d, which is %s: the audit trail was cut or "
+                "rewritten; run verify_chain",
+                last[0],
+                last[1],
+                "missing" if last[3] is None else "different",
+            )

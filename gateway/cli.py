@@ -1,0 +1,242 @@
+"""The ``connector-gateway`` command: run the gateway and talk to it.
+
+Output is a readable table for people; ``--json`` prints JSON for scripts. Errors from the
+gateway are printed with their code, reason and metadata, and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from opentelemetry.instrumentation.grpc import aio_client_interceptors
+
+from connectorgateway.v1 import connector_service_pb2 as pb
+from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
+from gateway.anchor_key import load_anchor_key
+from gateway.audit.verify import verify_chain
+from gateway.settings import Settings
+
+
+def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join([line, "  ".join("-" * w for w in widths), *body])
+
+
+def _to_json(message: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def _print_rpc_error(error: grpc.aio.AioRpcError) -> None:
+    lines = [f"error: {error.code().name}: {error.details()}"]
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]  # an aio error is a Call
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            lines.append(f"  reason: {info.reason}")
+            lines.extend(f"  {k}: {v}" for k, v in sorted(info.metadata.items()))
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            lines.extend(f"  field {v.field}: {v.description}" for v in bad.field_violations)
+    print("\n".join(lines), file=sys.stderr)
+
+
+async def _client_command(args: argparse.Namespace) -> int:
+    async with grpc.aio.insecure_channel(
+        args.address,
+        interceptors=aio_client_interceptors(),  # type: ignore[no-untyped-call]
+    ) as channel:
+        stub = pb_grpc.ConnectorServiceStub(channel)
+        try:
+            return await _dispatch(stub, args)
+        except grpc.aio.AioRpcError as error:
+            _print_rpc_error(error)
+            return 1
+
+
+async def _dispatch(stub: pb_grpc.ConnectorServiceAsyncStub, args: argparse.Namespace) -> int:
+    timeout = args.timeout
+    if args.command == "connectors" and args.action == "list":
+        listed = await stub.ListConnectors(pb.ListConnectorsRequest(), timeout=timeout)
+        if args.json:
+            print(json.dumps(_to_json(listed), ensure_ascii=False, indent=2))
+            return 0
+        rows = [
+            [
+                c.key,
+                c.display_name,
+                c.display_name_ar,
+                c.version,
+                "yes" if c.configured else "no",
+                ", ".join(o.name for o in c.operations),
+            ]
+            for c in listed.connectors
+        ]
+        print(_table(rows, ["KEY", "NAME", "NAME (AR)", "VERSION", "CONFIGURED", "OPERATIONS"]))
+        return 0
+    if args.command == "connectors" and args.action == "describe":
+        described = await stub.DescribeConnector(
+            pb.DescribeConnectorRequest(connector_key=args.key), timeout=timeout
+        )
+        if args.json:
+            print(json.dumps(_to_json(described.connector), ensure_ascii=False, indent=2))
+            return 0
+        c = described.connector
+        print(f"{c.key}  {c.display_name} / {c.display_name_ar}  v{c.version}")
+        print(f"contract: {c.contract_url}")
+        print(
+            f"timeout: {c.timeout_ms} ms  retries: {c.retry_policy.max_retries} "
+            f"(backoff {list(c.retry_policy.backoff_ms)} ms)  "
+            f"classification: {pb.DataClassification.Name(c.data_classification)}"
+        )
+        rows = [
+            [
+                o.name,
+                pb.PolicyClass.Name(o.policy_class).removeprefix("POLICY_CLASS_"),
+                pb.Idempotency.Name(o.idempotency).removeprefix("IDEMPOTENCY_").lower(),
+                o.compensation or "-",
+                o.description,
+            ]
+            for o in c.operations
+        ]
+        print(_table(rows, ["OPERATION", "CLASS", "IDEMPOTENCY", "UNDONE BY", "DESCRIPTION"]))
+        return 0
+    if args.command == "call":
+        try:
+            payload = json.loads(args.payload)
+        except json.JSONDecodeError as error:
+            print(f"error: --payload is not valid JSON: {error}", file=sys.stderr)
+            return 2
+        if not isinstance(payload, dict):
+            print("error: --payload must be a JSON object", file=sys.stderr)
+            return 2
+        request = pb.ExecuteRequest(
+            connector_key=args.key,
+            operation=args.operation,
+            idempotency_key=args.idempotency_key or uuid.uuid4().hex,
+            approval_id=args.approval_id or "",
+        )
+        json_format.ParseDict(payload, request.payload)
+        response = await stub.Execute(request, timeout=timeout)
+        print(json.dumps(_to_json(response), ensure_ascii=False, indent=None if args.json else 2))
+        return 0
+    if args.command == "health":
+        reply = await stub.Health(pb.HealthRequest(connector_key=args.key or ""), timeout=timeout)
+        if args.json:
+            print(json.dumps(_to_json(reply), ensure_ascii=False, indent=2))
+            return 0
+        rows = [
+            [
+                h.connector_key,
+                pb.ConnectorStatus.Name(h.status).removeprefix("CONNECTOR_STATUS_").lower(),
+                h.last_success_at.ToJsonString() if h.HasField("last_success_at") else "-",
+                h.last_attempt_at.ToJsonString() if h.HasField("last_attempt_at") else "-",
+                h.last_error or "-",
+            ]
+            for h in reply.connectors
+        ]
+        print(_table(rows, ["CONNECTOR", "STATUS", "LAST SUCCESS", "LAST ATTEMPT", "LAST ERROR"]))
+        return 0
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+async def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.database_path.exists():
+        print(f"error: no audit database at {settings.database_path}", file=sys.stderr)
+        return 1
+    report = await verify_chain(settings.database_path, load_anchor_key(settings, create=False))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "rows_checked": report.rows_checked,
+                    "anchors_checked": report.anchors_checked,
+                    "first_broken_seq": report.first_broken_seq,
+                    "problem": report.problem,
+                }
+            )
+        )
+    elif report.ok:
+        print(
+            f"audit chain intact: {report.rows_checked} rows, "
+            f"{report.anchors_checked} anchors verified"
+        )
+    else:
+        where = f" at row {report.first_broken_seq}" if report.first_broken_seq else ""
+        print(f"audit chain BROKEN{where}: {report.problem}")
+    return 0 if report.ok else 1
+
+
+def _parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="connector-gateway", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--address",
+        default=settings.grpc_address,
+        help="the gateway's gRPC address (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="deadline of each call in seconds (default: %(default)s)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the gateway until SIGTERM or SIGINT")
+    connectors = sub.add_parser("connectors", help="list or describe connectors")
+    actions = connectors.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="every connector's contract")
+    listing.add_argument("--json", action="store_true")
+    describe = actions.add_parser("describe", help="one connector's contract")
+    describe.add_argument("key")
+    describe.add_argument("--json", action="store_true")
+    call = sub.add_parser("call", help="run one operation through the gateway")
+    call.add_argument("key", help="connector key, e.g. email")
+    call.add_argument("operation", help="operation, e.g. send")
+    call.add_argument("--payload", required=True, help="the payload as a JSON object")
+    call.add_argument("--idempotency-key", help="default: a new random key")
+    call.add_argument("--approval-id")
+    call.add_argument("--json", action="store_true")
+    health = sub.add_parser("health", help="each connector's status")
+    health.add_argument("key", nargs="?")
+    health.add_argument("--json", action="store_true")
+    audit = sub.add_parser("audit", help="the audit trail")
+    audit_actions = audit.add_subparsers(dest="action", required=True)
+    verify = audit_actions.add_parser("verify", help="check the hash chain and its anchors")
+    verify.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()
+    args = _parser(settings).parse_args(argv)
+    if args.command == "serve":
+        from gateway.app import serve
+
+        asyncio.run(serve(settings))
+        return 0
+    if args.command == "audit":
+        return asyncio.run(_audit_verify(args, settings))
+    return asyncio.run(_client_command(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Connector contracts and health as the API's messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+
+from connectorgateway.v1 import connector_service_pb2 as pb
+from gateway.contract import ConnectorStatus, DataClassification, Idempotency, PolicyClass
+from gateway.registry import Connector, Registry
+from gateway.store.sync_states import SyncState
+
+_POLICY = {
+    PolicyClass.A: pb.POLICY_CLASS_A,
+    PolicyClass.B: pb.POLICY_CLASS_B,
+    PolicyClass.C: pb.POLICY_CLASS_C,
+}
+_IDEMPOTENCY = {
+    Idempotency.NATIVE: pb.IDEMPOTENCY_NATIVE,
+    Idempotency.GATEWAY: pb.IDEMPOTENCY_GATEWAY,
+    Idempotency.NONE: pb.IDEMPOTENCY_NONE,
+}
+_CLASSIFICATION = {
+    DataClassification.PUBLIC: pb.DATA_CLASSIFICATION_PUBLIC,
+    DataClassification.INTERNAL: pb.DATA_CLASSIFICATION_INTERNAL,
+    DataClassification.CONFIDENTIAL: pb.DATA_CLASSIFICATION_CONFIDENTIAL,
+    DataClassification.RESTRICTED: pb.DATA_CLASSIFICATION_RESTRICTED,
+}
+STATUS = {
+    ConnectorStatus.OK: pb.CONNECTOR_STATUS_OK,
+    ConnectorStatus.DEGRADED: pb.CONNECTOR_STATUS_DEGRADED,
+    ConnectorStatus.ERROR: pb.CONNECTOR_STATUS_ERROR,
+    ConnectorStatus.UNKNOWN: pb.CONNECTOR_STATUS_UNKNOWN,
+    ConnectorStatus.NOT_CONFIGURED: pb.CONNECTOR_STATUS_NOT_CONFIGURED,
+    ConnectorStatus.DISABLED: pb.CONNECTOR_STATUS_DISABLED,
+}
+
+
+def to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    json_format.ParseDict(value, struct)
+    return struct
+
+
+def descriptor(connector: Connector, registry: Registry) -> pb.ConnectorDescriptor:
+    meta = connector.metadata
+    return pb.ConnectorDescriptor(
+        key=meta.key,
+        display_name=meta.display_name,
+        display_name_ar=meta.display_name_ar,
+        version=meta.version,
+        contract_url=meta.contract_url,
+        retry_policy=pb.RetryPolicy(
+            max_retries=meta.retry_policy.max_retries, backoff_ms=meta.retry_policy.backoff_ms
+        ),
+        timeout_ms=meta.timeout_ms,
+        idempotency=_IDEMPOTENCY[meta.idempotency],
+        data_classification=_CLASSIFICATION[meta.data_classification],
+        audit_event_types=meta.audit_event_types,
+        operations=[
+            pb.OperationDescriptor(
+                name=op.name,
+                description=op.description,
+                policy_class=_POLICY[registry.policy_class(meta.key, op)],
+                idempotency=_IDEMPOTENCY[op.idempotency],
+                read_only=op.read_only,
+                payload_schema=to_struct(op.payload_model.model_json_schema()),
+                compensation=op.compensation or "",
+                success_event=op.success_event,
+                failure_event=op.failure_event,
+            )
+            for op in sorted(meta.operations, key=lambda o: o.name)
+        ],
+        registered=connector.registered,
+        configured=connector.adapter.configured,
+    )
+
+
+def health_entry(connector: Connector, state: SyncState | None) -> pb.ConnectorHealth:
+    meta = connector.metadata
+    if not connector.registered or not connector.adapter.configured:
+        status = ConnectorStatus.NOT_CONFIGURED
+    else:
+        status = state.status if state else ConnectorStatus.UNKNOWN
+    entry = pb.ConnectorHealth(
+        connector_key=meta.key,
+        display_name=meta.display_name,
+        display_name_ar=meta.display_name_ar,
+        status=STATUS[status],
+        last_error=state.last_error if state else "",
+        registered=connector.registered,
+    )
+    if state and state.last_success_at:
+        entry.last_success_at.CopyFrom(_timestamp(state.last_success_at))
+    if state and state.last_attempt_at:
+        entry.last_attempt_at.CopyFrom(_timestamp(state.last_attempt_at))
+    return entry
+
+
+def _timestamp(moment: Any) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(moment)
+    return ts

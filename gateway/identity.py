@@ -1,0 +1,15 @@
+"""Who is calling: the caller and the tenant it acts for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Identity:
+    caller: str
+    tenant: str
+    operator: bool = False
+
+
+LOCAL_IDENTITY = Identity(caller="local", tenant="default")

@@ -1,0 +1,141 @@
+"""Audit: every governed action and every refusal leaves a row in the hash-chained trail.
+
+Outermost of the governance layers, so that a refusal by any inner layer is recorded with
+whatever that layer had learned. For actions (Execute, Compensate) the servicer writes the
+``*_requested`` row through ``CallAudit.requested`` just before the vendor is touched, and
+this layer writes the outcome row; the reply leaves only once that row is durable. Rows are
+enqueued before the first await and awaited under ``asyncio.shield``, so a caller that goes
+away cannot cancel them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Protocol
+
+from google.protobuf.message import Message
+
+from gateway.audit.record import AuditEvent, Outcome, StoredEvent
+from gateway.errors import GatewayError, OutcomeUnknown
+from gateway.interceptors.base import Call, CallFacts, Context, Next
+
+ACTIONS = {
+    "Execute": ("execution_requested", "", ""),
+    "Compensate": ("compensation_requested", "workflow_compensated", "compensation_failed"),
+}
+REQUEST_REJECTED = "request_rejected"
+
+
+class AuditLog(Protocol):
+    async def append(self, event: AuditEvent) -> StoredEvent:
+        """Returns once the row is durable. Must take the event before its first await and
+        finish the write even when the awaiting caller is cancelled."""
+        ...
+
+
+class CallAudit:
+    """The audit trail of one call, handed to the servicer."""
+
+    def __init__(self, log: AuditLog, call: Call) -> None:
+        self._log = log
+        self._call = call
+        self.requested_written = False
+
+    def event(
+        self,
+        event_type: str,
+        outcome: Outcome,
+        *,
+        error: GatewayError | None = None,
+        status_code: str = "OK",
+        reason: str = "",
+    ) -> AuditEvent:
+        facts = self._call.facts
+        return AuditEvent(
+            event_type=event_type,
+            outcome=outcome,
+            tenant=facts.tenant,
+            caller=facts.caller,
+            rpc_method=self._call.method,
+            connector_key=facts.connector_key,
+            operation=facts.operation,
+            execution_id=facts.execution_id,
+            idempotency_key=facts.idempotency_key,
+            payload_digest=facts.payload_digest,
+            payload_redacted=facts.payload_redacted,
+            status_code=error.code.name if error else status_code,
+            reason=error.reason if error else reason,
+            attempts=facts.attempts,
+            latency_ms=round((time.monotonic() - self._call.received_at) * 1000, 3),
+            trace_id=facts.trace_id,
+            detail=dict(error.metadata) if error else {},
+        )
+
+    async def write(self, event: AuditEvent) -> StoredEvent:
+        return await self._log.append(event)
+
+    async def requested(self) -> None:
+        """Records, durably, that the vendor is about to be called."""
+        requested_event = ACTIONS.get(self._call.method, ("execution_requested", "", ""))[0]
+        await self.write(self.event(requested_event, Outcome.REQUESTED))
+        self.requested_written = True
+
+
+def _events(call: Call) -> tuple[str, str]:
+    facts: CallFacts = call.facts
+    _, success, failure = ACTIONS.get(call.method, ("", "", ""))
+    return (facts.success_event or success, facts.failure_event or failure)
+
+
+class AuditLayer:
+    name = "audit"
+
+    def __init__(self, log: AuditLog) -> None:
+        self._log = log
+
+    async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
+        audit = CallAudit(self._log, call)
+        try:
+            response = await call_next(call.with_(audit=audit))
+        except GatewayError as error:
+            await audit.write(self._failure_event(audit, call, error))
+            raise
+        except asyncio.CancelledError:
+            # The caller went away. If the vendor may have acted, the outcome is unknown.
+            if audit.requested_written:
+                await audit.write(
+                    audit.event(
+                        _events(call)[1],
+                        Outcome.UNKNOWN,
+                        status_code="CANCELLED",
+                        reason=OutcomeUnknown.reason,
+                    )
+                )
+            else:
+                await audit.write(
+                    audit.event(REQUEST_REJECTED, Outcome.REFUSED, status_code="CANCELLED")
+                )
+            raise
+        except Exception:
+            await audit.write(
+                audit.event(
+                    _events(call)[1] if audit.requested_written else REQUEST_REJECTED,
+                    Outcome.UNKNOWN if call.facts.vendor_contacted else Outcome.FAILED,
+                    status_code="INTERNAL",
+                )
+            )
+            raise
+        if call.method in ACTIONS:
+            stored = await audit.write(audit.event(_events(call)[0], Outcome.SUCCEEDED))
+            response.audit_event_id = stored.event_id  # type: ignore[attr-defined]
+        return response
+
+    @staticmethod
+    def _failure_event(audit: CallAudit, call: Call, error: GatewayError) -> AuditEvent:
+        if audit.requested_written:
+            outcome = Outcome.UNKNOWN if isinstance(error, OutcomeUnknown) else Outcome.FAILED
+            return audit.event(_events(call)[1], outcome, error=error)
+        return audit.event(
+            call.facts.refusal_event or REQUEST_REJECTED, Outcome.REFUSED, error=error
+        )

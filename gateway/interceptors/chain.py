@@ -1,0 +1,51 @@
+"""The order of the governance chain, fixed here and nowhere else.
+
+The first entry is the outermost layer. ``tests/integration/test_chain_order.py`` records the
+order in which the layers run on a real call and asserts it.
+"""
+
+from __future__ import annotations
+
+from opentelemetry import trace
+
+from gateway.interceptors.audit import AuditLayer, AuditLog
+from gateway.interceptors.authentication import AuthenticationLayer
+from gateway.interceptors.base import Layer
+from gateway.interceptors.deadline import DeadlineLayer
+from gateway.interceptors.policy import PolicyLayer
+from gateway.interceptors.status_mapping import StatusMappingLayer
+from gateway.interceptors.telemetry import TelemetryLayer
+from gateway.interceptors.validation import ValidationLayer
+from gateway.registry import Registry
+from gateway.settings import Settings
+from gateway.store.executions import ExecutionStore
+
+ORDER = (
+    "telemetry",
+    "status_mapping",
+    "audit",
+    "authentication",
+    "validation",
+    "deadline",
+    "policy",
+)
+
+
+def build_chain(
+    *,
+    settings: Settings,
+    tracer: trace.Tracer,
+    audit_log: AuditLog,
+    registry: Registry,
+    executions: ExecutionStore,
+) -> list[Layer]:
+    layers: dict[str, Layer] = {
+        "telemetry": TelemetryLayer(tracer),
+        "status_mapping": StatusMappingLayer(),
+        "audit": AuditLayer(audit_log),
+        "authentication": AuthenticationLayer(),
+        "validation": ValidationLayer(registry, executions, settings.max_payload_bytes),
+        "deadline": DeadlineLayer(settings.deadline_reserve_ms, settings.max_call_deadline_ms),
+        "policy": PolicyLayer(registry),
+    }
+    return [layers[name] for name in ORDER]

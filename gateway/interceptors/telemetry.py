@@ -1,0 +1,62 @@
+"""Telemetry: one OpenTelemetry server span per governed call.
+
+The incoming W3C ``traceparent`` is continued, and the trace id is put in the call's facts
+for the audit row and for INTERNAL errors. Health checks never pass through this chain, so
+they never produce spans.
+"""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+from opentelemetry import propagate, trace
+from opentelemetry.semconv._incubating.attributes.rpc_attributes import (
+    RPC_GRPC_STATUS_CODE,
+    RPC_METHOD,
+    RPC_SERVICE,
+    RPC_SYSTEM,
+)
+from opentelemetry.trace import SpanKind, Status, StatusCode, format_trace_id
+
+from gateway.interceptors.base import Call, Context, Next
+
+
+class TelemetryLayer:
+    name = "telemetry"
+
+    def __init__(self, tracer: trace.Tracer) -> None:
+        self._tracer = tracer
+
+    async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
+        carrier = {k: v for k, v in call.metadata if isinstance(v, str)}
+        parent = propagate.extract(carrier)
+        service = call.full_method.strip("/").split("/", 1)[0]
+        with self._tracer.start_as_current_span(
+            f"{service}/{call.method}",
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes={RPC_SYSTEM: "grpc", RPC_SERVICE: service, RPC_METHOD: call.method},
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            call.facts.trace_id = format_trace_id(span.get_span_context().trace_id)
+            try:
+                return await call_next(call)
+            finally:
+                # The status-mapping layer inside has recorded the code it answered with.
+                code = call.facts.status_code
+                span.set_attribute(RPC_GRPC_STATUS_CODE, _CODE_NUMBERS.get(code, 2))
+                if code != "OK":
+                    span.set_status(Status(StatusCode.ERROR, code))
+                if call.facts.connector_key:
+                    span.set_attribute("connectorgateway.connector", call.facts.connector_key)
+                    span.set_attribute("connectorgateway.operation", call.facts.operation)
+                    span.set_attribute("connectorgateway.attempts", call.facts.attempts)
+
+
+def _code_numbers() -> dict[str, int]:
+    import grpc
+
+    return {c.name: c.value[0] for c in grpc.StatusCode}
+
+
+_CODE_NUMBERS = _code_numbers()

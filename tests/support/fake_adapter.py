@@ -1,0 +1,100 @@
+"""An in-memory connector that behaves like a vendor: it records calls and can be told to
+fail or to stall."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.contract import (
+    AttemptContext,
+    ConnectorMetadata,
+    DataClassification,
+    Idempotency,
+    OperationSpec,
+    PolicyClass,
+    ProbeResult,
+)
+from gateway.errors import GatewayError
+from gateway.payload_types import SafeInt
+
+
+class EchoPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, description="Text to echo.")
+    count: SafeInt = Field(default=1, ge=0, description="How many times.")
+
+
+def _op(name: str, policy: PolicyClass, **kw: Any) -> OperationSpec:
+    return OperationSpec(
+        name=name, description=f"fake {name}", payload_model=EchoPayload, policy_class=policy, **kw
+    )
+
+
+FAKE_METADATA = ConnectorMetadata(
+    key="fake",
+    display_name="Fake vendor",
+    display_name_ar="مورد تجريبي",
+    version="0.1.0",
+    contract_url="https://example.invalid/fake",
+    operations=(
+        _op(
+            "echo",
+            PolicyClass.A,
+            compensation="unecho",
+            success_event="echoed",
+            failure_event="echo_failed",
+        ),
+        _op("unecho", PolicyClass.A),
+        _op("lookup", PolicyClass.A, read_only=True, idempotency=Idempotency.NONE),
+        _op("guarded", PolicyClass.B),
+        _op("forbidden", PolicyClass.C),
+    ),
+    timeout_ms=2000,
+    data_classification=DataClassification.INTERNAL,
+)
+
+
+class FakeAdapter:
+    def __init__(self, metadata: ConnectorMetadata = FAKE_METADATA) -> None:
+        self._metadata = metadata
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.fail_next: GatewayError | None = None
+        self.stall_s = 0.0
+
+    @property
+    def metadata(self) -> ConnectorMetadata:
+        return self._metadata
+
+    @property
+    def configured(self) -> bool:
+        return True
+
+    async def initialize(self) -> None:
+        return None
+
+    async def execute(
+        self, operation: str, payload: BaseModel, ctx: AttemptContext
+    ) -> Mapping[str, Any]:
+        self.calls.append((operation, payload.model_dump()))
+        if self.stall_s:
+            await asyncio.sleep(self.stall_s)
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
+        return {"echo": payload.model_dump(), "execution_id": ctx.execution_id}
+
+    async def compensate(
+        self, operation: str, original: Mapping[str, Any], ctx: AttemptContext
+    ) -> Mapping[str, Any]:
+        self.calls.append((operation, dict(original)))
+        return {"undone": original.get("execution_id", "")}
+
+    async def health_check(self) -> ProbeResult:
+        return ProbeResult(ok=True)
+
+    async def shutdown(self) -> None:
+        return None

@@ -1,0 +1,72 @@
+"""A real gateway on loopback for tests, with its stub and its audit rows."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
+from gateway.app import Gateway
+from gateway.interceptors.base import Layer
+from gateway.registry import Connector
+from gateway.settings import Settings
+
+
+def gateway_settings(data_dir: Path, **overrides: Any) -> Settings:
+    base: dict[str, Any] = {
+        "grpc_address": "127.0.0.1:0",
+        "http_address": "127.0.0.1:0",
+        "data_dir": data_dir,
+        "shutdown_grace_s": 2.0,
+        "health": {"probe_interval_s": 0},
+    }
+    base.update(overrides)
+    return Settings(**base)
+
+
+@dataclass
+class RunningGateway:
+    gateway: Gateway
+    channel: grpc.aio.Channel
+    stub: pb_grpc.ConnectorServiceStub
+    spans: InMemorySpanExporter
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.gateway.grpc_port}"
+
+    def audit_rows(self) -> list[dict[str, Any]]:
+        with sqlite3.connect(self.gateway.settings.database_path) as conn:
+            conn.row_factory = sqlite3.Row
+            return [dict(r) for r in conn.execute("SELECT * FROM audit_events ORDER BY seq")]
+
+
+@asynccontextmanager
+async def running_gateway(
+    settings: Settings,
+    *,
+    connectors: Sequence[Connector] | None = None,
+    wrap_layers: Callable[[list[Layer]], list[Layer]] | None = None,
+) -> AsyncIterator[RunningGateway]:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    gateway = Gateway(
+        settings, connectors=connectors, tracer_provider=provider, wrap_layers=wrap_layers
+    )
+    await gateway.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{gateway.grpc_port}")
+    try:
+        yield RunningGateway(gateway, channel, pb_grpc.ConnectorServiceStub(channel), spans)
+    finally:
+        await channel.close()
+        await gateway.stop(grace_s=1.0)

@@ -1,0 +1,608 @@
+"""The catalog of not-yet-built connectors: contracts, payload models and the stand-in adapter."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from google.protobuf import json_format, struct_pb2
+from pydantic import BaseModel, ValidationError
+
+from adapters.catalog import CATALOG, UnconfiguredAdapter, salesforce, stripe
+from gateway.canonical import sha256_hex
+from gateway.contract import (
+    Adapter,
+    AttemptContext,
+    ConnectorMetadata,
+    DataClassification,
+    Idempotency,
+    OperationSpec,
+    PolicyClass,
+)
+from gateway.errors import NotConfigured
+
+MAX_SAFE_INTEGER = 2**53 - 1
+PI = "pi_3MtwBwLkdIwHu7ix28a3tqPa"
+CALL_SID = "CA" + "0123456789abcdef" * 2
+ENVELOPE_ID = "4b728be4-1c2d-4e5f-8a9b-d63e23f822b6"
+BOOKING_UID = "bDx2bdqVEZ6SgUvzVA6hBr"
+
+# One valid payload per operation; every top-level integer field is present.
+VALID: dict[tuple[str, str], dict[str, Any]] = {
+    ("cal", "get_slots"): {
+        "eventTypeId": 100,
+        "start": "2025-09-05",
+        "end": "2025-09-06T18:00:00Z",
+        "timeZone": "Asia/Riyadh",
+        "duration": 30,
+    },
+    ("cal", "create_booking"): {
+        "eventTypeId": 123,
+        "start": "2025-09-05T09:00:00Z",
+        "attendee": {
+            "name": "Sara Ali",
+            "email": "sara@example.com",
+            "timeZone": "Asia/Riyadh",
+            "phoneNumber": "+966501234567",
+        },
+        "lengthInMinutes": 30,
+        "guests": ["guest@example.com"],
+        "bookingFieldsResponses": {"notes": "Bring the contract", "agree": True},
+        "metadata": {"order_id": "1001"},
+    },
+    ("cal", "cancel_booking"): {"bookingUid": BOOKING_UID, "cancellationReason": "Ill"},
+    ("cal", "reschedule_booking"): {"bookingUid": BOOKING_UID, "start": "2025-09-06T10:00:00Z"},
+    ("cal", "get_booking"): {"bookingUid": BOOKING_UID},
+    ("contract_intel", "send_envelope"): {
+        "emailSubject": "Please sign the NDA",
+        "documents": [
+            {"documentId": "1", "name": "NDA", "fileExtension": "pdf", "documentBase64": "JVBERi0x"}
+        ],
+        "recipients": {
+            "signers": [
+                {
+                    "email": "signer@example.com",
+                    "name": "Sara Ali",
+                    "recipientId": "1",
+                    "tabs": {"signHereTabs": [{"anchorString": "/sn1/"}]},
+                }
+            ],
+            "carbonCopies": [{"email": "legal@example.com", "name": "Legal", "recipientId": "2"}],
+        },
+    },
+    ("contract_intel", "void_envelope"): {"envelopeId": ENVELOPE_ID, "voidedReason": "Sent twice"},
+    ("contract_intel", "get_envelope"): {"envelopeId": ENVELOPE_ID},
+    ("contract_intel", "get_agreement"): {"agreementId": ENVELOPE_ID},
+    ("contract_intel", "list_agreements"): {"limit": 25, "ctoken": "abc123"},
+    ("salesforce", "create_record"): {
+        "record": {"sobject": "Lead", "LastName": "Doe", "Company": "Acme Ltd"}
+    },
+    ("salesforce", "update_record"): {
+        "record_id": "0065g000001AbCdAAA",
+        "record": {
+            "sobject": "Opportunity",
+            "StageName": "Closed Won",
+            "Amount": 12000.5,
+            "Probability": 100,
+            "CloseDate": "2025-12-31",
+        },
+    },
+    ("salesforce", "upsert_by_external_id"): {
+        "external_id_field": "Customer_Number__c",
+        "external_id": "C-1001",
+        "record": {"sobject": "Contact", "LastName": "Doe", "Email": "jane@example.com"},
+    },
+    ("salesforce", "get_record"): {
+        "sobject": "Contact",
+        "record_id": "0035g000001AbCd",
+        "fields": ["Id", "Email"],
+    },
+    ("stripe", "create_payment_intent"): {
+        "amount": 2000,
+        "currency": "sar",
+        "customer": "cus_NffrFeUfNV2Hib",
+        "payment_method": "pm_card_visa",
+        "description": "Order 1001",
+        "receipt_email": "buyer@example.com",
+        "metadata": {"order_id": "1001"},
+    },
+    ("stripe", "cancel_payment_intent"): {
+        "payment_intent": PI,
+        "cancellation_reason": "requested_by_customer",
+    },
+    ("stripe", "create_refund"): {"payment_intent": PI, "amount": 500, "reason": "duplicate"},
+    ("stripe", "get_payment_intent"): {"payment_intent": PI},
+    ("voice", "place_call"): {
+        "To": "+14155550123",
+        "From": "+14155550100",
+        "Twiml": "<Response><Say>Your appointment is tomorrow.</Say></Response>",
+        "Timeout": 30,
+        "TimeLimit": 600,
+    },
+    ("voice", "cancel_call"): {"CallSid": CALL_SID},
+    ("voice", "get_call"): {"CallSid": CALL_SID},
+    ("whatsapp", "send_text"): {
+        "to": "+966501234567",
+        "text": {"body": "Your order has shipped.", "preview_url": False},
+        "context": {"message_id": "wamid.gBGGSFcCNEOPAgkO_KJ55r4w_ww"},
+    },
+    ("whatsapp", "send_template"): {
+        "to": "+966501234567",
+        "template": {
+            "name": "order_confirmation",
+            "language": {"code": "ar"},
+            "components": [
+                {
+                    "type": "header",
+                    "parameters": [
+                        {"type": "document", "document": {"link": "https://example.com/i.pdf"}}
+                    ],
+                },
+                {
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "text": "Sara"},
+                        {
+                            "type": "currency",
+                            "currency": {
+                                "fallback_value": "SAR 100.99",
+                                "code": "SAR",
+                                "amount_1000": 100990,
+                            },
+                        },
+                        {"type": "date_time", "date_time": {"fallback_value": "5 September"}},
+                    ],
+                },
+                {
+                    "type": "button",
+                    "sub_type": "quick_reply",
+                    "index": "0",
+                    "parameters": [{"type": "payload", "payload": "TRACK_ORDER"}],
+                },
+            ],
+        },
+    },
+}
+
+# connector -> operation -> (policy class, idempotency, compensation)
+EXPECTED: dict[str, dict[str, tuple[PolicyClass, Idempotency, str | None]]] = {
+    "cal": {
+        "get_slots": (PolicyClass.A, Idempotency.NONE, None),
+        "create_booking": (PolicyClass.B, Idempotency.GATEWAY, "cancel_booking"),
+        "cancel_booking": (PolicyClass.B, Idempotency.GATEWAY, None),
+        "reschedule_booking": (PolicyClass.B, Idempotency.GATEWAY, None),
+        "get_booking": (PolicyClass.A, Idempotency.NONE, None),
+    },
+    "contract_intel": {
+        "send_envelope": (PolicyClass.B, Idempotency.GATEWAY, "void_envelope"),
+        "void_envelope": (PolicyClass.B, Idempotency.GATEWAY, None),
+        "get_envelope": (PolicyClass.A, Idempotency.NONE, None),
+        "get_agreement": (PolicyClass.A, Idempotency.NONE, None),
+        "list_agreements": (PolicyClass.A, Idempotency.NONE, None),
+    },
+    "salesforce": {
+        "create_record": (PolicyClass.B, Idempotency.GATEWAY, None),
+        "update_record": (PolicyClass.B, Idempotency.GATEWAY, None),
+        "get_record": (PolicyClass.A, Idempotency.NONE, None),
+        "upsert_by_external_id": (PolicyClass.B, Idempotency.GATEWAY, None),
+    },
+    "stripe": {
+        "create_payment_intent": (PolicyClass.B, Idempotency.NATIVE, "cancel_payment_intent"),
+        "cancel_payment_intent": (PolicyClass.B, Idempotency.NATIVE, None),
+        "create_refund": (PolicyClass.B, Idempotency.NATIVE, None),
+        "get_payment_intent": (PolicyClass.A, Idempotency.NONE, None),
+    },
+    "voice": {
+        "place_call": (PolicyClass.B, Idempotency.GATEWAY, "cancel_call"),
+        "cancel_call": (PolicyClass.B, Idempotency.GATEWAY, None),
+        "get_call": (PolicyClass.A, Idempotency.NONE, None),
+    },
+    "whatsapp": {
+        "send_template": (PolicyClass.B, Idempotency.GATEWAY, None),
+        "send_text": (PolicyClass.B, Idempotency.GATEWAY, None),
+    },
+}
+
+BY_KEY = {meta.key: meta for meta in CATALOG}
+OPERATIONS = [(meta, op) for meta in CATALOG for op in meta.operations]
+OPERATION_IDS = [f"{meta.key}.{op.name}" for meta, op in OPERATIONS]
+
+
+def _model(connector: str, operation: str) -> type[BaseModel]:
+    op = BY_KEY[connector].operation(operation)
+    assert op is not None
+    return op.payload_model
+
+
+def _valid(connector: str, operation: str) -> dict[str, Any]:
+    return copy.deepcopy(VALID[(connector, operation)])
+
+
+def _refused(model: type[BaseModel], payload: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        model.model_validate(payload)
+
+
+def _schema_nodes(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _schema_nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _schema_nodes(value)
+
+
+def _top_level_integers(schema: dict[str, Any]) -> list[str]:
+    names = []
+    for name, prop in schema.get("properties", {}).items():
+        if any(v.get("type") == "integer" for v in prop.get("anyOf", [prop])):
+            names.append(name)
+    return names
+
+
+# --- the descriptors ---------------------------------------------------------------------------
+
+
+def test_catalog_holds_exactly_the_six_connectors_ordered_by_key() -> None:
+    keys = [meta.key for meta in CATALOG]
+    assert keys == ["cal", "contract_intel", "salesforce", "stripe", "voice", "whatsapp"]
+
+
+@pytest.mark.parametrize("meta", CATALOG, ids=lambda m: m.key)
+def test_every_descriptor_passes_validate(meta: ConnectorMetadata) -> None:
+    meta.validate()
+
+
+@pytest.mark.parametrize("meta", CATALOG, ids=lambda m: m.key)
+def test_arabic_display_names_are_in_arabic_script(meta: ConnectorMetadata) -> None:
+    letters = [ch for ch in meta.display_name_ar if ch not in " ()"]
+    assert letters
+    assert all("\u0600" <= ch <= "\u06ff" for ch in letters), meta.display_name_ar
+    assert meta.display_name.strip()
+
+
+def test_display_names() -> None:
+    names = {meta.key: (meta.display_name, meta.display_name_ar) for meta in CATALOG}
+    assert names == {
+        "cal": ("Cal.com Scheduling", "كال دوت كوم للمواعيد"),
+        "contract_intel": ("Contract Intelligence (DocuSign)", "ذكاء العقود (دوكيوساين)"),
+        "salesforce": ("Salesforce CRM", "سيلزفورس"),
+        "stripe": ("Stripe Payments", "سترايب للمدفوعات"),
+        "voice": ("Twilio Voice", "تويليو للمكالمات الصوتية"),
+        "whatsapp": ("WhatsApp Business API", "واتساب بيزنس"),
+    }
+
+
+def test_operations_policy_idempotency_and_compensation() -> None:
+    actual = {
+        meta.key: {
+            op.name: (op.policy_class, op.idempotency, op.compensation) for op in meta.operations
+        }
+        for meta in CATALOG
+    }
+    assert actual == EXPECTED
+
+
+@pytest.mark.parametrize(("meta", "op"), OPERATIONS, ids=OPERATION_IDS)
+def test_reads_and_writes_follow_the_standard(meta: ConnectorMetadata, op: OperationSpec) -> None:
+    if op.read_only:
+        assert op.policy_class is PolicyClass.A
+        assert op.idempotency is Idempotency.NONE
+        assert op.compensation is None
+    else:
+        assert op.policy_class is PolicyClass.B
+        expected = Idempotency.NATIVE if meta.key == "stripe" else Idempotency.GATEWAY
+        assert op.idempotency is expected
+    if op.compensation is not None:
+        undo = meta.operation(op.compensation)
+        assert undo is not None
+        assert not undo.read_only
+    assert op.success_event != op.failure_event
+
+
+def test_connector_settings() -> None:
+    assert BY_KEY["stripe"].idempotency is Idempotency.NATIVE
+    assert BY_KEY["stripe"].data_classification is DataClassification.RESTRICTED
+    for meta in CATALOG:
+        assert meta.contract_url.startswith("https://")
+        assert 0 < meta.timeout_ms <= 30_000
+        if meta.key != "stripe":
+            assert meta.idempotency is Idempotency.GATEWAY
+            assert meta.data_classification is DataClassification.CONFIDENTIAL
+    assert BY_KEY["whatsapp"].contract_url == (
+        "https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages"
+    )
+
+
+def test_audit_events() -> None:
+    assert set(BY_KEY["whatsapp"].audit_event_types) == {"message_sent", "message_failed"}
+    salesforce_events = set(BY_KEY["salesforce"].audit_event_types)
+    assert {"record_created", "record_updated", "record_write_failed"} <= salesforce_events
+    assert {"payment_created", "payment_failed", "refund_created"} <= set(
+        BY_KEY["stripe"].audit_event_types
+    )
+    assert {"call_placed", "call_failed"} <= set(BY_KEY["voice"].audit_event_types)
+    assert {"envelope_sent", "envelope_failed"} <= set(BY_KEY["contract_intel"].audit_event_types)
+    assert {"booking_created", "booking_failed"} <= set(BY_KEY["cal"].audit_event_types)
+
+
+# --- every payload model -----------------------------------------------------------------------
+
+
+def test_every_operation_has_a_valid_example() -> None:
+    assert set(VALID) == {(meta.key, op.name) for meta, op in OPERATIONS}
+
+
+@pytest.mark.parametrize(("meta", "op"), OPERATIONS, ids=OPERATION_IDS)
+def test_payload_model_schema_and_valid_example(meta: ConnectorMetadata, op: OperationSpec) -> None:
+    schema = op.payload_model.model_json_schema()
+    assert schema["type"] == "object"
+    for node in _schema_nodes(schema):
+        if "properties" in node:  # every model, nested ones included, refuses unknown fields
+            assert node.get("additionalProperties") is False, node.get("title")
+            for prop in node["properties"].values():
+                assert prop.get("description"), (node.get("title"), prop.get("title"))
+        if node.get("type") == "integer":  # and every integer stays within +-(2^53 - 1)
+            low = node.get("minimum", node.get("exclusiveMinimum"))
+            high = node.get("maximum", node.get("exclusiveMaximum"))
+            assert low is not None, node
+            assert high is not None, node
+            assert low >= -MAX_SAFE_INTEGER, node
+            assert high <= MAX_SAFE_INTEGER, node
+    op.payload_model.model_validate(VALID[(meta.key, op.name)])
+
+
+@pytest.mark.parametrize(("meta", "op"), OPERATIONS, ids=OPERATION_IDS)
+def test_payload_survives_the_struct_round_trip(meta: ConnectorMetadata, op: OperationSpec) -> None:
+    """As the gateway receives it: a Struct, where every number is a double."""
+    struct = struct_pb2.Struct()
+    json_format.ParseDict(VALID[(meta.key, op.name)], struct)
+    payload = op.payload_model.model_validate(json_format.MessageToDict(struct))
+    assert payload == op.payload_model.model_validate(VALID[(meta.key, op.name)])
+    sha256_hex(payload.model_dump(mode="json", exclude_defaults=True))
+
+
+@pytest.mark.parametrize(("meta", "op"), OPERATIONS, ids=OPERATION_IDS)
+def test_unknown_fields_are_refused(meta: ConnectorMetadata, op: OperationSpec) -> None:
+    payload = _valid(meta.key, op.name)
+    payload["unexpected"] = "x"
+    _refused(op.payload_model, payload)
+
+
+@pytest.mark.parametrize(("meta", "op"), OPERATIONS, ids=OPERATION_IDS)
+def test_integer_fields_take_only_integral_numbers(
+    meta: ConnectorMetadata, op: OperationSpec
+) -> None:
+    for name in _top_level_integers(op.payload_model.model_json_schema()):
+        payload = _valid(meta.key, op.name)
+        assert name in payload, f"give {name} a value in VALID"
+        whole = payload[name]
+        for bad in (whole + 0.5, str(whole), True):
+            payload[name] = bad
+            _refused(op.payload_model, payload)
+        payload[name] = float(whole)  # a Struct number
+        assert getattr(op.payload_model.model_validate(payload), name) == whole
+
+
+def test_operations_with_integer_fields() -> None:
+    with_integers = {
+        f"{meta.key}.{op.name}"
+        for meta, op in OPERATIONS
+        if _top_level_integers(op.payload_model.model_json_schema())
+    }
+    assert with_integers == {
+        "cal.get_slots",
+        "cal.create_booking",
+        "contract_intel.list_agreements",
+        "stripe.create_payment_intent",
+        "stripe.create_refund",
+        "voice.place_call",
+    }
+
+
+def test_nested_integer_and_unknown_field_are_refused() -> None:
+    model = _model("whatsapp", "send_template")
+    payload = _valid("whatsapp", "send_template")
+    currency = payload["template"]["components"][1]["parameters"][1]["currency"]
+    currency["amount_1000"] = 100990.5
+    _refused(model, payload)
+    currency["amount_1000"] = 2**31
+    _refused(model, payload)
+    currency["amount_1000"] = 100990
+    payload["template"]["language"]["script"] = "Arab"
+    _refused(model, payload)
+    nested = _valid("salesforce", "create_record")
+    nested["record"]["Industry"] = "Retail"
+    _refused(_model("salesforce", "create_record"), nested)
+
+
+# --- the vendor rules --------------------------------------------------------------------------
+
+BAD_PHONES = [
+    "14155550123",  # no +
+    "+0123456789",  # country code cannot start with 0
+    "+1 415 555 0123",
+    "+1-415-555-0123",
+    "+1234567890123456",  # 16 digits
+    "+1",
+    "+1٤١٥٥٥٥٠١٢٣",  # Arabic-Indic digits
+    "+14155550123\n",
+]
+
+
+@pytest.mark.parametrize("phone", BAD_PHONES)
+def test_e164_rule_refuses_bad_numbers(phone: str) -> None:
+    for connector, operation, path in (
+        ("whatsapp", "send_text", ("to",)),
+        ("whatsapp", "send_template", ("to",)),
+        ("voice", "place_call", ("To",)),
+        ("voice", "place_call", ("From",)),
+        ("cal", "create_booking", ("attendee", "phoneNumber")),
+    ):
+        payload = _valid(connector, operation)
+        target = payload
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = phone
+        _refused(_model(connector, operation), payload)
+
+
+def test_e164_rule_accepts_good_numbers() -> None:
+    model = _model("voice", "place_call")
+    for phone in ("+966501234567", "+123456789012345", "+44"):
+        model.model_validate(_valid("voice", "place_call") | {"To": phone})
+
+
+@pytest.mark.parametrize(
+    "record_id",
+    [
+        "0035g000001AbC",  # 14
+        "0035g000001AbCdA",  # 16
+        "0035g000001AbCdAA",  # 17
+        "0035g000001AbCdAAAA",  # 19
+        "0035g000001-bCdAAA",
+        "0035g000001AbC٣",
+        "",
+    ],
+)
+def test_salesforce_id_rule_refuses_bad_ids(record_id: str) -> None:
+    _refused(
+        _model("salesforce", "get_record"),
+        _valid("salesforce", "get_record") | {"record_id": record_id},
+    )
+    payload = _valid("salesforce", "update_record")
+    payload["record_id"] = record_id
+    _refused(_model("salesforce", "update_record"), payload)
+    contact = {"record": {"sobject": "Contact", "LastName": "Doe", "AccountId": record_id}}
+    _refused(salesforce.CreateRecord, contact)
+
+
+def test_salesforce_id_rule_accepts_15_and_18_characters() -> None:
+    for record_id in ("0035g000001AbCd", "0035g000001AbCdAAA"):
+        salesforce.GetRecord.model_validate({"sobject": "Lead", "record_id": record_id})
+
+
+def test_salesforce_objects_and_required_fields() -> None:
+    _refused(salesforce.GetRecord, {"sobject": "Account", "record_id": "0015g000001AbCd"})
+    _refused(salesforce.CreateRecord, {"record": {"sobject": "Lead", "LastName": "Doe"}})
+    _refused(salesforce.CreateRecord, {"record": {"sobject": "Contact", "Company": "Acme"}})
+    _refused(
+        salesforce.CreateRecord,
+        {"record": {"sobject": "Opportunity", "Name": "Deal", "StageName": "Prospecting"}},
+    )
+    bad_date = _valid("salesforce", "update_record")
+    bad_date["record"]["CloseDate"] = "2025-02-30"
+    _refused(salesforce.UpdateRecord, bad_date)
+    nothing = {"record_id": "0035g000001AbCd", "record": {"sobject": "Contact"}}
+    _refused(salesforce.UpdateRecord, nothing)
+
+
+def test_salesforce_fields_may_be_omitted_but_not_null() -> None:
+    """Salesforce reads null as "clear the field"; the approval digest would drop it."""
+    clear = {"record_id": "0035g000001AbCd", "record": {"sobject": "Contact", "Email": None}}
+    with pytest.raises(ValidationError, match="null is not accepted"):
+        salesforce.UpdateRecord.model_validate(clear)
+    schema = salesforce.UpdateRecord.model_json_schema()
+    for name in ("LeadFields", "ContactFields", "OpportunityFields"):
+        for prop in schema["$defs"][name]["properties"].values():
+            assert "anyOf" not in prop
+            assert prop.get("type") != "null"
+
+
+@pytest.mark.parametrize("currency", ["USD", "us", "usdd", "u$d", "usd ", "", "ريال"])
+def test_currency_rule_refuses_bad_codes(currency: str) -> None:
+    _refused(stripe.CreatePaymentIntent, {"amount": 100, "currency": currency})
+
+
+def test_currency_rule_accepts_lowercase_iso_codes() -> None:
+    for currency in ("usd", "sar", "jpy"):
+        stripe.CreatePaymentIntent.model_validate({"amount": 100, "currency": currency})
+
+
+@pytest.mark.parametrize("amount", [0, -1, 100_000_000, MAX_SAFE_INTEGER, 2**53, 1.5, "100", True])
+def test_amount_rule_refuses_bad_amounts(amount: Any) -> None:
+    _refused(stripe.CreatePaymentIntent, {"amount": amount, "currency": "usd"})
+    _refused(stripe.CreateRefund, {"payment_intent": PI, "amount": amount})
+
+
+def test_amount_rule_accepts_minor_units_up_to_the_ceiling() -> None:
+    for amount in (1, 2000, 2000.0, stripe.MAX_AMOUNT):
+        parsed = stripe.CreatePaymentIntent.model_validate({"amount": amount, "currency": "usd"})
+        assert parsed.amount == int(amount)
+        assert isinstance(parsed.amount, int)
+
+
+def test_stripe_ids_are_checked() -> None:
+    _refused(stripe.GetPaymentIntent, {"payment_intent": "ch_3MtwBwLkdIwHu7ix"})
+    _refused(stripe.GetPaymentIntent, {"payment_intent": PI + "_secret_abc"})
+    _refused(stripe.CreatePaymentIntent, {"amount": 1, "currency": "usd", "confirm": True})
+
+
+def test_exactly_one_alternative_is_required() -> None:
+    call = _valid("voice", "place_call")
+    _refused(_model("voice", "place_call"), call | {"Url": "https://example.com/twiml"})
+    del call["Twiml"]
+    _refused(_model("voice", "place_call"), call)
+    _model("voice", "place_call").model_validate(call | {"Url": "https://example.com/twiml"})
+    _refused(_model("voice", "place_call"), call | {"Url": "http://example.com/twiml"})
+
+    template = _valid("whatsapp", "send_template")
+    template["template"]["components"][0]["parameters"][0]["document"] = {
+        "id": "123",
+        "link": "https://example.com/i.pdf",
+    }
+    _refused(_model("whatsapp", "send_template"), template)
+
+    envelope = _valid("contract_intel", "send_envelope")
+    envelope["templateId"] = ENVELOPE_ID
+    _refused(_model("contract_intel", "send_envelope"), envelope)
+    from_template = {
+        "emailSubject": "Sign",
+        "templateId": ENVELOPE_ID,
+        "templateRoles": [{"roleName": "Client", "name": "Sara", "email": "s@example.com"}],
+    }
+    _model("contract_intel", "send_envelope").model_validate(from_template)
+    _refused(_model("contract_intel", "send_envelope"), {"emailSubject": "Sign"})
+
+
+def test_cal_time_range() -> None:
+    model = _model("cal", "get_slots")
+    same_day = {"eventTypeId": 1, "start": "2025-09-05T09:00:00Z", "end": "2025-09-05"}
+    model.model_validate(same_day)  # a bare end day means the end of that day
+    _refused(model, same_day | {"end": "2025-09-04"})
+    _refused(model, same_day | {"start": "2025-13-01"})
+    _refused(model, same_day | {"start": "2025-09-05T09:00:00+03:00"})  # Cal.com wants UTC
+    _refused(model, same_day | {"eventTypeId": 0})
+
+
+# --- the stand-in adapter ----------------------------------------------------------------------
+
+
+def _ctx() -> AttemptContext:
+    return AttemptContext(
+        tenant="t1", execution_id="e1", idempotency_key="k1", attempt=1, timeout_s=5.0
+    )
+
+
+@pytest.mark.parametrize("meta", CATALOG, ids=lambda m: m.key)
+async def test_unconfigured_adapter_refuses_to_act(meta: ConnectorMetadata) -> None:
+    adapter = UnconfiguredAdapter(meta)
+    assert isinstance(adapter, Adapter)
+    assert adapter.metadata is meta
+    assert adapter.configured is False
+    await adapter.initialize()
+    op = meta.operations[0]
+    payload = op.payload_model.model_validate(VALID[(meta.key, op.name)])
+    with pytest.raises(NotConfigured, match="not available in this version of the gateway") as err:
+        await adapter.execute(op.name, payload, _ctx())
+    assert meta.key in err.value.message
+    assert err.value.metadata == {"connector_key": meta.key, "operation": op.name}
+    with pytest.raises(NotConfigured, match="not available in this version of the gateway"):
+        await adapter.compensate(op.name, {"id": "x"}, _ctx())
+    probe = await adapter.health_check()
+    assert probe.ok is False
+    assert probe.detail == "not configured"
+    await adapter.shutdown()
