@@ -1,4 +1,4 @@
-"""The email connector against real SMTP peers on 127.0.0.1 (see smtp_peers.py)."""
+"""The email connector against real SMTP peers on 127.0.0.1 (see tests/support/smtp_peers.py)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from gateway.errors import (
 )
 from gateway.settings import EmailSettings
 
-from .smtp_peers import (
+from tests.support.smtp_peers import (
     AUTH_PASSWORD,
     AUTH_USER,
     ScriptedSmtpPeer,
@@ -671,6 +671,13 @@ async def test_unreadable_password_file_is_not_configured(tmp_path: Path) -> Non
             password_file=tmp_path / "missing",
         )
     )
+
+    with pytest.raises(NotConfigured):
+        await adapter.initialize()
+
+
+async def test_from_address_without_an_address_is_not_configured() -> None:
+    adapter = EmailAdapter(EmailSettings(host="smtp.example.com", from_address="Gateway"))
 
     with pytest.raises(NotConfigured):
         await adapter.initialize()
