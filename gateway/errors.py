@@ -29,6 +29,8 @@ class GatewayError(Exception):
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
     reason: str = "INTERNAL"
     retryable: bool = False
+    # How long a retryable refusal asks the caller to wait, unless the error says otherwise.
+    default_retry_after_ms: int | None = None
 
     def __init__(
         self,
@@ -42,7 +44,11 @@ class GatewayError(Exception):
         self.message = message
         self.metadata: dict[str, str] = dict(metadata or {})
         self.violations = violations
-        self.retry_after_ms = retry_after_ms
+        self.retry_after_ms = (
+            retry_after_ms
+            if retry_after_ms is not None
+            else (self.default_retry_after_ms if self.retryable else None)
+        )
 
     def with_metadata(self, **items: str) -> GatewayError:
         """Adds metadata (for example the attempts made) and returns the same error."""
@@ -120,6 +126,7 @@ class ShuttingDown(GatewayError):
     code = grpc.StatusCode.UNAVAILABLE
     reason = "SHUTTING_DOWN"
     retryable = True
+    default_retry_after_ms = 1000
 
 
 # --- the vendor's answers --------------------------------------------------------------------
@@ -149,6 +156,7 @@ class VendorUnavailable(GatewayError):
     code = grpc.StatusCode.UNAVAILABLE
     reason = "VENDOR_UNAVAILABLE"
     retryable = True
+    default_retry_after_ms = 1000
 
 
 class DeadlineExceeded(GatewayError):
@@ -157,6 +165,7 @@ class DeadlineExceeded(GatewayError):
     code = grpc.StatusCode.DEADLINE_EXCEEDED
     reason = "DEADLINE_EXCEEDED"
     retryable = True
+    default_retry_after_ms = 0  # retry at once, with a longer deadline
 
 
 class OutcomeUnknown(GatewayError):

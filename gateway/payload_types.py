@@ -9,7 +9,8 @@ from pydantic import BeforeValidator
 MAX_SAFE_INTEGER = 2**53 - 1  # the largest integer every JSON parser carries exactly
 
 
-def _integral(value: Any) -> int:
+def integral(value: Any) -> int:
+    """Accepts integral numbers only, within the range JSON carries exactly."""
     # Struct carries every number as a double: 3.0 is the integer 3, 3.5 is a mistake, and
     # a string or a boolean is never silently taken for a number.
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -24,4 +25,4 @@ def _integral(value: Any) -> int:
     return number
 
 
-SafeInt = Annotated[int, BeforeValidator(_integral)]
+SafeInt = Annotated[int, BeforeValidator(integral)]

@@ -6,6 +6,7 @@ deadline, audit trail) in place of a bare request message.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Mapping
@@ -21,6 +22,8 @@ from gateway.interceptors.base import Call, Context
 from gateway.metrics import MetricsRegistry
 from gateway.registry import Connector, Registry
 from gateway.store.executions import ExecutionStore
+
+ATTEMPT_GUARD_S = 0.01
 
 
 class ConnectorServicer:
@@ -107,9 +110,16 @@ class ConnectorServicer:
                 raise DeadlineExceeded("the deadline ran out before the vendor could be called")
             facts.attempts = 1
             facts.vendor_contacted = True
-            result: Mapping[str, Any] = await attempt_fn(
-                AttemptContext(tenant, facts.execution_id, facts.idempotency_key, 1, timeout_s)
+            attempt = AttemptContext(
+                tenant, facts.execution_id, facts.idempotency_key, 1, timeout_s
             )
+            try:
+                # Adapters bound their own attempts and know how far the request got; this
+                # guard only stops one that overruns its timeout.
+                async with asyncio.timeout(timeout_s + ATTEMPT_GUARD_S):
+                    result: Mapping[str, Any] = await attempt_fn(attempt)
+            except TimeoutError:
+                raise self._overrun(call, timeout_s) from None
         except GatewayError as error:
             error.with_metadata(attempts=str(facts.attempts), connector_key=key)
             facts.vendor_contacted = isinstance(error, OutcomeUnknown)
@@ -121,6 +131,18 @@ class ConnectorServicer:
         if record:
             await self._record(call, "succeeded", dict(result))
         return result
+
+    @staticmethod
+    def _overrun(call: Call, timeout_s: float) -> GatewayError:
+        assert call.target is not None
+        details = {"timed_out": "true", "timeout_ms": str(round(timeout_s * 1000))}
+        if call.target.operation.read_only:
+            return DeadlineExceeded("the vendor did not answer in time", metadata=details)
+        return OutcomeUnknown(
+            "the vendor did not answer in time and the request may have reached it; "
+            "check with the vendor before repeating it",
+            metadata=details,
+        )
 
     async def _record(self, call: Call, status: str, result: dict[str, Any]) -> None:
         assert call.identity is not None

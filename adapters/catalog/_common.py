@@ -4,9 +4,8 @@ Two pydantic pitfalls shape this module:
 
 * Payloads arrive as ``google.protobuf.Struct``, where every number is a double. Integer fields
   therefore accept integral floats (``2000.0``) and refuse fractions, strings and booleans; see
-  :func:`integral`. Give each integer field its own ``Annotated`` alias with the bounds inline,
-  in the order ``Field(...)`` then ``BeforeValidator(integral)``: bounds given on the field
-  itself (``x: Alias = Field(ge=1)``) are silently dropped by pydantic next to a before-validator.
+  :func:`gateway.payload_types.integral`. Each integer field has its own ``Annotated`` alias
+  with its bounds inline, so the bounds show in the JSON schema agents read.
 * Pattern constraints run on the Rust regex engine, where ``\\d`` also matches non-ASCII digits
   (Arabic-Indic and others); every pattern here spells digits as ``[0-9]``.
 """
@@ -18,25 +17,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-MAX_SAFE_INTEGER = 2**53 - 1  # the largest integer a JSON double (Struct number) holds exactly
+from gateway.payload_types import MAX_SAFE_INTEGER, integral
+
+__all__ = ["MAX_SAFE_INTEGER", "integral"]
 
 
 class CatalogModel(BaseModel):
     """Base of every catalog payload model: unknown fields are refused, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-def integral(value: object) -> object:
-    """Accepts integral numbers only: ``3`` and ``3.0`` pass as ``3``; ``3.5``, ``"3"`` and
-    ``True`` are refused (the strict ``int`` schema after this refuses what is not a number)."""
-    if isinstance(value, bool):
-        raise ValueError("must be an integer, not a boolean")
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError("must be a whole number")
-        return int(value)
-    return value
 
 
 def _iso_date(value: str) -> str:

@@ -102,8 +102,9 @@ async def test_send_delivers_audits_and_verifies(tmp_path: Path, smtp_server: Sm
 
 
 async def test_smtp_server_down_is_unavailable_and_marks_health(tmp_path: Path) -> None:
-    down = EmailSettings(host="127.0.0.1", port=free_port(), security="none",
-                         from_address="gateway@example.com")
+    down = EmailSettings(
+        host="127.0.0.1", port=free_port(), security="none", from_address="gateway@example.com"
+    )
     settings = email_settings(tmp_path, down)
     async with running_gateway(settings, connectors=default_connectors(settings)) as gw:
         with pytest.raises(grpc.aio.AioRpcError) as caught:

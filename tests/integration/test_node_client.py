@@ -24,13 +24,18 @@ pytestmark = pytest.mark.node
 def _node() -> str:
     node = shutil.which("node")
     if node is None or not (ROOT / "node_modules" / "@grpc" / "grpc-js").is_dir():
-        pytest.fail("Node.js and the npm packages are required: run `make test`, which installs them")
+        pytest.fail(
+            "Node.js and the npm packages are required: run `make test`, which installs them"
+        )
     return node
 
 
 async def run_node(*args: str) -> Any:
     process = await asyncio.create_subprocess_exec(
-        _node(), str(CLIENT), *args, stdout=asyncio.subprocess.PIPE,
+        _node(),
+        str(CLIENT),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 60)
@@ -51,13 +56,15 @@ async def test_node_client_lists_and_executes(tmp_path: Path, smtp_server: SmtpP
         assert email["configured"] is True
 
         payload = {"to": ["node@example.com"], "subject": "From Node", "text": "hi from js"}
-        executed = await run_node(gw.address, "execute", "email", "send", json.dumps(payload),
-                                  "node-1")
+        executed = await run_node(
+            gw.address, "execute", "email", "send", json.dumps(payload), "node-1"
+        )
         assert executed["attempts"] == 1
         assert executed["replayed"] is False
         assert executed["result"]["message_id"].endswith("@example.com>")
         assert smtp_server.messages[-1].message["Subject"] == "From Node"
 
-        refused = await run_node(gw.address, "execute", "email", "send", json.dumps({"to": []}),
-                                 "node-2")
+        refused = await run_node(
+            gw.address, "execute", "email", "send", json.dumps({"to": []}), "node-2"
+        )
         assert refused["error"]["code"] == "INVALID_ARGUMENT"

@@ -18,7 +18,6 @@ from gateway.contract import (
     PolicyClass,
     ProbeResult,
 )
-from gateway.errors import GatewayError
 from gateway.payload_types import SafeInt
 
 
@@ -62,7 +61,8 @@ class FakeAdapter:
     def __init__(self, metadata: ConnectorMetadata = FAKE_METADATA) -> None:
         self._metadata = metadata
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.fail_next: GatewayError | None = None
+        self.contexts: list[AttemptContext] = []
+        self.fail_next: Exception | None = None  # raised by the next call, then cleared
         self.stall_s = 0.0
 
     @property
@@ -80,6 +80,7 @@ class FakeAdapter:
         self, operation: str, payload: BaseModel, ctx: AttemptContext
     ) -> Mapping[str, Any]:
         self.calls.append((operation, payload.model_dump()))
+        self.contexts.append(ctx)
         if self.stall_s:
             await asyncio.sleep(self.stall_s)
         if self.fail_next is not None:
