@@ -29,7 +29,6 @@ from gateway.errors import (
     VendorUnavailable,
 )
 from gateway.settings import EmailSettings
-
 from tests.support.smtp_peers import (
     AUTH_PASSWORD,
     AUTH_USER,

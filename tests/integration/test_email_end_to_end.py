@@ -6,8 +6,8 @@ import asyncio
 import os
 import sqlite3
 import sys
-from dataclasses import dataclass
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 

@@ -12,8 +12,8 @@ import pytest
 
 from gateway.app import default_connectors
 from tests.integration.test_email_end_to_end import email_settings
-from tests.support.smtp_peers import SmtpPeer
 from tests.support.gateway import running_gateway
+from tests.support.smtp_peers import SmtpPeer
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "tests" / "node" / "client.mjs"
