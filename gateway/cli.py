@@ -33,9 +33,11 @@ def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
     ]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join([line, "  ".join("-" * w for w in widths), *body])
+
+    def join(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return "\n".join([join(headers), join(["-" * w for w in widths]), *map(join, rows)])
 
 
 def _to_json(message: Message) -> dict[str, Any]:
