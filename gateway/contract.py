@@ -68,6 +68,18 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """A token bucket: ``per_second`` tokens are added each second, up to ``burst``."""
+
+    per_second: float
+    burst: int
+
+    def __post_init__(self) -> None:
+        if self.per_second <= 0 or self.burst < 1:
+            raise ValueError("a rate limit needs per_second > 0 and burst >= 1")
+
+
+@dataclass(frozen=True)
 class OperationSpec:
     """One operation of a connector, with its payload model and governance."""
 
@@ -101,6 +113,7 @@ class ConnectorMetadata:
     timeout_ms: int = 10_000
     idempotency: Idempotency = Idempotency.GATEWAY
     data_classification: DataClassification = DataClassification.CONFIDENTIAL
+    rate_limit: RateLimit = field(default_factory=lambda: RateLimit(per_second=10, burst=20))
 
     def operation(self, name: str) -> OperationSpec | None:
         for op in self.operations:

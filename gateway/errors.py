@@ -31,6 +31,12 @@ class GatewayError(Exception):
     retryable: bool = False
     # How long a retryable refusal asks the caller to wait, unless the error says otherwise.
     default_retry_after_ms: int | None = None
+    # Whether the request may have reached the vendor and been acted on. The retry engine
+    # repeats such a failure only for reads and for operations the vendor deduplicates.
+    may_have_acted: bool = False
+    # Whether the failure says something about the vendor's health (circuit breaker, board)
+    # rather than about this request.
+    vendor_fault: bool = False
 
     def __init__(
         self,
@@ -39,11 +45,14 @@ class GatewayError(Exception):
         metadata: Mapping[str, str] | None = None,
         violations: tuple[FieldViolation, ...] = (),
         retry_after_ms: int | None = None,
+        may_have_acted: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.metadata: dict[str, str] = dict(metadata or {})
         self.violations = violations
+        if may_have_acted is not None:
+            self.may_have_acted = may_have_acted
         self.retry_after_ms = (
             retry_after_ms
             if retry_after_ms is not None
@@ -141,6 +150,7 @@ class VendorAuthFailed(GatewayError):
 
     code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "VENDOR_AUTH_FAILED"
+    vendor_fault = True
 
 
 class VendorRejected(GatewayError):
@@ -157,6 +167,7 @@ class VendorUnavailable(GatewayError):
     reason = "VENDOR_UNAVAILABLE"
     retryable = True
     default_retry_after_ms = 1000
+    vendor_fault = True
 
 
 class DeadlineExceeded(GatewayError):
@@ -166,6 +177,7 @@ class DeadlineExceeded(GatewayError):
     reason = "DEADLINE_EXCEEDED"
     retryable = True
     default_retry_after_ms = 0  # retry at once, with a longer deadline
+    vendor_fault = True  # the vendor or the path to it was too slow
 
 
 class OutcomeUnknown(GatewayError):
@@ -177,6 +189,8 @@ class OutcomeUnknown(GatewayError):
 
     code = grpc.StatusCode.UNKNOWN
     reason = "OUTCOME_UNKNOWN"
+    may_have_acted = True
+    vendor_fault = True
 
 
 class Internal(GatewayError):
@@ -187,3 +201,55 @@ class Internal(GatewayError):
 class InvalidField(GatewayError):
     code = grpc.StatusCode.INVALID_ARGUMENT
     reason = "INVALID_FIELD"
+
+
+class IdempotencyKeyReused(GatewayError):
+    """The key was first used for a different request; keys may only repeat a request."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "IDEMPOTENCY_KEY_REUSED"
+
+
+class RateLimited(GatewayError):
+    """The gateway's own quota for this connector has no token left within the deadline."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "RATE_LIMITED"
+    retryable = True
+    default_retry_after_ms = 1000
+
+
+class CircuitOpen(GatewayError):
+    """The connector failed repeatedly; calls fail fast until a trial call succeeds."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "CIRCUIT_OPEN"
+    retryable = True
+    default_retry_after_ms = 1000
+
+
+class VendorRateLimited(GatewayError):
+    """The vendor answered 429: it did not act, and asks to wait."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "VENDOR_RATE_LIMITED"
+    retryable = True
+    default_retry_after_ms = 1000
+
+
+class VendorError(GatewayError):
+    """The vendor failed while handling the request (HTTP 500): it may have acted."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "VENDOR_ERROR"
+    may_have_acted = True
+    vendor_fault = True
+
+
+class VendorBadResponse(GatewayError):
+    """The vendor answered, but its response could not be read; it may have acted."""
+
+    code = grpc.StatusCode.UNKNOWN
+    reason = "VENDOR_BAD_RESPONSE"
+    may_have_acted = True
+    vendor_fault = True
