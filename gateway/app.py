@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
 import grpc
@@ -30,10 +31,13 @@ from gateway.interceptors.base import GovernanceInterceptor, Layer
 from gateway.interceptors.chain import build_chain
 from gateway.metrics import MetricsRegistry
 from gateway.registry import Connector, Registry
+from gateway.reliability.guards import Guards
+from gateway.reliability.idempotency import IdempotencyKeys
+from gateway.reliability.retry import RetryEngine, RetryTuning
 from gateway.servicer import ConnectorServicer
 from gateway.settings import Settings
 from gateway.store import sqlite
-from gateway.store.executions import ExecutionStore
+from gateway.store.ledger import Ledger
 from gateway.store.sync_states import SyncStateStore
 
 log = logging.getLogger(__name__)
@@ -70,7 +74,7 @@ class Gateway:
         self._health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
         self._serving = False
         self._stopped = False
-        self._probe_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.grpc_port = 0
         self.http_port = 0
         self.registry: Registry | None = None
@@ -85,9 +89,33 @@ class Gateway:
         await self.audit.start()
         self._closers.append(("audit log", self.audit.close))
 
+        ledger_conn = await sqlite.connect(s.database_path, durability="FULL")
+        self._closers.append(("ledger database", ledger_conn.close))
+        self.ledger = Ledger(ledger_conn)
+        self.instance_id = uuid.uuid4().hex
+        orphans = await self.ledger.orphans_to_unknown(self.instance_id)
+        if orphans:
+            log.warning(
+                "%d call(s) were in flight when the gateway last stopped; their outcome is "
+                "unknown and they are listed by `connector-gateway executions list "
+                "--status unknown`",
+                orphans,
+            )
+        keys = IdempotencyKeys(
+            self.ledger, owner=self.instance_id, ttl_s=s.reliability.idempotency_ttl_s
+        )
+        self.guards = Guards(s.reliability)
+        retries = RetryEngine(
+            RetryTuning(
+                backoff_scale=s.reliability.backoff_scale,
+                max_retry_after_s=s.reliability.max_retry_after_s,
+                min_attempt_s=s.reliability.min_attempt_ms / 1000,
+                jitter=s.reliability.retry_jitter,
+            )
+        )
+
         conn = await sqlite.connect(s.database_path, durability="NORMAL")
         self._closers.append(("state database", conn.close))
-        executions = ExecutionStore(conn)
         self.health = HealthTracker(
             SyncStateStore(conn), failures_for_error=s.health.consecutive_failures_for_error
         )
@@ -108,7 +136,7 @@ class Gateway:
             tracer=self.tracer_provider.get_tracer("connectorgateway"),
             audit_log=self.audit,
             registry=self.registry,
-            executions=executions,
+            ledger=self.ledger,
         )
         if self._wrap_layers:
             layers = self._wrap_layers(layers)
@@ -121,7 +149,16 @@ class Gateway:
         )
         pb_grpc.add_ConnectorServiceServicer_to_server(
             # The governance chain hands each method a Call in place of the request message.
-            ConnectorServicer(self.registry, executions, self.health, self.metrics),  # type: ignore[arg-type]
+            ConnectorServicer(  # type: ignore[arg-type]
+                self.registry,
+                self.ledger,
+                keys,
+                self.health,
+                self.metrics,
+                retries,
+                self.guards,
+                min_attempt_s=s.reliability.min_attempt_ms / 1000,
+            ),
             server,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health_servicer, server)
@@ -144,7 +181,8 @@ class Gateway:
         self._closers.append(("http server", runner.cleanup))
 
         if s.health.probe_interval_s > 0:
-            self._probe_task = asyncio.create_task(self._probe_loop(s.health.probe_interval_s))
+            self._tasks.append(asyncio.create_task(self._probe_loop(s.health.probe_interval_s)))
+        self._tasks.append(asyncio.create_task(self._prune_loop(s.reliability.prune_interval_s)))
         log.info(
             "connector gateway serving gRPC on %s and HTTP on %s", s.grpc_address, s.http_address
         )
@@ -164,6 +202,17 @@ class Gateway:
                     )
             await asyncio.sleep(interval_s)
 
+    async def _prune_loop(self, interval_s: float) -> None:
+        while True:
+            try:
+                pruned = await self.ledger.prune()
+            except Exception:  # pruning must never stop the gateway
+                log.exception("pruning expired idempotency keys failed")
+            else:
+                if pruned:
+                    log.info("pruned %d expired idempotency keys", pruned)
+            await asyncio.sleep(interval_s)
+
     async def stop(self, grace_s: float | None = None) -> None:
         """Stops taking calls, lets in-flight calls finish within the grace period, flushes
         the audit log and closes everything in reverse order, logging and never raising."""
@@ -173,10 +222,10 @@ class Gateway:
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         self._serving = False
         await self._health_servicer.enter_graceful_shutdown()
-        if self._probe_task:
-            self._probe_task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._probe_task
+                await task
         if self._server is not None:
             await self._server.stop(grace)
         for name, close in reversed(self._closers):

@@ -9,6 +9,7 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.contract import ConnectorStatus, DataClassification, Idempotency, PolicyClass
 from gateway.registry import Connector, Registry
+from gateway.reliability.breaker import CircuitState
 from gateway.store.sync_states import SyncState
 
 _POLICY = {
@@ -77,10 +78,27 @@ def descriptor(connector: Connector, registry: Registry) -> pb.ConnectorDescript
     )
 
 
-def health_entry(connector: Connector, state: SyncState | None) -> pb.ConnectorHealth:
+_CIRCUIT = {
+    CircuitState.CLOSED: pb.CIRCUIT_STATE_CLOSED,
+    CircuitState.OPEN: pb.CIRCUIT_STATE_OPEN,
+    CircuitState.HALF_OPEN: pb.CIRCUIT_STATE_HALF_OPEN,
+}
+
+
+def circuit_state(state: CircuitState) -> pb.CircuitState:
+    return _CIRCUIT[state]
+
+
+def health_entry(
+    connector: Connector, state: SyncState | None, circuit: CircuitState = CircuitState.CLOSED
+) -> pb.ConnectorHealth:
     meta = connector.metadata
     if not connector.registered or not connector.adapter.configured:
         status = ConnectorStatus.NOT_CONFIGURED
+    elif circuit is CircuitState.OPEN:
+        status = ConnectorStatus.ERROR  # calls fail fast until a trial call succeeds
+    elif circuit is CircuitState.HALF_OPEN:
+        status = ConnectorStatus.DEGRADED
     else:
         status = state.status if state else ConnectorStatus.UNKNOWN
     entry = pb.ConnectorHealth(
@@ -90,6 +108,7 @@ def health_entry(connector: Connector, state: SyncState | None) -> pb.ConnectorH
         status=STATUS[status],
         last_error=state.last_error if state else "",
         registered=connector.registered,
+        circuit_state=_CIRCUIT[circuit],
     )
     if state and state.last_success_at:
         entry.last_success_at.CopyFrom(_timestamp(state.last_success_at))

@@ -126,6 +126,11 @@ class NotConfigured(GatewayError):
     reason = "CONNECTOR_NOT_CONFIGURED"
 
 
+class ExecutionNotSucceeded(GatewayError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "EXECUTION_NOT_SUCCEEDED"
+
+
 class NotCompensable(GatewayError):
     code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "NOT_COMPENSABLE"
@@ -253,3 +258,14 @@ class VendorBadResponse(GatewayError):
     reason = "VENDOR_BAD_RESPONSE"
     may_have_acted = True
     vendor_fault = True
+
+
+class StoredError(GatewayError):
+    """A final failure replayed from the idempotency record, with its original code and reason."""
+
+    def __init__(
+        self, code: grpc.StatusCode, reason: str, message: str, metadata: Mapping[str, str]
+    ) -> None:
+        super().__init__(message, metadata=metadata)
+        self.code = code
+        self.reason = reason

@@ -1,7 +1,9 @@
 """ConnectorService: runs the vendor call once the chain has admitted it.
 
 Each method receives the ``Call`` the governance chain built (identity, resolved target,
-deadline, audit trail) in place of a bare request message.
+deadline, audit trail) in place of a bare request message. Writes go through the idempotency
+ledger, so a vendor call happens at most once per tenant and key; every attempt passes the
+connector's circuit breaker and rate limit, inside the retry loop and the caller's deadline.
 """
 
 from __future__ import annotations
@@ -9,79 +11,163 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+from google.protobuf.message import Message
 
 from connectorgateway.v1 import connector_service_pb2 as pb
-from gateway.contract import AttemptContext
-from gateway.descriptors import descriptor, health_entry, to_struct
-from gateway.errors import DeadlineExceeded, GatewayError, NotConfigured, OutcomeUnknown
+from gateway.canonical import sha256_hex
+from gateway.contract import AttemptContext, Idempotency, OperationSpec
+from gateway.descriptors import circuit_state, descriptor, health_entry, to_struct
+from gateway.errors import (
+    DeadlineExceeded,
+    ExecutionNotSucceeded,
+    GatewayError,
+    NotConfigured,
+    OutcomeUnknown,
+    VendorRejected,
+)
 from gateway.health_state import HealthTracker
-from gateway.interceptors.audit import CallAudit
 from gateway.interceptors.base import Call, Context
 from gateway.metrics import MetricsRegistry
 from gateway.registry import Connector, Registry
-from gateway.store.executions import ExecutionStore
+from gateway.reliability.guards import Guards
+from gateway.reliability.idempotency import (
+    IdempotencyKeys,
+    error_outcome,
+    response_outcome,
+    stored_error,
+    stored_response,
+)
+from gateway.reliability.retry import AttemptLog, RetryEngine
+from gateway.store.ledger import (
+    ExecutionStatus,
+    IdempotencyRecord,
+    Ledger,
+    NewExecution,
+    RecordState,
+)
 
 ATTEMPT_GUARD_S = 0.01
+REPLAY_EVENT = "execution_replayed"
+NATIVE_REPLAY_WINDOW_S = 24 * 3600  # vendors keep their idempotency keys about this long
+
+R = TypeVar("R", bound=Message)
+Run = Callable[[AttemptContext], Awaitable[Mapping[str, Any]]]
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
 
 
 class ConnectorServicer:
     def __init__(
         self,
         registry: Registry,
-        executions: ExecutionStore,
+        ledger: Ledger,
+        keys: IdempotencyKeys,
         health: HealthTracker,
         metrics: MetricsRegistry,
+        retries: RetryEngine,
+        guards: Guards,
+        *,
+        min_attempt_s: float = 0.05,
     ) -> None:
         self._registry = registry
-        self._executions = executions
+        self._ledger = ledger
+        self._keys = keys
         self._health = health
         self._metrics = metrics
+        self._retries = retries
+        self._guards = guards
+        self._min_attempt_s = min_attempt_s
 
     # --- actions ----------------------------------------------------------------------------
 
     async def Execute(self, call: Call, ctx: Context) -> pb.ExecuteResponse:
         assert call.target is not None
-        assert call.identity is not None
-        facts = call.facts
-        connector = self._usable(call.target.metadata.key)
-        facts.execution_id = uuid.uuid4().hex
-        result = await self._run(
+        target = call.target
+        connector = self._usable(target.metadata.key)
+
+        def run(attempt: AttemptContext) -> Awaitable[Mapping[str, Any]]:
+            return connector.adapter.execute(target.operation.name, target.payload, attempt)
+
+        def respond(execution_id: str, result: Mapping[str, Any], attempts: int) -> Message:
+            return pb.ExecuteResponse(
+                execution_id=execution_id, result=to_struct(dict(result)), attempts=attempts
+            )
+
+        if target.operation.read_only:  # reads repeat freely: no key, no ledger
+            call.facts.execution_id = new_id()
+            log = AttemptLog()
+            result = await self._attempts(call, connector, target.operation, run, log)
+            return pb.ExecuteResponse(
+                execution_id=call.facts.execution_id,
+                result=to_struct(dict(result)),
+                attempts=log.attempts,
+            )
+        fingerprint = sha256_hex(
+            {
+                "connector_key": connector.key,
+                "operation": target.operation.name,
+                "payload_digest": call.facts.payload_digest,
+            }
+        )
+        return await self._once(
             call,
             connector,
-            lambda attempt: connector.adapter.execute(
-                call.target.operation.name,
-                call.target.payload,
-                attempt,
-            ),
-        )
-        return pb.ExecuteResponse(
-            execution_id=facts.execution_id, result=to_struct(dict(result)), attempts=facts.attempts
+            target.operation,
+            key=call.facts.idempotency_key,
+            fingerprint=fingerprint,
+            run=run,
+            respond=respond,
+            response_type=pb.ExecuteResponse,
         )
 
     async def Compensate(self, call: Call, ctx: Context) -> pb.CompensateResponse:
         assert call.target is not None
         assert call.identity is not None
-        connector = self._usable(call.target.metadata.key)
-        execution = await self._executions.get(call.identity.tenant, call.facts.execution_id)
+        target = call.target
+        connector = self._usable(target.metadata.key)
+        execution = await self._ledger.execution(call.identity.tenant, call.facts.execution_id)
         assert execution is not None  # validation resolved it for this tenant
-        result = await self._run(
+        if execution.status not in (ExecutionStatus.SUCCEEDED, ExecutionStatus.COMPENSATED):
+            raise ExecutionNotSucceeded(
+                f"execution {execution.execution_id!r} has status {execution.status.value}; "
+                "only a succeeded execution can be undone",
+                metadata={"execution_id": execution.execution_id, "status": execution.status.value},
+            )
+
+        def run(attempt: AttemptContext) -> Awaitable[Mapping[str, Any]]:
+            return connector.adapter.compensate(target.operation.name, execution.result, attempt)
+
+        def respond(_: str, result: Mapping[str, Any], attempts: int) -> Message:
+            return pb.CompensateResponse(
+                execution_id=execution.execution_id,
+                compensating_operation=target.operation.name,
+                result=to_struct(dict(result)),
+                attempts=attempts,
+            )
+
+        # The execution id is the key: an execution is undone at most once, and every
+        # repeat, whatever its own idempotency key, replays that one compensation.
+        response = await self._once(
             call,
             connector,
-            lambda attempt: connector.adapter.compensate(
-                call.target.operation.name,
-                execution.result,
-                attempt,
+            target.operation,
+            key=f"compensation:{execution.execution_id}",
+            fingerprint=sha256_hex(
+                {"execution_id": execution.execution_id, "operation": target.operation.name}
             ),
-            record=False,
+            run=run,
+            respond=respond,
+            response_type=pb.CompensateResponse,
+            keep_execution_id=True,
         )
-        return pb.CompensateResponse(
-            execution_id=execution.execution_id,
-            compensating_operation=call.target.operation.name,
-            result=to_struct(dict(result)),
-            attempts=call.facts.attempts,
-        )
+        if not response.replayed:
+            await self._ledger.mark_compensated(call.identity.tenant, execution.execution_id)
+        return response
 
     def _usable(self, key: str) -> Connector:
         connector = self._registry.get(key)
@@ -94,49 +180,262 @@ class ConnectorServicer:
             )
         return connector
 
-    async def _run(
-        self, call: Call, connector: Connector, attempt_fn: Any, *, record: bool = True
+    # --- at most once -----------------------------------------------------------------------
+
+    async def _once(
+        self,
+        call: Call,
+        connector: Connector,
+        operation: OperationSpec,
+        *,
+        key: str,
+        fingerprint: str,
+        run: Run,
+        respond: Callable[[str, Mapping[str, Any], int], Message],
+        response_type: type[R],
+        keep_execution_id: bool = False,
+    ) -> R:
+        assert call.identity is not None
+        assert call.deadline is not None
+        facts = call.facts
+        tenant = call.identity.tenant
+        execution = NewExecution(
+            execution_id=new_id(),
+            tenant=tenant,
+            caller=call.identity.caller,
+            connector_key=connector.key,
+            operation=operation.name,
+            idempotency_key=key,
+            payload_digest=facts.payload_digest,
+        )
+        earlier = await self._keys.begin(
+            key=key, fingerprint=fingerprint, execution=execution, deadline=call.deadline
+        )
+        if earlier is not None:
+            if earlier.state is not RecordState.UNKNOWN or not self._can_resend(operation, earlier):
+                return self._replay(call, earlier, response_type, keep_execution_id)
+            # The vendor deduplicates by this key: sending again learns the real outcome.
+            execution = NewExecution(**{**execution.__dict__, "execution_id": earlier.execution_id})
+        if not keep_execution_id:
+            facts.execution_id = execution.execution_id
+        log = AttemptLog()
+        try:
+            result = await self._attempts(
+                call, connector, operation, run, log, execution_id=execution.execution_id
+            )
+        except GatewayError as error:
+            raise await self._settle_failure(call, key, execution, operation, error, log) from None
+        except BaseException:
+            # Cancelled or broken mid-call: if the vendor may have been reached, nobody knows.
+            await self._settle_abandoned(call, key, execution, log)
+            raise
+        else:
+            response = respond(execution.execution_id, result, log.attempts)
+            await self._ledger.finish(
+                tenant=tenant,
+                key=key,
+                execution_id=execution.execution_id,
+                state=RecordState.COMPLETED,
+                outcome=response_outcome(response),
+                status=ExecutionStatus.SUCCEEDED,
+                result=dict(result),
+                attempts=log.attempts,
+            )
+            assert isinstance(response, response_type)
+            return response
+        finally:
+            self._keys.end(tenant, key)
+
+    @staticmethod
+    def _can_resend(operation: OperationSpec, record: IdempotencyRecord) -> bool:
+        age_s = time.time() - record.created_at.timestamp()
+        return operation.idempotency is Idempotency.NATIVE and age_s < NATIVE_REPLAY_WINDOW_S
+
+    @staticmethod
+    def _replay(
+        call: Call, record: IdempotencyRecord, response_type: type[R], keep_execution_id: bool
+    ) -> R:
+        facts = call.facts
+        if not keep_execution_id:
+            facts.execution_id = record.execution_id
+        facts.success_event = REPLAY_EVENT
+        facts.refusal_event = REPLAY_EVENT
+        if record.state is RecordState.UNKNOWN:
+            raise OutcomeUnknown(
+                f"the first call with idempotency key {record.key!r} may have reached the "
+                "vendor, and its outcome is not known; it is listed for operators to resolve. "
+                "Do not repeat it under a new key before checking with them",
+                metadata={"execution_id": record.execution_id, "replayed": "true"},
+            )
+        if "error" in record.outcome:
+            raise stored_error(record.outcome).with_metadata(replayed="true")
+        response = stored_response(record.outcome, response_type)
+        response.replayed = True  # type: ignore[attr-defined]
+        return response
+
+    async def _settle_failure(
+        self,
+        call: Call,
+        key: str,
+        execution: NewExecution,
+        operation: OperationSpec,
+        error: GatewayError,
+        log: AttemptLog,
+    ) -> GatewayError:
+        """Stores a final failure once the vendor may have been contacted; otherwise frees the
+        key so the agent can send again with it once the cause is fixed."""
+        tenant = execution.tenant
+        call.facts.vendor_contacted = log.may_have_acted
+        if log.may_have_acted:
+            final = (
+                error
+                if isinstance(error, OutcomeUnknown)
+                else OutcomeUnknown(
+                    f"the request may have reached the vendor, and its outcome is not known "
+                    f"({error.reason}: {error.message}); it is listed for operators",
+                    metadata={**error.metadata, "cause": error.reason},
+                )
+            )
+            await self._ledger.finish(
+                tenant=tenant,
+                key=key,
+                execution_id=execution.execution_id,
+                state=RecordState.UNKNOWN,
+                outcome=error_outcome(final),
+                status=ExecutionStatus.UNKNOWN,
+                result={},
+                attempts=log.attempts,
+            )
+            return final
+        if isinstance(error, VendorRejected):
+            # The vendor answered: this request fails the same way every time.
+            await self._ledger.finish(
+                tenant=tenant,
+                key=key,
+                execution_id=execution.execution_id,
+                state=RecordState.COMPLETED,
+                outcome=error_outcome(error),
+                status=ExecutionStatus.FAILED,
+                result={},
+                attempts=log.attempts,
+            )
+            return error
+        await self._ledger.release(tenant=tenant, key=key, execution_id=execution.execution_id)
+        return error
+
+    async def _settle_abandoned(
+        self, call: Call, key: str, execution: NewExecution, log: AttemptLog
+    ) -> None:
+        store = asyncio.shield(self._abandon(call, key, execution, log))
+        await store
+
+    async def _abandon(
+        self, call: Call, key: str, execution: NewExecution, log: AttemptLog
+    ) -> None:
+        if call.facts.vendor_contacted:
+            unknown = OutcomeUnknown("the call was abandoned while the vendor was handling it")
+            await self._ledger.finish(
+                tenant=execution.tenant,
+                key=key,
+                execution_id=execution.execution_id,
+                state=RecordState.UNKNOWN,
+                outcome=error_outcome(unknown),
+                status=ExecutionStatus.UNKNOWN,
+                result={},
+                attempts=log.attempts,
+            )
+        else:
+            await self._ledger.release(
+                tenant=execution.tenant, key=key, execution_id=execution.execution_id
+            )
+
+    # --- attempts ---------------------------------------------------------------------------
+
+    async def _attempts(
+        self,
+        call: Call,
+        connector: Connector,
+        operation: OperationSpec,
+        run: Run,
+        log: AttemptLog,
+        *,
+        execution_id: str = "",
     ) -> Mapping[str, Any]:
         assert call.deadline is not None
         assert call.identity is not None
-        audit: CallAudit = call.audit
+        deadline = call.deadline
         facts = call.facts
-        tenant, key = call.identity.tenant, connector.key
-        await audit.requested()
-        started = time.monotonic()
-        timeout_s = min(connector.metadata.timeout_ms / 1000, call.deadline.remaining())
-        try:
-            if timeout_s <= 0:
-                raise DeadlineExceeded("the deadline ran out before the vendor could be called")
-            facts.attempts = 1
+        tenant = call.identity.tenant
+        meta = connector.metadata
+        breaker = self._guards.breaker(connector.key)
+        bucket = self._guards.bucket(tenant, meta)
+
+        async def attempt(number: int, timeout_s: float) -> Mapping[str, Any]:
+            trial = breaker.admit()
+            try:
+                await bucket.acquire(max(0.0, deadline.remaining() - self._min_attempt_s))
+            except BaseException:
+                breaker.release(trial=trial)
+                raise
+            timeout_s = min(timeout_s, deadline.remaining())
+            if timeout_s < self._min_attempt_s:
+                breaker.release(trial=trial)
+                raise DeadlineExceeded(
+                    "the deadline ran out before the vendor could be called",
+                    metadata={"attempts": str(number - 1)},
+                )
+            if number == 1:
+                await call.audit.requested()
+            facts.attempts = number
             facts.vendor_contacted = True
-            attempt = AttemptContext(
-                tenant, facts.execution_id, facts.idempotency_key, 1, timeout_s
+            context = AttemptContext(
+                tenant,
+                execution_id or facts.execution_id,
+                facts.idempotency_key,
+                number,
+                timeout_s,
             )
             try:
                 # Adapters bound their own attempts and know how far the request got; this
                 # guard only stops one that overruns its timeout.
                 async with asyncio.timeout(timeout_s + ATTEMPT_GUARD_S):
-                    result: Mapping[str, Any] = await attempt_fn(attempt)
+                    result = await run(context)
             except TimeoutError:
-                raise self._overrun(call, timeout_s) from None
+                breaker.record(vendor_failure=True, trial=trial)
+                raise self._overrun(operation, timeout_s) from None
+            except GatewayError as error:
+                breaker.record(vendor_failure=error.vendor_fault, trial=trial)
+                raise
+            except BaseException:
+                breaker.release(trial=trial)
+                raise
+            breaker.record(vendor_failure=False, trial=trial)
+            return result
+
+        started = time.monotonic()
+        try:
+            result = await self._retries.run(
+                attempt,
+                policy=meta.retry_policy,
+                operation=operation,
+                timeout_ms=meta.timeout_ms,
+                deadline=deadline,
+                log=log,
+            )
         except GatewayError as error:
-            error.with_metadata(attempts=str(facts.attempts), connector_key=key)
-            facts.vendor_contacted = isinstance(error, OutcomeUnknown)
-            await self._observe(call, connector, started, error)
-            if record:
-                await self._record(call, "unknown" if facts.vendor_contacted else "failed", {})
+            error.with_metadata(attempts=str(log.attempts), connector_key=connector.key)
+            facts.attempts = log.attempts
+            if log.attempts:
+                await self._observe(call, connector, started, log, error)
             raise
-        await self._observe(call, connector, started, None)
-        if record:
-            await self._record(call, "succeeded", dict(result))
+        facts.attempts = log.attempts
+        await self._observe(call, connector, started, log, None)
         return result
 
     @staticmethod
-    def _overrun(call: Call, timeout_s: float) -> GatewayError:
-        assert call.target is not None
+    def _overrun(operation: OperationSpec, timeout_s: float) -> GatewayError:
         details = {"timed_out": "true", "timeout_ms": str(round(timeout_s * 1000))}
-        if call.target.operation.read_only:
+        if operation.read_only:
             return DeadlineExceeded("the vendor did not answer in time", metadata=details)
         return OutcomeUnknown(
             "the vendor did not answer in time and the request may have reached it; "
@@ -144,25 +443,13 @@ class ConnectorServicer:
             metadata=details,
         )
 
-    async def _record(self, call: Call, status: str, result: dict[str, Any]) -> None:
-        assert call.identity is not None
-        assert call.target is not None
-        facts = call.facts
-        await self._executions.record(
-            execution_id=facts.execution_id,
-            tenant=call.identity.tenant,
-            caller=call.identity.caller,
-            connector_key=facts.connector_key,
-            operation=facts.operation,
-            idempotency_key=facts.idempotency_key,
-            payload_digest=facts.payload_digest,
-            status=status,
-            result=result,
-            attempts=facts.attempts,
-        )
-
     async def _observe(
-        self, call: Call, connector: Connector, started: float, error: GatewayError | None
+        self,
+        call: Call,
+        connector: Connector,
+        started: float,
+        log: AttemptLog,
+        error: GatewayError | None,
     ) -> None:
         assert call.identity is not None
         tenant, key = call.identity.tenant, connector.key
@@ -170,7 +457,7 @@ class ConnectorServicer:
             key,
             code=error.code.name if error else "OK",
             latency_ms=(time.monotonic() - started) * 1000,
-            attempts=call.facts.attempts,
+            attempts=log.attempts,
             timed_out=isinstance(error, DeadlineExceeded)
             or (error is not None and error.metadata.get("timed_out") == "true"),
         )
@@ -190,7 +477,8 @@ class ConnectorServicer:
         entries = []
         for connector in self._selected(call.request.connector_key):
             state = await self._health.get(call.identity.tenant, connector.key)
-            entries.append(health_entry(connector, state))
+            breaker = self._guards.breaker(connector.key)
+            entries.append(health_entry(connector, state, breaker.state))
         return pb.HealthResponse(connectors=entries)
 
     async def Metrics(self, call: Call, ctx: Context) -> pb.MetricsResponse:
@@ -208,6 +496,7 @@ class ConnectorServicer:
                     latency_p50_ms=c.percentile(50),
                     latency_p95_ms=c.percentile(95),
                     latency_p99_ms=c.percentile(99),
+                    circuit_state=circuit_state(self._guards.breaker(connector.key).state),
                 )
             )
         return pb.MetricsResponse(connectors=entries)

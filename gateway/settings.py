@@ -70,6 +70,25 @@ class PolicySettings(BaseModel):
         return value
 
 
+class RateLimitSettings(BaseModel):
+    per_second: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
+class ReliabilitySettings(BaseModel):
+    """Knobs over every connector's declared retry policy, and the shared guards."""
+
+    backoff_scale: float = Field(default=1.0, ge=0)  # 0.001 in tests: no real sleeping
+    retry_jitter: bool = True
+    max_retry_after_s: float = Field(default=30.0, ge=0)  # cap on a vendor's Retry-After
+    min_attempt_ms: int = Field(default=50, ge=1)  # no attempt starts with less time than this
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_open_s: float = Field(default=30.0, gt=0)
+    idempotency_ttl_s: float = Field(default=24 * 3600, gt=0)
+    prune_interval_s: float = Field(default=300.0, gt=0)
+    rate_limits: dict[str, RateLimitSettings] = Field(default_factory=dict)  # by connector key
+
+
 class HealthSettings(BaseModel):
     consecutive_failures_for_error: int = Field(default=1, ge=1)
     probe_interval_s: float = Field(default=60.0, ge=0)  # 0: no live probes
@@ -94,6 +113,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
 
     @property
     def database_path(self) -> Path:

@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+connectorgateway/v1/connector_service.proto\x12\x13\x63onnectorgateway.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x92\x01\n\x0e\x45xecuteRequest\x12\x15\n\rconnector_key\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12(\n\x07payload\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x13\n\x0b\x61pproval_id\x18\x05 \x01(\t\"\x8c\x01\n\x0f\x45xecuteResponse\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\'\n\x06result\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x05\x12\x16\n\x0e\x61udit_event_id\x18\x04 \x01(\t\x12\x10\n\x08replayed\x18\x05 \x01(\x08\"g\n\x11\x43ompensateRequest\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\x12\x13\n\x0b\x61pproval_id\x18\x04 \x01(\t\"\xaf\x01\n\x12\x43ompensateResponse\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x1e\n\x16\x63ompensating_operation\x18\x02 \x01(\t\x12\'\n\x06result\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x12\x16\n\x0e\x61udit_event_id\x18\x05 \x01(\t\x12\x10\n\x08replayed\x18\x06 \x01(\x08\"&\n\rHealthRequest\x12\x15\n\rconnector_key\x18\x01 \x01(\t\"J\n\x0eHealthResponse\x12\x38\n\nconnectors\x18\x01 \x03(\x0b\x32$.connectorgateway.v1.ConnectorHealth\"\x9f\x02\n\x0f\x43onnectorHealth\x12\x15\n\rconnector_key\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x17\n\x0f\x64isplay_name_ar\x18\x03 \x01(\t\x12\x34\n\x06status\x18\x04 \x01(\x0e\x32$.connectorgateway.v1.ConnectorStatus\x12\x33\n\x0flast_success_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0flast_attempt_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\x07 \x01(\t\x12\x12\n\nregistered\x18\x08 \x01(\x08\"\'\n\x0eMetricsRequest\x12\x15\n\rconnector_key\x18\x01 \x01(\t\"L\n\x0fMetricsResponse\x12\x39\n\nconnectors\x18\x01 \x03(\x0b\x32%.connectorgateway.v1.ConnectorMetrics\"\xc2\x02\n\x10\x43onnectorMetrics\x12\x15\n\rconnector_key\x18\x01 \x01(\t\x12\r\n\x05\x63\x61lls\x18\x02 \x01(\x03\x12\x11\n\tsuccesses\x18\x03 \x01(\x03\x12S\n\x10\x66\x61ilures_by_code\x18\x04 \x03(\x0b\x32\x39.connectorgateway.v1.ConnectorMetrics.FailuresByCodeEntry\x12\x0f\n\x07retries\x18\x05 \x01(\x03\x12\x10\n\x08timeouts\x18\x06 \x01(\x03\x12\x16\n\x0elatency_p50_ms\x18\x07 \x01(\x01\x12\x16\n\x0elatency_p95_ms\x18\x08 \x01(\x01\x12\x16\n\x0elatency_p99_ms\x18\t \x01(\x01\x1a\x35\n\x13\x46\x61iluresByCodeEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x17\n\x15ListConnectorsRequest\"V\n\x16ListConnectorsResponse\x12<\n\nconnectors\x18\x01 \x03(\x0b\x32(.connectorgateway.v1.ConnectorDescriptor\"1\n\x18\x44\x65scribeConnectorRequest\x12\x15\n\rconnector_key\x18\x01 \x01(\t\"X\n\x19\x44\x65scribeConnectorResponse\x12;\n\tconnector\x18\x01 \x01(\x0b\x32(.connectorgateway.v1.ConnectorDescriptor\"6\n\x0bRetryPolicy\x12\x13\n\x0bmax_retries\x18\x01 \x01(\x05\x12\x12\n\nbackoff_ms\x18\x02 \x03(\x05\"\xaf\x02\n\x13OperationDescriptor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x36\n\x0cpolicy_class\x18\x03 \x01(\x0e\x32 .connectorgateway.v1.PolicyClass\x12\x35\n\x0bidempotency\x18\x04 \x01(\x0e\x32 .connectorgateway.v1.Idempotency\x12\x11\n\tread_only\x18\x05 \x01(\x08\x12/\n\x0epayload_schema\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x0c\x63ompensation\x18\x07 \x01(\t\x12\x15\n\rsuccess_event\x18\x08 \x01(\t\x12\x15\n\rfailure_event\x18\t \x01(\t\"\xc2\x03\n\x13\x43onnectorDescriptor\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x17\n\x0f\x64isplay_name_ar\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\x14\n\x0c\x63ontract_url\x18\x05 \x01(\t\x12\x36\n\x0cretry_policy\x18\x06 \x01(\x0b\x32 .connectorgateway.v1.RetryPolicy\x12\x12\n\ntimeout_ms\x18\x07 \x01(\x05\x12\x35\n\x0bidempotency\x18\x08 \x01(\x0e\x32 .connectorgateway.v1.Idempotency\x12\x44\n\x13\x64\x61ta_classification\x18\t \x01(\x0e\x32\'.connectorgateway.v1.DataClassification\x12\x19\n\x11\x61udit_event_types\x18\n \x03(\t\x12<\n\noperations\x18\x0b \x03(\x0b\x32(.connectorgateway.v1.OperationDescriptor\x12\x12\n\nregistered\x18\x0c \x01(\x08\x12\x12\n\nconfigured\x18\r \x01(\x08*\xe9\x01\n\x0f\x43onnectorStatus\x12 \n\x1c\x43ONNECTOR_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43ONNECTOR_STATUS_OK\x10\x01\x12\x1d\n\x19\x43ONNECTOR_STATUS_DEGRADED\x10\x02\x12\x1a\n\x16\x43ONNECTOR_STATUS_ERROR\x10\x03\x12\x1c\n\x18\x43ONNECTOR_STATUS_UNKNOWN\x10\x04\x12#\n\x1f\x43ONNECTOR_STATUS_NOT_CONFIGURED\x10\x05\x12\x1d\n\x19\x43ONNECTOR_STATUS_DISABLED\x10\x06*g\n\x0bPolicyClass\x12\x1c\n\x18POLICY_CLASS_UNSPECIFIED\x10\x00\x12\x12\n\x0ePOLICY_CLASS_A\x10\x01\x12\x12\n\x0ePOLICY_CLASS_B\x10\x02\x12\x12\n\x0ePOLICY_CLASS_C\x10\x03*q\n\x0bIdempotency\x12\x1b\n\x17IDEMPOTENCY_UNSPECIFIED\x10\x00\x12\x16\n\x12IDEMPOTENCY_NATIVE\x10\x01\x12\x17\n\x13IDEMPOTENCY_GATEWAY\x10\x02\x12\x14\n\x10IDEMPOTENCY_NONE\x10\x03*\xc5\x01\n\x12\x44\x61taClassification\x12#\n\x1f\x44\x41TA_CLASSIFICATION_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x44\x41TA_CLASSIFICATION_PUBLIC\x10\x01\x12 \n\x1c\x44\x41TA_CLASSIFICATION_INTERNAL\x10\x02\x12$\n DATA_CLASSIFICATION_CONFIDENTIAL\x10\x03\x12\"\n\x1e\x44\x41TA_CLASSIFICATION_RESTRICTED\x10\x04\x32\xcf\x04\n\x10\x43onnectorService\x12T\n\x07\x45xecute\x12#.connectorgateway.v1.ExecuteRequest\x1a$.connectorgateway.v1.ExecuteResponse\x12]\n\nCompensate\x12&.connectorgateway.v1.CompensateRequest\x1a\'.connectorgateway.v1.CompensateResponse\x12Q\n\x06Health\x12\".connectorgateway.v1.HealthRequest\x1a#.connectorgateway.v1.HealthResponse\x12T\n\x07Metrics\x12#.connectorgateway.v1.MetricsRequest\x1a$.connectorgateway.v1.MetricsResponse\x12i\n\x0eListConnectors\x12*.connectorgateway.v1.ListConnectorsRequest\x1a+.connectorgateway.v1.ListConnectorsResponse\x12r\n\x11\x44\x65scribeConnector\x12-.connectorgateway.v1.DescribeConnectorRequest\x1a..connectorgateway.v1.DescribeConnectorResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+connectorgateway/v1/connector_service.proto\x12\x13\x63onnectorgateway.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x92\x01\n\x0e\x45xecuteRequest\x12\x15\n\rconnector_key\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12(\n\x07payload\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x13\n\x0b\x61pproval_id\x18\x05 \x01(\t\"\x8c\x01\n\x0f\x45xecuteResponse\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\'\n\x06result\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x05\x12\x16\n\x0e\x61udit_event_id\x18\x04 \x01(\t\x12\x10\n\x08replayed\x18\x05 \x01(\x08\"g\n\x11\x43ompensateRequest\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\x12\x13\n\x0b\x61pproval_id\x18\x04 \x01(\t\"\xaf\x01\n\x12\x43ompensateResponse\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x1e\n\x16\x63ompensating_operation\x18\x02 \x01(\t\x12\'\n\x06result\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x12\x16\n\x0e\x61udit_event_id\x18\x05 \x01(\t\x12\x10\n\x08replayed\x18\x06 \x01(\x08\"&\n\rHealthRequest\x12\x15\n\rconnector_key\x18\x01 \x01(\t\"J\n\x0eHealthResponse\x12\x38\n\nconnectors\x18\x01 \x03(\x0b\x32$.connectorgateway.v1.ConnectorHealth\"\xd9\x02\n\x0f\x43onnectorHealth\x12\x15\n\rconnector_key\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x17\n\x0f\x64isplay_name_ar\x18\x03 \x01(\t\x12\x34\n\x06status\x18\x04 \x01(\x0e\x32$.connectorgateway.v1.ConnectorStatus\x12\x33\n\x0flast_success_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0flast_attempt_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\x07 \x01(\t\x12\x12\n\nregistered\x18\x08 \x01(\x08\x12\x38\n\rcircuit_state\x18\t \x01(\x0e\x32!.connectorgateway.v1.CircuitState\"\'\n\x0eMetricsRequest\x12\x15\n\rconnector_key\x18\x01 \x01(\t\"L\n\x0fMetricsResponse\x12\x39\n\nconnectors\x18\x01 \x03(\x0b\x32%.connectorgateway.v1.ConnectorMetrics\"\xfc\x02\n\x10\x43onnectorMetrics\x12\x15\n\rconnector_key\x18\x01 \x01(\t\x12\r\n\x05\x63\x61lls\x18\x02 \x01(\x03\x12\x11\n\tsuccesses\x18\x03 \x01(\x03\x12S\n\x10\x66\x61ilures_by_code\x18\x04 \x03(\x0b\x32\x39.connectorgateway.v1.ConnectorMetrics.FailuresByCodeEntry\x12\x0f\n\x07retries\x18\x05 \x01(\x03\x12\x10\n\x08timeouts\x18\x06 \x01(\x03\x12\x16\n\x0elatency_p50_ms\x18\x07 \x01(\x01\x12\x16\n\x0elatency_p95_ms\x18\x08 \x01(\x01\x12\x16\n\x0elatency_p99_ms\x18\t \x01(\x01\x12\x38\n\rcircuit_state\x18\n \x01(\x0e\x32!.connectorgateway.v1.CircuitState\x1a\x35\n\x13\x46\x61iluresByCodeEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x17\n\x15ListConnectorsRequest\"V\n\x16ListConnectorsResponse\x12<\n\nconnectors\x18\x01 \x03(\x0b\x32(.connectorgateway.v1.ConnectorDescriptor\"1\n\x18\x44\x65scribeConnectorRequest\x12\x15\n\rconnector_key\x18\x01 \x01(\t\"X\n\x19\x44\x65scribeConnectorResponse\x12;\n\tconnector\x18\x01 \x01(\x0b\x32(.connectorgateway.v1.ConnectorDescriptor\"6\n\x0bRetryPolicy\x12\x13\n\x0bmax_retries\x18\x01 \x01(\x05\x12\x12\n\nbackoff_ms\x18\x02 \x03(\x05\"\xaf\x02\n\x13OperationDescriptor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x36\n\x0cpolicy_class\x18\x03 \x01(\x0e\x32 .connectorgateway.v1.PolicyClass\x12\x35\n\x0bidempotency\x18\x04 \x01(\x0e\x32 .connectorgateway.v1.Idempotency\x12\x11\n\tread_only\x18\x05 \x01(\x08\x12/\n\x0epayload_schema\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x0c\x63ompensation\x18\x07 \x01(\t\x12\x15\n\rsuccess_event\x18\x08 \x01(\t\x12\x15\n\rfailure_event\x18\t \x01(\t\"\xc2\x03\n\x13\x43onnectorDescriptor\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x17\n\x0f\x64isplay_name_ar\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\x14\n\x0c\x63ontract_url\x18\x05 \x01(\t\x12\x36\n\x0cretry_policy\x18\x06 \x01(\x0b\x32 .connectorgateway.v1.RetryPolicy\x12\x12\n\ntimeout_ms\x18\x07 \x01(\x05\x12\x35\n\x0bidempotency\x18\x08 \x01(\x0e\x32 .connectorgateway.v1.Idempotency\x12\x44\n\x13\x64\x61ta_classification\x18\t \x01(\x0e\x32\'.connectorgateway.v1.DataClassification\x12\x19\n\x11\x61udit_event_types\x18\n \x03(\t\x12<\n\noperations\x18\x0b \x03(\x0b\x32(.connectorgateway.v1.OperationDescriptor\x12\x12\n\nregistered\x18\x0c \x01(\x08\x12\x12\n\nconfigured\x18\r \x01(\x08*\xe9\x01\n\x0f\x43onnectorStatus\x12 \n\x1c\x43ONNECTOR_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43ONNECTOR_STATUS_OK\x10\x01\x12\x1d\n\x19\x43ONNECTOR_STATUS_DEGRADED\x10\x02\x12\x1a\n\x16\x43ONNECTOR_STATUS_ERROR\x10\x03\x12\x1c\n\x18\x43ONNECTOR_STATUS_UNKNOWN\x10\x04\x12#\n\x1f\x43ONNECTOR_STATUS_NOT_CONFIGURED\x10\x05\x12\x1d\n\x19\x43ONNECTOR_STATUS_DISABLED\x10\x06*|\n\x0c\x43ircuitState\x12\x1d\n\x19\x43IRCUIT_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43IRCUIT_STATE_CLOSED\x10\x01\x12\x16\n\x12\x43IRCUIT_STATE_OPEN\x10\x02\x12\x1b\n\x17\x43IRCUIT_STATE_HALF_OPEN\x10\x03*g\n\x0bPolicyClass\x12\x1c\n\x18POLICY_CLASS_UNSPECIFIED\x10\x00\x12\x12\n\x0ePOLICY_CLASS_A\x10\x01\x12\x12\n\x0ePOLICY_CLASS_B\x10\x02\x12\x12\n\x0ePOLICY_CLASS_C\x10\x03*q\n\x0bIdempotency\x12\x1b\n\x17IDEMPOTENCY_UNSPECIFIED\x10\x00\x12\x16\n\x12IDEMPOTENCY_NATIVE\x10\x01\x12\x17\n\x13IDEMPOTENCY_GATEWAY\x10\x02\x12\x14\n\x10IDEMPOTENCY_NONE\x10\x03*\xc5\x01\n\x12\x44\x61taClassification\x12#\n\x1f\x44\x41TA_CLASSIFICATION_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x44\x41TA_CLASSIFICATION_PUBLIC\x10\x01\x12 \n\x1c\x44\x41TA_CLASSIFICATION_INTERNAL\x10\x02\x12$\n DATA_CLASSIFICATION_CONFIDENTIAL\x10\x03\x12\"\n\x1e\x44\x41TA_CLASSIFICATION_RESTRICTED\x10\x04\x32\xcf\x04\n\x10\x43onnectorService\x12T\n\x07\x45xecute\x12#.connectorgateway.v1.ExecuteRequest\x1a$.connectorgateway.v1.ExecuteResponse\x12]\n\nCompensate\x12&.connectorgateway.v1.CompensateRequest\x1a\'.connectorgateway.v1.CompensateResponse\x12Q\n\x06Health\x12\".connectorgateway.v1.HealthRequest\x1a#.connectorgateway.v1.HealthResponse\x12T\n\x07Metrics\x12#.connectorgateway.v1.MetricsRequest\x1a$.connectorgateway.v1.MetricsResponse\x12i\n\x0eListConnectors\x12*.connectorgateway.v1.ListConnectorsRequest\x1a+.connectorgateway.v1.ListConnectorsResponse\x12r\n\x11\x44\x65scribeConnector\x12-.connectorgateway.v1.DescribeConnectorRequest\x1a..connectorgateway.v1.DescribeConnectorResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,14 +35,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CONNECTORMETRICS_FAILURESBYCODEENTRY']._loaded_options = None
   _globals['_CONNECTORMETRICS_FAILURESBYCODEENTRY']._serialized_options = b'8\001'
-  _globals['_CONNECTORSTATUS']._serialized_start=2626
-  _globals['_CONNECTORSTATUS']._serialized_end=2859
-  _globals['_POLICYCLASS']._serialized_start=2861
-  _globals['_POLICYCLASS']._serialized_end=2964
-  _globals['_IDEMPOTENCY']._serialized_start=2966
-  _globals['_IDEMPOTENCY']._serialized_end=3079
-  _globals['_DATACLASSIFICATION']._serialized_start=3082
-  _globals['_DATACLASSIFICATION']._serialized_end=3279
+  _globals['_CONNECTORSTATUS']._serialized_start=2742
+  _globals['_CONNECTORSTATUS']._serialized_end=2975
+  _globals['_CIRCUITSTATE']._serialized_start=2977
+  _globals['_CIRCUITSTATE']._serialized_end=3101
+  _globals['_POLICYCLASS']._serialized_start=3103
+  _globals['_POLICYCLASS']._serialized_end=3206
+  _globals['_IDEMPOTENCY']._serialized_start=3208
+  _globals['_IDEMPOTENCY']._serialized_end=3321
+  _globals['_DATACLASSIFICATION']._serialized_start=3324
+  _globals['_DATACLASSIFICATION']._serialized_end=3521
   _globals['_EXECUTEREQUEST']._serialized_start=132
   _globals['_EXECUTEREQUEST']._serialized_end=278
   _globals['_EXECUTERESPONSE']._serialized_start=281
@@ -56,29 +58,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HEALTHRESPONSE']._serialized_start=746
   _globals['_HEALTHRESPONSE']._serialized_end=820
   _globals['_CONNECTORHEALTH']._serialized_start=823
-  _globals['_CONNECTORHEALTH']._serialized_end=1110
-  _globals['_METRICSREQUEST']._serialized_start=1112
-  _globals['_METRICSREQUEST']._serialized_end=1151
-  _globals['_METRICSRESPONSE']._serialized_start=1153
-  _globals['_METRICSRESPONSE']._serialized_end=1229
-  _globals['_CONNECTORMETRICS']._serialized_start=1232
-  _globals['_CONNECTORMETRICS']._serialized_end=1554
-  _globals['_CONNECTORMETRICS_FAILURESBYCODEENTRY']._serialized_start=1501
-  _globals['_CONNECTORMETRICS_FAILURESBYCODEENTRY']._serialized_end=1554
-  _globals['_LISTCONNECTORSREQUEST']._serialized_start=1556
-  _globals['_LISTCONNECTORSREQUEST']._serialized_end=1579
-  _globals['_LISTCONNECTORSRESPONSE']._serialized_start=1581
-  _globals['_LISTCONNECTORSRESPONSE']._serialized_end=1667
-  _globals['_DESCRIBECONNECTORREQUEST']._serialized_start=1669
-  _globals['_DESCRIBECONNECTORREQUEST']._serialized_end=1718
-  _globals['_DESCRIBECONNECTORRESPONSE']._serialized_start=1720
-  _globals['_DESCRIBECONNECTORRESPONSE']._serialized_end=1808
-  _globals['_RETRYPOLICY']._serialized_start=1810
-  _globals['_RETRYPOLICY']._serialized_end=1864
-  _globals['_OPERATIONDESCRIPTOR']._serialized_start=1867
-  _globals['_OPERATIONDESCRIPTOR']._serialized_end=2170
-  _globals['_CONNECTORDESCRIPTOR']._serialized_start=2173
-  _globals['_CONNECTORDESCRIPTOR']._serialized_end=2623
-  _globals['_CONNECTORSERVICE']._serialized_start=3282
-  _globals['_CONNECTORSERVICE']._serialized_end=3873
+  _globals['_CONNECTORHEALTH']._serialized_end=1168
+  _globals['_METRICSREQUEST']._serialized_start=1170
+  _globals['_METRICSREQUEST']._serialized_end=1209
+  _globals['_METRICSRESPONSE']._serialized_start=1211
+  _globals['_METRICSRESPONSE']._serialized_end=1287
+  _globals['_CONNECTORMETRICS']._serialized_start=1290
+  _globals['_CONNECTORMETRICS']._serialized_end=1670
+  _globals['_CONNECTORMETRICS_FAILURESBYCODEENTRY']._serialized_start=1617
+  _globals['_CONNECTORMETRICS_FAILURESBYCODEENTRY']._serialized_end=1670
+  _globals['_LISTCONNECTORSREQUEST']._serialized_start=1672
+  _globals['_LISTCONNECTORSREQUEST']._serialized_end=1695
+  _globals['_LISTCONNECTORSRESPONSE']._serialized_start=1697
+  _globals['_LISTCONNECTORSRESPONSE']._serialized_end=1783
+  _globals['_DESCRIBECONNECTORREQUEST']._serialized_start=1785
+  _globals['_DESCRIBECONNECTORREQUEST']._serialized_end=1834
+  _globals['_DESCRIBECONNECTORRESPONSE']._serialized_start=1836
+  _globals['_DESCRIBECONNECTORRESPONSE']._serialized_end=1924
+  _globals['_RETRYPOLICY']._serialized_start=1926
+  _globals['_RETRYPOLICY']._serialized_end=1980
+  _globals['_OPERATIONDESCRIPTOR']._serialized_start=1983
+  _globals['_OPERATIONDESCRIPTOR']._serialized_end=2286
+  _globals['_CONNECTORDESCRIPTOR']._serialized_start=2289
+  _globals['_CONNECTORDESCRIPTOR']._serialized_end=2739
+  _globals['_CONNECTORSERVICE']._serialized_start=3524
+  _globals['_CONNECTORSERVICE']._serialized_end=4115
 # @@protoc_insertion_point(module_scope)

@@ -21,6 +21,13 @@ class ConnectorStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONNECTOR_STATUS_NOT_CONFIGURED: _ClassVar[ConnectorStatus]
     CONNECTOR_STATUS_DISABLED: _ClassVar[ConnectorStatus]
 
+class CircuitState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CIRCUIT_STATE_UNSPECIFIED: _ClassVar[CircuitState]
+    CIRCUIT_STATE_CLOSED: _ClassVar[CircuitState]
+    CIRCUIT_STATE_OPEN: _ClassVar[CircuitState]
+    CIRCUIT_STATE_HALF_OPEN: _ClassVar[CircuitState]
+
 class PolicyClass(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     POLICY_CLASS_UNSPECIFIED: _ClassVar[PolicyClass]
@@ -49,6 +56,10 @@ CONNECTOR_STATUS_ERROR: ConnectorStatus
 CONNECTOR_STATUS_UNKNOWN: ConnectorStatus
 CONNECTOR_STATUS_NOT_CONFIGURED: ConnectorStatus
 CONNECTOR_STATUS_DISABLED: ConnectorStatus
+CIRCUIT_STATE_UNSPECIFIED: CircuitState
+CIRCUIT_STATE_CLOSED: CircuitState
+CIRCUIT_STATE_OPEN: CircuitState
+CIRCUIT_STATE_HALF_OPEN: CircuitState
 POLICY_CLASS_UNSPECIFIED: PolicyClass
 POLICY_CLASS_A: PolicyClass
 POLICY_CLASS_B: PolicyClass
@@ -132,7 +143,7 @@ class HealthResponse(_message.Message):
     def __init__(self, connectors: _Optional[_Iterable[_Union[ConnectorHealth, _Mapping]]] = ...) -> None: ...
 
 class ConnectorHealth(_message.Message):
-    __slots__ = ("connector_key", "display_name", "display_name_ar", "status", "last_success_at", "last_attempt_at", "last_error", "registered")
+    __slots__ = ("connector_key", "display_name", "display_name_ar", "status", "last_success_at", "last_attempt_at", "last_error", "registered", "circuit_state")
     CONNECTOR_KEY_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_AR_FIELD_NUMBER: _ClassVar[int]
@@ -141,6 +152,7 @@ class ConnectorHealth(_message.Message):
     LAST_ATTEMPT_AT_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     REGISTERED_FIELD_NUMBER: _ClassVar[int]
+    CIRCUIT_STATE_FIELD_NUMBER: _ClassVar[int]
     connector_key: str
     display_name: str
     display_name_ar: str
@@ -149,7 +161,8 @@ class ConnectorHealth(_message.Message):
     last_attempt_at: _timestamp_pb2.Timestamp
     last_error: str
     registered: bool
-    def __init__(self, connector_key: _Optional[str] = ..., display_name: _Optional[str] = ..., display_name_ar: _Optional[str] = ..., status: _Optional[_Union[ConnectorStatus, str]] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., registered: _Optional[bool] = ...) -> None: ...
+    circuit_state: CircuitState
+    def __init__(self, connector_key: _Optional[str] = ..., display_name: _Optional[str] = ..., display_name_ar: _Optional[str] = ..., status: _Optional[_Union[ConnectorStatus, str]] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., registered: _Optional[bool] = ..., circuit_state: _Optional[_Union[CircuitState, str]] = ...) -> None: ...
 
 class MetricsRequest(_message.Message):
     __slots__ = ("connector_key",)
@@ -164,7 +177,7 @@ class MetricsResponse(_message.Message):
     def __init__(self, connectors: _Optional[_Iterable[_Union[ConnectorMetrics, _Mapping]]] = ...) -> None: ...
 
 class ConnectorMetrics(_message.Message):
-    __slots__ = ("connector_key", "calls", "successes", "failures_by_code", "retries", "timeouts", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms")
+    __slots__ = ("connector_key", "calls", "successes", "failures_by_code", "retries", "timeouts", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "circuit_state")
     class FailuresByCodeEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -181,6 +194,7 @@ class ConnectorMetrics(_message.Message):
     LATENCY_P50_MS_FIELD_NUMBER: _ClassVar[int]
     LATENCY_P95_MS_FIELD_NUMBER: _ClassVar[int]
     LATENCY_P99_MS_FIELD_NUMBER: _ClassVar[int]
+    CIRCUIT_STATE_FIELD_NUMBER: _ClassVar[int]
     connector_key: str
     calls: int
     successes: int
@@ -190,7 +204,8 @@ class ConnectorMetrics(_message.Message):
     latency_p50_ms: float
     latency_p95_ms: float
     latency_p99_ms: float
-    def __init__(self, connector_key: _Optional[str] = ..., calls: _Optional[int] = ..., successes: _Optional[int] = ..., failures_by_code: _Optional[_Mapping[str, int]] = ..., retries: _Optional[int] = ..., timeouts: _Optional[int] = ..., latency_p50_ms: _Optional[float] = ..., latency_p95_ms: _Optional[float] = ..., latency_p99_ms: _Optional[float] = ...) -> None: ...
+    circuit_state: CircuitState
+    def __init__(self, connector_key: _Optional[str] = ..., calls: _Optional[int] = ..., successes: _Optional[int] = ..., failures_by_code: _Optional[_Mapping[str, int]] = ..., retries: _Optional[int] = ..., timeouts: _Optional[int] = ..., latency_p50_ms: _Optional[float] = ..., latency_p95_ms: _Optional[float] = ..., latency_p99_ms: _Optional[float] = ..., circuit_state: _Optional[_Union[CircuitState, str]] = ...) -> None: ...
 
 class ListConnectorsRequest(_message.Message):
     __slots__ = ()

@@ -18,7 +18,7 @@ from gateway.interceptors.telemetry import TelemetryLayer
 from gateway.interceptors.validation import ValidationLayer
 from gateway.registry import Registry
 from gateway.settings import Settings
-from gateway.store.executions import ExecutionStore
+from gateway.store.ledger import Ledger
 
 ORDER = (
     "telemetry",
@@ -37,14 +37,14 @@ def build_chain(
     tracer: trace.Tracer,
     audit_log: AuditLog,
     registry: Registry,
-    executions: ExecutionStore,
+    ledger: Ledger,
 ) -> list[Layer]:
     layers: dict[str, Layer] = {
         "telemetry": TelemetryLayer(tracer),
         "status_mapping": StatusMappingLayer(),
         "audit": AuditLayer(audit_log),
         "authentication": AuthenticationLayer(),
-        "validation": ValidationLayer(registry, executions, settings.max_payload_bytes),
+        "validation": ValidationLayer(registry, ledger, settings.max_payload_bytes),
         "deadline": DeadlineLayer(settings.deadline_reserve_ms, settings.max_call_deadline_ms),
         "policy": PolicyLayer(registry),
     }

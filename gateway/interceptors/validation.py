@@ -30,7 +30,7 @@ from gateway.errors import (
 from gateway.interceptors.base import Call, Context, Next, Target
 from gateway.redaction import redact
 from gateway.registry import Connector, Registry
-from gateway.store.executions import ExecutionStore
+from gateway.store.ledger import Ledger
 
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 
@@ -50,11 +50,9 @@ def _violations(error: ValidationError) -> tuple[FieldViolation, ...]:
 class ValidationLayer:
     name = "validation"
 
-    def __init__(
-        self, registry: Registry, executions: ExecutionStore, max_payload_bytes: int
-    ) -> None:
+    def __init__(self, registry: Registry, ledger: Ledger, max_payload_bytes: int) -> None:
         self._registry = registry
-        self._executions = executions
+        self._ledger = ledger
         self._max_payload = max_payload_bytes
 
     async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
@@ -166,7 +164,7 @@ class ValidationLayer:
             raise _missing("reason", "say why the execution is undone; it is audited")
         self._idempotency_key(call, request.idempotency_key, required=True)
         tenant = call.identity.tenant if call.identity else ""
-        execution = await self._executions.get(tenant, request.execution_id)
+        execution = await self._ledger.execution(tenant, request.execution_id)
         if execution is None:
             raise ExecutionNotFound(
                 f"no execution {request.execution_id!r}",

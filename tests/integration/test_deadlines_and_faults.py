@@ -111,7 +111,7 @@ async def test_caller_going_away_still_leaves_outcome_row(
 async def test_unexpected_fault_is_internal_with_trace_id_only(
     fake_gateway: RunningGateway, fake: FakeAdapter
 ) -> None:
-    fake.fail_next = RuntimeError("secret-token-123 leaked in a stack trace")
+    fake.failures = [RuntimeError("secret-token-123 leaked in a stack trace")]
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await fake_gateway.stub.Execute(echo(), timeout=5)
     seen = refusal(caught.value)
@@ -130,10 +130,16 @@ async def test_unexpected_fault_is_internal_with_trace_id_only(
 async def test_retryable_refusal_carries_retry_info_and_pushback(
     fake_gateway: RunningGateway, fake: FakeAdapter
 ) -> None:
-    fake.fail_next = VendorUnavailable("vendor is down", metadata={"vendor_code": "503"})
+    fake.failures = [
+        VendorUnavailable("vendor is down", metadata={"vendor_code": "503"}) for _ in range(4)
+    ]
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await fake_gateway.stub.Execute(echo(), timeout=5)
     seen = refusal(caught.value)
+    # Refused before acting, so retried as declared (3 retries), then answered.
+    assert len(fake.calls) == 4
+    assert seen.metadata["attempts"] == "4"
+    assert seen.metadata["retries_stopped"] == "retries_exhausted"
     assert (seen.code, seen.reason) == (grpc.StatusCode.UNAVAILABLE, "VENDOR_UNAVAILABLE")
     assert seen.retry_delay_ms == 1000
     assert seen.trailers["grpc-retry-pushback-ms"] == "1000"

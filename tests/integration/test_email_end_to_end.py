@@ -112,10 +112,13 @@ async def test_smtp_server_down_is_unavailable_and_marks_health(tmp_path: Path) 
         seen = refusal(caught.value)
         assert seen.code == grpc.StatusCode.UNAVAILABLE
         assert seen.reason == "VENDOR_UNAVAILABLE"
-        assert seen.metadata["attempts"] == "1"
+        # Refused connections never reached the relay: retried as declared, then answered.
+        assert seen.metadata["attempts"] == "4"
+        assert seen.metadata["retries_stopped"] == "retries_exhausted"
         rows = gw.audit_rows()
         assert [r["event_type"] for r in rows] == ["execution_requested", "message_failed"]
         assert (rows[1]["status_code"], rows[1]["reason"]) == ("UNAVAILABLE", "VENDOR_UNAVAILABLE")
+        assert rows[1]["attempts"] == 4
         email = next(
             h
             for h in (await gw.stub.Health(pb.HealthRequest(), timeout=5)).connectors

@@ -62,7 +62,7 @@ class FakeAdapter:
         self._metadata = metadata
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.contexts: list[AttemptContext] = []
-        self.fail_next: Exception | None = None  # raised by the next call, then cleared
+        self.failures: list[Exception] = []  # raised by the next calls, one per call
         self.stall_s = 0.0
 
     @property
@@ -83,9 +83,8 @@ class FakeAdapter:
         self.contexts.append(ctx)
         if self.stall_s:
             await asyncio.sleep(self.stall_s)
-        if self.fail_next is not None:
-            error, self.fail_next = self.fail_next, None
-            raise error
+        if self.failures:
+            raise self.failures.pop(0)
         return {"echo": payload.model_dump(), "execution_id": ctx.execution_id}
 
     async def compensate(

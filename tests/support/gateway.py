@@ -28,6 +28,8 @@ def gateway_settings(data_dir: Path, **overrides: Any) -> Settings:
         "data_dir": data_dir,
         "shutdown_grace_s": 2.0,
         "health": {"probe_interval_s": 0},
+        # Declared backoffs (1, 2, 4 s) scaled down: tests never sleep for real.
+        "reliability": {"backoff_scale": 0.001},
     }
     base.update(overrides)
     return Settings(**base)

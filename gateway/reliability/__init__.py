@@ -1,0 +1,1 @@
+"""Retries, idempotency, circuit breaking and rate limiting around each vendor call."""

@@ -1,0 +1,45 @@
+"""The circuit breakers and rate-limit buckets, one set per gateway process."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from gateway.contract import ConnectorMetadata
+from gateway.reliability.breaker import CircuitBreaker
+from gateway.reliability.rate_limit import TokenBucket
+from gateway.settings import ReliabilitySettings
+
+
+class Guards:
+    def __init__(
+        self, settings: ReliabilitySettings, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+
+    def breaker(self, connector_key: str) -> CircuitBreaker:
+        breaker = self._breakers.get(connector_key)
+        if breaker is None:
+            breaker = CircuitBreaker(
+                connector_key,
+                failure_threshold=self._settings.breaker_failure_threshold,
+                open_s=self._settings.breaker_open_s,
+                clock=self._clock,
+            )
+            self._breakers[connector_key] = breaker
+        return breaker
+
+    def bucket(self, tenant: str, metadata: ConnectorMetadata) -> TokenBucket:
+        """The tenant's quota at the vendor: configured, else the vendor's published one."""
+        key = (tenant, metadata.key)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            configured = self._settings.rate_limits.get(metadata.key)
+            per_second = configured.per_second if configured else metadata.rate_limit.per_second
+            burst = configured.burst if configured else metadata.rate_limit.burst
+            bucket = TokenBucket(metadata.key, per_second, burst, clock=self._clock)
+            self._buckets[key] = bucket
+        return bucket
