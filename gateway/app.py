@@ -237,9 +237,9 @@ class Gateway:
         log.info("connector gateway stopped")
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, connectors: Sequence[Connector] | None = None) -> None:
     """Runs the gateway until SIGTERM or SIGINT."""
-    gateway = Gateway(settings)
+    gateway = Gateway(settings, connectors=connectors)
     await gateway.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -27,6 +27,8 @@ from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from gateway.anchor_key import load_anchor_key
 from gateway.audit.verify import verify_chain
 from gateway.settings import Settings
+from gateway.store import sqlite
+from gateway.store.ledger import ExecutionStatus, Ledger
 
 
 def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
@@ -187,6 +189,66 @@ async def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+async def _executions_list(args: argparse.Namespace, settings: Settings) -> int:
+    """Reads the ledger directly: operators run this on the gateway's host."""
+    if not settings.database_path.exists():
+        print(f"error: no database at {settings.database_path}", file=sys.stderr)
+        return 1
+    conn = await sqlite.connect(settings.database_path, durability="NORMAL")
+    try:
+        status = ExecutionStatus(args.status) if args.status else None
+        found = await Ledger(conn).executions(status)
+    finally:
+        await conn.close()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "execution_id": e.execution_id,
+                        "tenant": e.tenant,
+                        "caller": e.caller,
+                        "connector_key": e.connector_key,
+                        "operation": e.operation,
+                        "idempotency_key": e.idempotency_key,
+                        "status": e.status.value,
+                        "attempts": e.attempts,
+                        "created_at": e.created_at.isoformat(),
+                    }
+                    for e in found
+                ]
+            )
+        )
+        return 0
+    rows = [
+        [
+            e.execution_id,
+            e.tenant,
+            f"{e.connector_key}.{e.operation}",
+            e.status.value,
+            str(e.attempts),
+            e.idempotency_key,
+            e.created_at.isoformat(timespec="seconds"),
+        ]
+        for e in found
+    ]
+    print(
+        _table(
+            rows,
+            [
+                "EXECUTION",
+                "TENANT",
+                "OPERATION",
+                "STATUS",
+                "ATTEMPTS",
+                "IDEMPOTENCY KEY",
+                "CREATED",
+            ],
+        )
+    )
+    return 0
+
+
 def _parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="connector-gateway", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -223,6 +285,15 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     audit_actions = audit.add_subparsers(dest="action", required=True)
     verify = audit_actions.add_parser("verify", help="check the hash chain and its anchors")
     verify.add_argument("--json", action="store_true")
+    executions = sub.add_parser("executions", help="executions recorded in the ledger")
+    execution_actions = executions.add_subparsers(dest="action", required=True)
+    listing_executions = execution_actions.add_parser(
+        "list", help="executions, e.g. those whose outcome is unknown and need an operator"
+    )
+    listing_executions.add_argument(
+        "--status", choices=[s.value for s in ExecutionStatus], help="only this status"
+    )
+    listing_executions.add_argument("--json", action="store_true")
     return parser
 
 
@@ -240,6 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "audit":
         return asyncio.run(_audit_verify(args, settings))
+    if args.command == "executions":
+        return asyncio.run(_executions_list(args, settings))
     return asyncio.run(_client_command(args))
 
 

@@ -53,11 +53,16 @@ class GatewayError(Exception):
         self.violations = violations
         if may_have_acted is not None:
             self.may_have_acted = may_have_acted
-        self.retry_after_ms = (
-            retry_after_ms
-            if retry_after_ms is not None
-            else (self.default_retry_after_ms if self.retryable else None)
-        )
+        self.retry_after_ms = retry_after_ms  # as asked by whoever refused (a vendor's Retry-After)
+
+    @property
+    def retry_info_ms(self) -> int | None:
+        """The wait to tell the caller in RetryInfo; None for refusals not worth retrying."""
+        if not self.retryable:
+            return None
+        if self.retry_after_ms is not None:
+            return self.retry_after_ms
+        return self.default_retry_after_ms
 
     def with_metadata(self, **items: str) -> GatewayError:
         """Adds metadata (for example the attempts made) and returns the same error."""

@@ -29,9 +29,9 @@ def to_rpc_status(error: GatewayError) -> status_pb2.Status:
             ]
         )
         status.details.add().Pack(bad)
-    if error.retryable and error.retry_after_ms is not None:
+    if error.retry_info_ms is not None:
         delay = duration_pb2.Duration()
-        delay.FromMilliseconds(error.retry_after_ms)
+        delay.FromMilliseconds(error.retry_info_ms)
         status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
     return status
 
@@ -39,8 +39,8 @@ def to_rpc_status(error: GatewayError) -> status_pb2.Status:
 def to_grpc_status(error: GatewayError) -> grpc.Status:
     """The status and trailers to abort a call with."""
     status: grpc.Status = rpc_status.to_status(to_rpc_status(error))
-    if error.retryable and error.retry_after_ms is not None:
-        trailers = (*status.trailing_metadata, (RETRY_PUSHBACK_KEY, str(error.retry_after_ms)))
+    if error.retry_info_ms is not None:
+        trailers = (*status.trailing_metadata, (RETRY_PUSHBACK_KEY, str(error.retry_info_ms)))
         return _Status(status.code, status.details, trailers)
     return status
 

@@ -178,7 +178,7 @@ def retry_after_ms(
 ) -> int | None:
     """Retry-After as milliseconds: delta-seconds or an HTTP-date, capped at ``cap_s``.
 
-    None when absent or unreadable (the error class's default wait applies).
+    None when absent or unreadable (the error class's ``default_retry_after_ms`` applies).
     """
     if value is None or not value.strip():
         return None
@@ -497,9 +497,9 @@ class VendorHttpClient:
         wait_ms = retry_after_ms(headers.get("Retry-After"), cap_s=self._max_retry_after_s)
 
         if status == 429:
-            shown = wait_ms if wait_ms is not None else VendorRateLimited.default_retry_after_ms
+            asked = f"asks to wait {wait_ms} ms" if wait_ms is not None else "asks to wait"
             return VendorRateLimited(
-                f"{answered}: it did not act and asks to wait {shown} ms before retrying",
+                f"{answered}: it did not act and {asked} before retrying",
                 metadata=metadata,
                 retry_after_ms=wait_ms,
             )

@@ -72,7 +72,7 @@ class RetryEngine:
         base_s = schedule[min(retry_number, len(schedule)) - 1] / 1000 * self._tuning.backoff_scale
         if self._tuning.jitter and policy.jitter:
             base_s *= 1 + policy.jitter * (2 * self._rng() - 1)
-        if error.retry_after_ms is not None and error.reason != "DEADLINE_EXCEEDED":
+        if error.retry_after_ms is not None:  # the vendor's own Retry-After
             asked_s = min(error.retry_after_ms / 1000, self._tuning.max_retry_after_s)
             base_s = max(base_s, asked_s)
         return max(0.0, base_s)

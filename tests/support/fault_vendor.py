@@ -4,7 +4,7 @@
 port the OS picks, and yields a ``FaultVendor``. Each incoming request consumes the next
 fault queued with ``FaultVendor.script``; with the queue empty the answer is the default
 success ``200 {"id": "obj_<n>", "echo": <request JSON>}`` where ``n`` counts the requests
-recorded so far.
+recorded so far (a request without a body echoes its query parameters, or null).
 
 Faults:
 
@@ -171,10 +171,14 @@ class FaultVendor:
         return recorded
 
     def _success(self, recorded: RecordedRequest) -> web.Response:
-        try:
-            echo = recorded.json
-        except ValueError:
-            echo = recorded.body.decode("utf-8", errors="replace")
+        echo: Any
+        if not recorded.body:
+            echo = recorded.query or None  # a GET echoes its query
+        else:
+            try:
+                echo = recorded.json
+            except ValueError:
+                echo = recorded.body.decode("utf-8", errors="replace")
         return web.json_response({"id": f"obj_{len(self.requests)}", "echo": echo})
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:

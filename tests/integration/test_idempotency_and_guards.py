@@ -1,0 +1,201 @@
+"""Idempotency keys, circuit breaking and rate limits, seen from the agent's side."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from connectorgateway.v1 import connector_service_pb2 as pb
+from gateway.errors import VendorUnavailable
+from gateway.registry import Connector
+from tests.support.fake_adapter import FakeAdapter
+from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
+from tests.support.rpc import refusal
+
+
+def echo(key: str, text: str = "hi", operation: str = "echo") -> pb.ExecuteRequest:
+    request = pb.ExecuteRequest(connector_key="fake", operation=operation, idempotency_key=key)
+    request.payload.update({"text": text})
+    return request
+
+
+async def start(tmp_path: Path, fake: FakeAdapter, **overrides: Any) -> Any:
+    settings = gateway_settings(tmp_path, **overrides)
+    return running_gateway(settings, connectors=[Connector(fake, registered=True)])
+
+
+async def test_hundred_concurrent_calls_one_key_make_one_vendor_call(
+    fake_gateway: RunningGateway, fake: FakeAdapter
+) -> None:
+    fake.stall_s = 0.2  # the first call is still at the vendor when the others arrive
+    responses = await asyncio.gather(
+        *(fake_gateway.stub.Execute(echo("same-key"), timeout=10) for _ in range(100))
+    )
+    assert len(fake.calls) == 1
+    assert {r.execution_id for r in responses} == {responses[0].execution_id}
+    assert {r.result.SerializeToString(deterministic=True) for r in responses} == {
+        responses[0].result.SerializeToString(deterministic=True)
+    }
+    assert sum(not r.replayed for r in responses) == 1
+    events = [r["event_type"] for r in fake_gateway.audit_rows()]
+    assert events.count("execution_requested") == 1
+    assert events.count("echoed") == 1
+    assert events.count("execution_replayed") == 99
+
+
+async def test_repeat_replays_and_different_payload_is_refused(
+    fake_gateway: RunningGateway, fake: FakeAdapter
+) -> None:
+    first = await fake_gateway.stub.Execute(echo("k1"), timeout=5)
+    again = await fake_gateway.stub.Execute(echo("k1"), timeout=5)
+    assert (again.execution_id, again.replayed, first.replayed) == (first.execution_id, True, False)
+    assert again.result == first.result
+    assert len(fake.calls) == 1
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await fake_gateway.stub.Execute(echo("k1", text="other"), timeout=5)
+    seen = refusal(caught.value)
+    assert (seen.code, seen.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "IDEMPOTENCY_KEY_REUSED")
+    assert len(fake.calls) == 1
+    # The approval id is not part of the fingerprint: it does not make a new request.
+    with_approval = echo("k1")
+    with_approval.approval_id = "apr-123"
+    assert (await fake_gateway.stub.Execute(with_approval, timeout=5)).replayed
+
+
+async def test_write_that_may_have_acted_is_not_retried_and_is_listed(
+    fake_gateway: RunningGateway, fake: FakeAdapter
+) -> None:
+    # A 502 from a proxy: the vendor may have acted, and echo has no vendor-side key.
+    fake.failures = [VendorUnavailable("bad gateway", may_have_acted=True)] * 4
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await fake_gateway.stub.Execute(echo("k-unknown"), timeout=5)
+    seen = refusal(caught.value)
+    assert (seen.code, seen.reason) == (grpc.StatusCode.UNKNOWN, "OUTCOME_UNKNOWN")
+    assert seen.metadata["cause"] == "VENDOR_UNAVAILABLE"
+    assert len(fake.calls) == 1  # never repeated blindly
+    [_, outcome] = fake_gateway.audit_rows()
+    assert (outcome["event_type"], outcome["outcome"]) == ("echo_failed", "unknown")
+    # A replay does not touch the vendor either, and still says the outcome is unknown.
+    with pytest.raises(grpc.aio.AioRpcError) as replay:
+        await fake_gateway.stub.Execute(echo("k-unknown"), timeout=5)
+    assert refusal(replay.value).reason == "OUTCOME_UNKNOWN"
+    assert len(fake.calls) == 1
+    # Operators see it listed.
+    env = {**os.environ, "CONNECTOR_GATEWAY_DATA_DIR": str(fake_gateway.gateway.settings.data_dir)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway.cli",
+        "executions",
+        "list",
+        "--status",
+        "unknown",
+        "--json",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    [listed] = json.loads(out)
+    assert (listed["idempotency_key"], listed["operation"]) == ("k-unknown", "echo")
+
+
+async def test_circuit_opens_fails_fast_and_recovers_after_trial(
+    tmp_path: Path, fake: FakeAdapter
+) -> None:
+    async with await start(
+        tmp_path, fake, reliability={"backoff_scale": 0.001, "breaker_open_s": 0.3}
+    ) as gw:
+        fake.failures = [VendorUnavailable("down") for _ in range(5)]
+        request = echo("k-a")
+        request.operation = "lookup"  # a read: retried until the breaker opens
+        request.idempotency_key = ""
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await gw.stub.Execute(request, timeout=5)
+        # 4 attempts (3 retries) failed; one more failure opens the circuit.
+        assert len(fake.calls) == 4
+        with pytest.raises(grpc.aio.AioRpcError):
+            await gw.stub.Execute(request, timeout=5)
+        assert len(fake.calls) == 5
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await gw.stub.Execute(echo("k-b"), timeout=5)
+        seen = refusal(caught.value)
+        assert (seen.code, seen.reason) == (grpc.StatusCode.UNAVAILABLE, "CIRCUIT_OPEN")
+        assert seen.retry_delay_ms is not None
+        assert 0 < seen.retry_delay_ms <= 300
+        assert len(fake.calls) == 5  # failed fast: the vendor was not called
+        health = await gw.stub.Health(pb.HealthRequest(connector_key="fake"), timeout=5)
+        assert health.connectors[0].circuit_state == pb.CIRCUIT_STATE_OPEN
+        assert health.connectors[0].status == pb.CONNECTOR_STATUS_ERROR
+        metrics = await gw.stub.Metrics(pb.MetricsRequest(connector_key="fake"), timeout=5)
+        assert metrics.connectors[0].circuit_state == pb.CIRCUIT_STATE_OPEN
+
+        await asyncio.sleep(0.35)  # open period over: the next call is the trial
+        # Re-sent with the same key: nothing was stored for the refused call, so it runs.
+        recovered = await gw.stub.Execute(echo("k-b"), timeout=5)
+        assert not recovered.replayed
+        assert len(fake.calls) == 6
+        health = await gw.stub.Health(pb.HealthRequest(connector_key="fake"), timeout=5)
+        assert health.connectors[0].circuit_state == pb.CIRCUIT_STATE_CLOSED
+        assert health.connectors[0].status == pb.CONNECTOR_STATUS_OK
+        refused = [r for r in gw.audit_rows() if r["reason"] == "CIRCUIT_OPEN"]
+        assert [r["outcome"] for r in refused] == ["refused"]
+
+
+async def test_rate_limit_waits_within_deadline_or_refuses(
+    tmp_path: Path, fake: FakeAdapter
+) -> None:
+    quota = {"fake": {"per_second": 2, "burst": 1}}
+    async with await start(tmp_path, fake, reliability={"rate_limits": quota}) as gw:
+        await gw.stub.Execute(echo("r1"), timeout=5)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await gw.stub.Execute(echo("r2"), timeout=0.2)  # the next token is 500 ms away
+        seen = refusal(caught.value)
+        assert (seen.code, seen.reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "RATE_LIMITED")
+        assert seen.retry_delay_ms is not None
+        assert 300 <= seen.retry_delay_ms <= 500
+        assert seen.trailers["grpc-retry-pushback-ms"] == str(seen.retry_delay_ms)
+        assert len(fake.calls) == 1
+        # Same key, once the cause has cleared: runs normally (nothing was stored).
+        waited = await gw.stub.Execute(echo("r2"), timeout=5)  # waits for its token
+        assert not waited.replayed
+        assert len(fake.calls) == 2
+
+
+async def test_expired_keys_are_pruned_and_free_again(tmp_path: Path, fake: FakeAdapter) -> None:
+    async with await start(
+        tmp_path, fake, reliability={"backoff_scale": 0.001, "idempotency_ttl_s": 0.2}
+    ) as gw:
+        await gw.stub.Execute(echo("old"), timeout=5)
+        await asyncio.sleep(0.3)
+        assert await gw.gateway.ledger.prune() == 1
+        reused = await gw.stub.Execute(echo("old", text="a new request"), timeout=5)
+        assert not reused.replayed
+        assert len(fake.calls) == 2
+
+
+async def test_compensate_twice_undoes_once(
+    fake_gateway: RunningGateway, fake: FakeAdapter
+) -> None:
+    done = await fake_gateway.stub.Execute(echo("c1"), timeout=5)
+
+    def undo(key: str) -> pb.CompensateRequest:
+        return pb.CompensateRequest(execution_id=done.execution_id, reason="r", idempotency_key=key)
+
+    first, second = await asyncio.gather(
+        fake_gateway.stub.Compensate(undo("u1"), timeout=5),
+        fake_gateway.stub.Compensate(undo("u2"), timeout=5),
+    )
+    third = await fake_gateway.stub.Compensate(undo("u3"), timeout=5)
+    assert [c[0] for c in fake.calls] == ["echo", "unecho"]
+    assert sorted([first.replayed, second.replayed, third.replayed]) == [False, True, True]
+    assert first.result == second.result == third.result
+    events = [r["event_type"] for r in fake_gateway.audit_rows()]
+    assert events.count("workflow_compensated") == 1
+    assert events.count("execution_replayed") == 2
