@@ -221,7 +221,13 @@ class ConnectorServicer:
         log = AttemptLog()
         try:
             result = await self._attempts(
-                call, connector, operation, run, log, execution_id=execution.execution_id
+                call,
+                connector,
+                operation,
+                run,
+                log,
+                execution_id=execution.execution_id,
+                idempotency_key=key,
             )
         except GatewayError as error:
             raise await self._settle_failure(call, key, execution, operation, error, log) from None
@@ -360,6 +366,7 @@ class ConnectorServicer:
         log: AttemptLog,
         *,
         execution_id: str = "",
+        idempotency_key: str = "",
     ) -> Mapping[str, Any]:
         assert call.deadline is not None
         assert call.identity is not None

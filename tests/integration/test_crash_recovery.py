@@ -1,0 +1,137 @@
+"""SIGKILL during a burst of keyed calls: nothing a client saw succeed is lost or repeated."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sqlite3
+import sys
+from collections import Counter
+from pathlib import Path
+
+import grpc
+import pytest
+
+from connectorgateway.v1 import connector_service_pb2 as pb
+from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
+from tests.integration.test_serve_process import wait_serving
+from tests.support.fault_vendor import FaultVendor, fault_vendor, slow
+from tests.support.smtp_peers import free_port
+
+pytestmark = pytest.mark.timeout(120)
+
+CALLS = 200
+
+
+def request(i: int) -> pb.ExecuteRequest:
+    r = pb.ExecuteRequest(connector_key="faulty", operation="create", idempotency_key=f"k-{i}")
+    r.payload.update({"amount": i + 1})
+    return r
+
+
+async def start_gateway(env: dict[str, str], vendor: FaultVendor) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.support.serve_faulty",
+        vendor.url,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def test_sigkill_during_burst_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "CONNECTOR_GATEWAY_GRPC_ADDRESS": address,
+        "CONNECTOR_GATEWAY_HTTP_ADDRESS": f"127.0.0.1:{free_port()}",
+        "CONNECTOR_GATEWAY_DATA_DIR": str(tmp_path),
+        "CONNECTOR_GATEWAY_HEALTH__PROBE_INTERVAL_S": "0",
+        "CONNECTOR_GATEWAY_RELIABILITY__RATE_LIMITS": '{"faulty": {"per_second": 10000, '
+        '"burst": 10000}}',
+    }
+    async with fault_vendor() as vendor:
+        # Every vendor answer takes a little while, so many calls are in flight at the kill.
+        vendor.script(*[slow(0.05) for _ in range(CALLS)])
+        process = await start_gateway(env, vendor)
+        try:
+            await wait_serving(address)
+            succeeded: dict[int, pb.ExecuteResponse] = {}
+            async with grpc.aio.insecure_channel(address) as channel:
+                stub = pb_grpc.ConnectorServiceStub(channel)
+
+                async def one(i: int) -> None:
+                    # A call cut off by the kill: the client saw no success.
+                    with contextlib.suppress(grpc.aio.AioRpcError):
+                        succeeded[i] = await stub.Execute(request(i), timeout=20)
+
+                calls = [asyncio.create_task(one(i)) for i in range(CALLS)]
+                while len(succeeded) < CALLS // 4:
+                    await asyncio.sleep(0.005)
+                process.send_signal(signal.SIGKILL)
+                await process.wait()
+                await asyncio.gather(*calls)
+            assert CALLS // 4 <= len(succeeded) < CALLS, "the kill must land mid-burst"
+
+            # Every success the client saw has its durable outcome row.
+            with sqlite3.connect(tmp_path / "gateway.db") as conn:
+                outcome_ids = {
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT execution_id FROM audit_events "
+                        "WHERE event_type = 'execution_succeeded'"
+                    )
+                }
+            assert {r.execution_id for r in succeeded.values()} <= outcome_ids
+
+            vendor_calls_before = Counter(r.json["amount"] for r in vendor.requests)
+            process = await start_gateway(env, vendor)
+            await wait_serving(address)
+            replays: dict[int, pb.ExecuteResponse | str] = {}
+            async with grpc.aio.insecure_channel(address) as channel:
+                stub = pb_grpc.ConnectorServiceStub(channel)
+                for i in range(CALLS):
+                    try:
+                        replays[i] = await stub.Execute(request(i), timeout=20)
+                    except grpc.aio.AioRpcError as error:
+                        replays[i] = error.code().name
+            vendor_calls_after = Counter(r.json["amount"] for r in vendor.requests)
+
+            for i, first in succeeded.items():
+                replay = replays[i]
+                assert isinstance(replay, pb.ExecuteResponse)
+                assert replay.replayed
+                assert replay.execution_id == first.execution_id
+                # No second vendor call for any completed key.
+                assert vendor_calls_after[i + 1] == vendor_calls_before[i + 1] == 1
+            # Keys in flight at the kill have an unknown outcome: never sent again.
+            for i, replay in replays.items():
+                if i not in succeeded and vendor_calls_before[i + 1]:
+                    assert replay in ("UNKNOWN",) or (
+                        isinstance(replay, pb.ExecuteResponse) and replay.replayed
+                    )
+                    assert vendor_calls_after[i + 1] == vendor_calls_before[i + 1]
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), 20) == 0
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+    verify = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway.cli",
+        "audit",
+        "verify",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await verify.communicate()
+    assert verify.returncode == 0, out.decode()
