@@ -179,6 +179,27 @@ class ProbeResult:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """What the vendor says about an earlier request whose outcome the gateway lost."""
+
+    found: bool  # the vendor acted on it
+    result: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Reconciler(Protocol):
+    """Adapters whose vendor can be asked whether an earlier request was acted on.
+
+    ``ctx`` carries the execution id and idempotency key of the earlier request; an adapter
+    finds it by what it sent then (for example an external id it set on the vendor object).
+    """
+
+    async def reconcile(
+        self, operation: str, payload: BaseModel, ctx: AttemptContext
+    ) -> Lookup: ...
+
+
 @runtime_checkable
 class Adapter(Protocol):
     """The lifecycle every vendor adapter implements."""

@@ -75,6 +75,8 @@ def descriptor(connector: Connector, registry: Registry) -> pb.ConnectorDescript
         ],
         registered=connector.registered,
         configured=connector.adapter.configured,
+        rate_limit_per_second=meta.rate_limit.per_second,
+        rate_limit_burst=meta.rate_limit.burst,
     )
 
 

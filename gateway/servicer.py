@@ -9,6 +9,7 @@ connector's circuit breaker and rate limit, inside the retry loop and the caller
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -18,7 +19,7 @@ from google.protobuf.message import Message
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.canonical import sha256_hex
-from gateway.contract import AttemptContext, Idempotency, OperationSpec
+from gateway.contract import AttemptContext, Idempotency, OperationSpec, Reconciler
 from gateway.descriptors import circuit_state, descriptor, health_entry, to_struct
 from gateway.errors import (
     DeadlineExceeded,
@@ -51,6 +52,7 @@ from gateway.store.ledger import (
 
 ATTEMPT_GUARD_S = 0.01
 REPLAY_EVENT = "execution_replayed"
+RECONCILED_EVENT = "execution_reconciled"
 NATIVE_REPLAY_WINDOW_S = 24 * 3600  # vendors keep their idempotency keys about this long
 
 R = TypeVar("R", bound=Message)
@@ -212,10 +214,20 @@ class ConnectorServicer:
             key=key, fingerprint=fingerprint, execution=execution, deadline=call.deadline
         )
         if earlier is not None:
-            if earlier.state is not RecordState.UNKNOWN or not self._can_resend(operation, earlier):
+            if earlier.state is not RecordState.UNKNOWN:
                 return self._replay(call, earlier, response_type, keep_execution_id)
-            # The vendor deduplicates by this key: sending again learns the real outcome.
-            execution = NewExecution(**{**execution.__dict__, "execution_id": earlier.execution_id})
+            if not self._can_resend(operation, earlier):
+                found = await self._reconcile(call, connector, operation, earlier, key, respond)
+                if found is None:
+                    return self._replay(call, earlier, response_type, keep_execution_id)
+                if found is not False:
+                    assert isinstance(found, response_type)
+                    if not keep_execution_id:
+                        facts.execution_id = earlier.execution_id
+                    return found
+            # Either the vendor deduplicates by this key, so sending again learns the real
+            # outcome, or it said it never acted: run it, under the earlier execution id.
+            execution = dataclasses.replace(execution, execution_id=earlier.execution_id)
         if not keep_execution_id:
             facts.execution_id = execution.execution_id
         log = AttemptLog()
@@ -251,6 +263,50 @@ class ConnectorServicer:
             return response
         finally:
             self._keys.end(tenant, key)
+
+    async def _reconcile(
+        self,
+        call: Call,
+        connector: Connector,
+        operation: OperationSpec,
+        earlier: IdempotencyRecord,
+        key: str,
+        respond: Callable[[str, Mapping[str, Any], int], Message],
+    ) -> Message | bool | None:
+        """Asks the vendor about an unknown outcome: the stored answer when it acted, False
+        when it did not (safe to run), None when it cannot be asked."""
+        adapter = connector.adapter
+        if not isinstance(adapter, Reconciler) or call.target is None or call.deadline is None:
+            return None
+        assert call.identity is not None
+        ctx = AttemptContext(
+            call.identity.tenant,
+            earlier.execution_id,
+            key,
+            0,
+            min(connector.metadata.timeout_ms / 1000, call.deadline.remaining()),
+        )
+        try:
+            async with asyncio.timeout(ctx.timeout_s + ATTEMPT_GUARD_S):
+                lookup = await adapter.reconcile(operation.name, call.target.payload, ctx)
+        except (GatewayError, TimeoutError):
+            return None  # still unknown; the replay says so
+        if not lookup.found:
+            return False
+        response = respond(earlier.execution_id, lookup.result, 0)
+        await self._ledger.finish(
+            tenant=call.identity.tenant,
+            key=key,
+            execution_id=earlier.execution_id,
+            state=RecordState.COMPLETED,
+            outcome=response_outcome(response),
+            status=ExecutionStatus.SUCCEEDED,
+            result=dict(lookup.result),
+            attempts=0,
+        )
+        call.facts.success_event = RECONCILED_EVENT
+        response.replayed = True  # type: ignore[attr-defined]
+        return response
 
     @staticmethod
     def _can_resend(operation: OperationSpec, record: IdempotencyRecord) -> bool:

@@ -27,6 +27,7 @@ from gateway.contract import (
     Idempotency,
     OperationSpec,
     PolicyClass,
+    RateLimit,
     RetryPolicy,
 )
 
@@ -217,6 +218,8 @@ METADATA = ConnectorMetadata(
     retry_policy=RetryPolicy(),
     # Booking writes sync external calendars and send emails before answering.
     timeout_ms=15_000,
+    # Cal.com API v2 allows 120 requests a minute per API key.
+    rate_limit=RateLimit(per_second=2, burst=120),
     # Cal.com takes no idempotency key: the gateway replays the first result.
     idempotency=Idempotency.GATEWAY,
     # Attendee names, emails and phone numbers are personal data.

@@ -21,6 +21,7 @@ from gateway.contract import (
     Idempotency,
     OperationSpec,
     PolicyClass,
+    RateLimit,
     RetryPolicy,
 )
 
@@ -265,6 +266,8 @@ METADATA = ConnectorMetadata(
     retry_policy=RetryPolicy(max_retries=2, backoff_ms=(2000, 4000)),
     # Envelope creation uploads and converts documents; stays under the 30 s call deadline.
     timeout_ms=20_000,
+    # DocuSign allows 3,000 calls an hour per account, at most 500 in 30 seconds.
+    rate_limit=RateLimit(per_second=3000 / 3600, burst=500),
     # DocuSign takes no idempotency key on envelope calls: the gateway replays the first result.
     idempotency=Idempotency.GATEWAY,
     # Contracts and signer identities are confidential business and personal data.

@@ -24,6 +24,7 @@ from gateway.contract import (
     Idempotency,
     OperationSpec,
     PolicyClass,
+    RateLimit,
     RetryPolicy,
 )
 
@@ -289,6 +290,9 @@ METADATA = ConnectorMetadata(
     retry_policy=RetryPolicy(),
     # Single-record REST calls usually answer in under a second; triggers and flows can add more.
     timeout_ms=15_000,
+    # Salesforce meters calls per 24 h per org; 25 concurrent long requests is the cap that
+    # bites first, so 25 a second keeps a sidecar well inside it.
+    rate_limit=RateLimit(per_second=25, burst=25),
     # The sObject REST API takes no idempotency key: the gateway replays the first result.
     idempotency=Idempotency.GATEWAY,
     # CRM records hold names, emails and phone numbers of people.

@@ -22,6 +22,7 @@ from gateway.contract import (
     Idempotency,
     OperationSpec,
     PolicyClass,
+    RateLimit,
     RetryPolicy,
 )
 
@@ -160,6 +161,8 @@ METADATA = ConnectorMetadata(
     retry_policy=RetryPolicy(),
     # Unconfirmed PaymentIntent calls touch no bank and answer within a few seconds.
     timeout_ms=15_000,
+    # Stripe live mode allows 100 read and 100 write operations a second.
+    rate_limit=RateLimit(per_second=100, burst=100),
     # Stripe takes an Idempotency-Key on every POST: the gateway forwards the caller's key.
     idempotency=Idempotency.NATIVE,
     # Payment data (amounts, customers, payment methods) is regulated (PCI DSS scope).

@@ -17,6 +17,7 @@ from gateway.contract import (
     Idempotency,
     OperationSpec,
     PolicyClass,
+    RateLimit,
     RetryPolicy,
 )
 
@@ -131,6 +132,8 @@ METADATA = ConnectorMetadata(
     retry_policy=RetryPolicy(max_retries=2, backoff_ms=(1000, 2000)),
     # Creating a call returns once it is queued, well within 10 s.
     timeout_ms=10_000,
+    # Twilio places 1 outbound call a second per account unless raised (CPS).
+    rate_limit=RateLimit(per_second=1, burst=1),
     # Twilio's Calls API takes no idempotency key: the gateway replays the first result.
     idempotency=Idempotency.GATEWAY,
     # Phone numbers and call content are personal data.

@@ -18,6 +18,7 @@ from gateway.contract import (
     Idempotency,
     OperationSpec,
     PolicyClass,
+    RateLimit,
     RetryPolicy,
 )
 
@@ -277,6 +278,8 @@ METADATA = ConnectorMetadata(
     retry_policy=RetryPolicy(),
     # A messages POST is one small JSON request; Graph API answers in well under 10 s.
     timeout_ms=10_000,
+    # WhatsApp Cloud API default throughput: 80 messages a second per business number.
+    rate_limit=RateLimit(per_second=80, burst=80),
     # Meta takes no idempotency key on /messages: the gateway replays the first result.
     idempotency=Idempotency.GATEWAY,
     # Phone numbers and message text are personal data.

@@ -8,6 +8,7 @@ from gateway.contract import (
     Idempotency,
     OperationSpec,
     PolicyClass,
+    RateLimit,
     RetryPolicy,
 )
 
@@ -39,6 +40,8 @@ EMAIL_METADATA = ConnectorMetadata(
     ),
     retry_policy=RetryPolicy(),
     timeout_ms=10_000,
+    # SMTP relays publish no common quota; 10 a second stays clear of typical relay limits.
+    rate_limit=RateLimit(per_second=10, burst=20),
     idempotency=Idempotency.GATEWAY,
     data_classification=DataClassification.CONFIDENTIAL,
 )

@@ -260,7 +260,7 @@ class OperationDescriptor(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., policy_class: _Optional[_Union[PolicyClass, str]] = ..., idempotency: _Optional[_Union[Idempotency, str]] = ..., read_only: _Optional[bool] = ..., payload_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., compensation: _Optional[str] = ..., success_event: _Optional[str] = ..., failure_event: _Optional[str] = ...) -> None: ...
 
 class ConnectorDescriptor(_message.Message):
-    __slots__ = ("key", "display_name", "display_name_ar", "version", "contract_url", "retry_policy", "timeout_ms", "idempotency", "data_classification", "audit_event_types", "operations", "registered", "configured")
+    __slots__ = ("key", "display_name", "display_name_ar", "version", "contract_url", "retry_policy", "timeout_ms", "idempotency", "data_classification", "audit_event_types", "operations", "registered", "configured", "rate_limit_per_second", "rate_limit_burst")
     KEY_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_AR_FIELD_NUMBER: _ClassVar[int]
@@ -274,6 +274,8 @@ class ConnectorDescriptor(_message.Message):
     OPERATIONS_FIELD_NUMBER: _ClassVar[int]
     REGISTERED_FIELD_NUMBER: _ClassVar[int]
     CONFIGURED_FIELD_NUMBER: _ClassVar[int]
+    RATE_LIMIT_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    RATE_LIMIT_BURST_FIELD_NUMBER: _ClassVar[int]
     key: str
     display_name: str
     display_name_ar: str
@@ -287,4 +289,6 @@ class ConnectorDescriptor(_message.Message):
     operations: _containers.RepeatedCompositeFieldContainer[OperationDescriptor]
     registered: bool
     configured: bool
-    def __init__(self, key: _Optional[str] = ..., display_name: _Optional[str] = ..., display_name_ar: _Optional[str] = ..., version: _Optional[str] = ..., contract_url: _Optional[str] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., timeout_ms: _Optional[int] = ..., idempotency: _Optional[_Union[Idempotency, str]] = ..., data_classification: _Optional[_Union[DataClassification, str]] = ..., audit_event_types: _Optional[_Iterable[str]] = ..., operations: _Optional[_Iterable[_Union[OperationDescriptor, _Mapping]]] = ..., registered: _Optional[bool] = ..., configured: _Optional[bool] = ...) -> None: ...
+    rate_limit_per_second: float
+    rate_limit_burst: int
+    def __init__(self, key: _Optional[str] = ..., display_name: _Optional[str] = ..., display_name_ar: _Optional[str] = ..., version: _Optional[str] = ..., contract_url: _Optional[str] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., timeout_ms: _Optional[int] = ..., idempotency: _Optional[_Union[Idempotency, str]] = ..., data_classification: _Optional[_Union[DataClassification, str]] = ..., audit_event_types: _Optional[_Iterable[str]] = ..., operations: _Optional[_Iterable[_Union[OperationDescriptor, _Mapping]]] = ..., registered: _Optional[bool] = ..., configured: _Optional[bool] = ..., rate_limit_per_second: _Optional[float] = ..., rate_limit_burst: _Optional[int] = ...) -> None: ...

@@ -15,7 +15,7 @@ import pytest
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.errors import VendorUnavailable
 from gateway.registry import Connector
-from tests.support.fake_adapter import FakeAdapter
+from tests.support.fake_adapter import FakeAdapter, LookupFakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.rpc import refusal
 
@@ -199,3 +199,33 @@ async def test_compensate_twice_undoes_once(
     events = [r["event_type"] for r in fake_gateway.audit_rows()]
     assert events.count("workflow_compensated") == 1
     assert events.count("execution_replayed") == 2
+
+
+async def test_unknown_outcome_is_reconciled_by_asking_the_vendor(tmp_path: Path) -> None:
+    lookup = LookupFakeAdapter()
+    async with await start(tmp_path, lookup) as gw:
+        lookup.lose_answers = 1  # the vendor acts, then the answer is lost
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await gw.stub.Execute(echo("rk-1"), timeout=5)
+        assert refusal(caught.value).reason == "OUTCOME_UNKNOWN"
+        # The agent repeats with the same key: the gateway asks the vendor instead of acting.
+        answered = await gw.stub.Execute(echo("rk-1"), timeout=5)
+        assert answered.replayed
+        assert answered.result["echo"]["text"] == "hi"
+        assert (len(lookup.calls), lookup.lookups) == (1, 1)
+        assert gw.audit_rows()[-1]["event_type"] == "execution_reconciled"
+        # From now on it is an ordinary stored answer.
+        again = await gw.stub.Execute(echo("rk-1"), timeout=5)
+        assert again.replayed
+        assert (again.execution_id, lookup.lookups) == (answered.execution_id, 1)
+
+
+async def test_reconciliation_that_finds_nothing_runs_the_request(tmp_path: Path) -> None:
+    lookup = LookupFakeAdapter()
+    async with await start(tmp_path, lookup) as gw:
+        lookup.failures = [VendorUnavailable("reset before acting", may_have_acted=True)]
+        with pytest.raises(grpc.aio.AioRpcError):
+            await gw.stub.Execute(echo("rk-2"), timeout=5)
+        ran = await gw.stub.Execute(echo("rk-2"), timeout=5)  # the vendor never acted
+        assert not ran.replayed
+        assert (len(lookup.calls), lookup.lookups, len(lookup.acted)) == (2, 1, 1)

@@ -14,10 +14,12 @@ from gateway.contract import (
     ConnectorMetadata,
     DataClassification,
     Idempotency,
+    Lookup,
     OperationSpec,
     PolicyClass,
     ProbeResult,
 )
+from gateway.errors import VendorUnavailable
 from gateway.payload_types import SafeInt
 
 
@@ -98,3 +100,29 @@ class FakeAdapter:
 
     async def shutdown(self) -> None:
         return None
+
+
+class LookupFakeAdapter(FakeAdapter):
+    """A fake vendor that can be asked what it did: it keeps every request it acted on by
+    idempotency key, and ``lose_answers`` makes it act and then drop the connection."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.acted: dict[str, dict[str, Any]] = {}
+        self.lose_answers = 0
+        self.lookups = 0
+
+    async def execute(
+        self, operation: str, payload: BaseModel, ctx: AttemptContext
+    ) -> Mapping[str, Any]:
+        result = await super().execute(operation, payload, ctx)
+        self.acted[ctx.idempotency_key] = dict(result)
+        if self.lose_answers:
+            self.lose_answers -= 1
+            raise VendorUnavailable("connection reset after the request", may_have_acted=True)
+        return result
+
+    async def reconcile(self, operation: str, payload: BaseModel, ctx: AttemptContext) -> Lookup:
+        self.lookups += 1
+        found = self.acted.get(ctx.idempotency_key)
+        return Lookup(found=found is not None, result=found or {})
