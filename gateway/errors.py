@@ -274,3 +274,89 @@ class StoredError(GatewayError):
         super().__init__(message, metadata=metadata)
         self.code = code
         self.reason = reason
+
+
+# --- caller identity -------------------------------------------------------------------------
+
+
+class CredentialsMissing(Unauthenticated):
+    reason = "CREDENTIALS_MISSING"
+
+
+class TokenInvalid(Unauthenticated):
+    """Malformed, forged (bad signature), signed with an unknown key or algorithm."""
+
+    reason = "TOKEN_INVALID"
+
+
+class TokenExpired(Unauthenticated):
+    reason = "TOKEN_EXPIRED"
+
+
+class TokenWrongAudience(Unauthenticated):
+    reason = "TOKEN_WRONG_AUDIENCE"
+
+
+class TokenWrongIssuer(Unauthenticated):
+    reason = "TOKEN_WRONG_ISSUER"
+
+
+class CallerNotAllowed(GatewayError):
+    """The caller is known but the authorization policy does not allow this call."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "CALLER_NOT_ALLOWED"
+
+
+class OperatorRequired(GatewayError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "OPERATOR_REQUIRED"
+
+
+# --- approvals -------------------------------------------------------------------------------
+
+
+class ApprovalNotFound(GatewayError):
+    """No approval with this id in the caller's tenant (another tenant's looks the same)."""
+
+    code = grpc.StatusCode.NOT_FOUND
+    reason = "APPROVAL_NOT_FOUND"
+
+
+class ApprovalPending(GatewayError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "APPROVAL_PENDING"
+
+
+class ApprovalDenied(GatewayError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "APPROVAL_DENIED"
+
+
+class ApprovalExpired(GatewayError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "APPROVAL_EXPIRED"
+
+
+class ApprovalUsed(GatewayError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "APPROVAL_USED"
+
+
+class ApprovalMismatch(GatewayError):
+    """The approval was granted for another connector, operation, payload or execution."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "APPROVAL_MISMATCH"
+
+
+class ApprovalNotPending(GatewayError):
+    """An operator tried to grant or deny an approval that is already resolved."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "APPROVAL_NOT_PENDING"
+
+
+class SelfApprovalForbidden(GatewayError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "SELF_APPROVAL_FORBIDDEN"
