@@ -26,7 +26,6 @@ from gateway.anchor_key import load_anchor_key
 from gateway.audit.writer import AuditWriter
 from gateway.health_state import HealthTracker
 from gateway.http_api import build_app
-from gateway.identity import LOCAL_IDENTITY
 from gateway.interceptors.base import GovernanceInterceptor, Layer
 from gateway.interceptors.chain import build_chain
 from gateway.metrics import MetricsRegistry
@@ -46,9 +45,15 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ConnectorService"].full_name
 
 
 def default_connectors(settings: Settings) -> list[Connector]:
-    """Every connector of the standard: built adapters, and declared ones not built yet."""
+    """Every connector of the standard: built adapters, with one adapter per tenant that has
+    its own vendor account, and the declared ones not built yet."""
+    email_accounts = {
+        "default": settings.email,
+        **{t: ts.email for t, ts in settings.tenants.items() if ts.email is not None},
+    }
+    email = {tenant: EmailAdapter(account) for tenant, account in email_accounts.items()}
     return [
-        Connector(EmailAdapter(settings.email), registered=True),
+        Connector(email["default"], registered=True, tenants=email),
         *(Connector(UnconfiguredAdapter(meta), registered=False) for meta in CATALOG),
     ]
 
@@ -104,7 +109,9 @@ class Gateway:
         keys = IdempotencyKeys(
             self.ledger, owner=self.instance_id, ttl_s=s.reliability.idempotency_ttl_s
         )
-        self.guards = Guards(s.reliability)
+        self.guards = Guards(
+            s.reliability, {tenant: ts.rate_limits for tenant, ts in s.tenants.items()}
+        )
         retries = RetryEngine(
             RetryTuning(
                 backoff_scale=s.reliability.backoff_scale,
@@ -128,8 +135,9 @@ class Gateway:
             allow_loosening=s.policy.allow_loosening,
         )
         for connector in connectors:
-            await connector.adapter.initialize()
-            self._closers.append((f"adapter {connector.key}", connector.adapter.shutdown))
+            for tenant, adapter in connector.all_adapters():
+                await adapter.initialize()
+                self._closers.append((f"adapter {connector.key} ({tenant})", adapter.shutdown))
 
         layers = build_chain(
             settings=s,
@@ -191,15 +199,15 @@ class Gateway:
         assert self.registry is not None
         while True:
             for connector in self.registry.all():
-                if connector.registered and connector.adapter.configured:
+                for tenant, adapter in connector.all_adapters():
+                    if not connector.registered or not adapter.configured or tenant == "*":
+                        continue
                     try:
-                        probe = await connector.adapter.health_check()
+                        probe = await adapter.health_check()
                     except Exception as error:  # a probe must never stop the loop
                         log.warning("probe of %s failed: %s", connector.key, type(error).__name__)
                         continue
-                    await self.health.record_probe(
-                        LOCAL_IDENTITY.tenant, connector.key, probe.ok, probe.detail
-                    )
+                    await self.health.record_probe(tenant, connector.key, probe.ok, probe.detail)
             await asyncio.sleep(interval_s)
 
     async def _prune_loop(self, interval_s: float) -> None:

@@ -44,7 +44,7 @@ def to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
     return struct
 
 
-def descriptor(connector: Connector, registry: Registry) -> pb.ConnectorDescriptor:
+def descriptor(connector: Connector, registry: Registry, tenant: str) -> pb.ConnectorDescriptor:
     meta = connector.metadata
     return pb.ConnectorDescriptor(
         key=meta.key,
@@ -74,7 +74,7 @@ def descriptor(connector: Connector, registry: Registry) -> pb.ConnectorDescript
             for op in sorted(meta.operations, key=lambda o: o.name)
         ],
         registered=connector.registered,
-        configured=connector.adapter.configured,
+        configured=connector.configured_for(tenant),
         rate_limit_per_second=meta.rate_limit.per_second,
         rate_limit_burst=meta.rate_limit.burst,
     )
@@ -92,10 +92,13 @@ def circuit_state(state: CircuitState) -> pb.CircuitState:
 
 
 def health_entry(
-    connector: Connector, state: SyncState | None, circuit: CircuitState = CircuitState.CLOSED
+    connector: Connector,
+    tenant: str,
+    state: SyncState | None,
+    circuit: CircuitState = CircuitState.CLOSED,
 ) -> pb.ConnectorHealth:
     meta = connector.metadata
-    if not connector.registered or not connector.adapter.configured:
+    if not connector.configured_for(tenant):
         status = ConnectorStatus.NOT_CONFIGURED
     elif circuit is CircuitState.OPEN:
         status = ConnectorStatus.ERROR  # calls fail fast until a trial call succeeds

@@ -28,7 +28,8 @@ def build_app(
             state = await health.get(LOCAL_IDENTITY.tenant, connector.key)
             rows.append(
                 json_format.MessageToDict(
-                    health_entry(connector, state), preserving_proto_field_name=True
+                    health_entry(connector, LOCAL_IDENTITY.tenant, state),
+                    preserving_proto_field_name=True,
                 )
             )
         return web.json_response({"connectors": rows})

@@ -28,16 +28,25 @@ class ConnectorCounters:
 
 
 class MetricsRegistry:
-    def __init__(self) -> None:
-        self._counters: dict[str, ConnectorCounters] = {}
+    """Counters per tenant and connector: one tenant never sees another's traffic."""
 
-    def counters(self, key: str) -> ConnectorCounters:
-        return self._counters.setdefault(key, ConnectorCounters())
+    def __init__(self) -> None:
+        self._counters: dict[tuple[str, str], ConnectorCounters] = {}
+
+    def counters(self, tenant: str, key: str) -> ConnectorCounters:
+        return self._counters.setdefault((tenant, key), ConnectorCounters())
 
     def record(
-        self, key: str, *, code: str, latency_ms: float, attempts: int, timed_out: bool
+        self,
+        tenant: str,
+        key: str,
+        *,
+        code: str,
+        latency_ms: float,
+        attempts: int,
+        timed_out: bool,
     ) -> None:
-        c = self.counters(key)
+        c = self.counters(tenant, key)
         c.calls += 1
         if code == "OK":
             c.successes += 1

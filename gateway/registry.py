@@ -6,16 +6,41 @@ in the registry, built or not; one without a working adapter reports ``not_confi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 from gateway.contract import Adapter, ConnectorMetadata, OperationSpec, PolicyClass
 
 
 @dataclass(frozen=True)
 class Connector:
-    adapter: Adapter
+    """A declared connector and the adapters that act for each tenant.
+
+    ``tenants`` maps a tenant to the adapter holding that tenant's own vendor account, so one
+    tenant's call can never act with another's; a tenant missing from it is not configured.
+    Without ``tenants`` the one adapter serves every tenant (fakes in tests, and connectors
+    whose adapter is not built).
+    """
+
+    adapter: Adapter  # declares the contract; serves every tenant when ``tenants`` is None
     registered: bool  # False for declared connectors whose adapter is not built
+    tenants: Mapping[str, Adapter] | None = field(default=None)
+
+    def adapter_for(self, tenant: str) -> Adapter | None:
+        if self.tenants is None:
+            return self.adapter
+        return self.tenants.get(tenant)
+
+    def configured_for(self, tenant: str) -> bool:
+        adapter = self.adapter_for(tenant)
+        return self.registered and adapter is not None and adapter.configured
+
+    def all_adapters(self) -> Iterator[tuple[str, Adapter]]:
+        """Every adapter with the tenant it serves ('*' for a shared one)."""
+        if self.tenants is None:
+            yield "*", self.adapter
+        else:
+            yield from self.tenants.items()
 
     @property
     def metadata(self) -> ConnectorMetadata:

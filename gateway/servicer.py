@@ -19,7 +19,7 @@ from google.protobuf.message import Message
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.canonical import sha256_hex
-from gateway.contract import AttemptContext, Idempotency, OperationSpec, Reconciler
+from gateway.contract import Adapter, AttemptContext, Idempotency, OperationSpec, Reconciler
 from gateway.descriptors import circuit_state, descriptor, health_entry, to_struct
 from gateway.errors import (
     DeadlineExceeded,
@@ -90,10 +90,10 @@ class ConnectorServicer:
     async def Execute(self, call: Call, ctx: Context) -> pb.ExecuteResponse:
         assert call.target is not None
         target = call.target
-        connector = self._usable(target.metadata.key)
+        connector, adapter = self._usable(call, target.metadata.key)
 
         def run(attempt: AttemptContext) -> Awaitable[Mapping[str, Any]]:
-            return connector.adapter.execute(target.operation.name, target.payload, attempt)
+            return adapter.execute(target.operation.name, target.payload, attempt)
 
         def respond(execution_id: str, result: Mapping[str, Any], attempts: int) -> Message:
             return pb.ExecuteResponse(
@@ -131,7 +131,7 @@ class ConnectorServicer:
         assert call.target is not None
         assert call.identity is not None
         target = call.target
-        connector = self._usable(target.metadata.key)
+        connector, adapter = self._usable(call, target.metadata.key)
         execution = await self._ledger.execution(call.identity.tenant, call.facts.execution_id)
         assert execution is not None  # validation resolved it for this tenant
         if execution.status not in (ExecutionStatus.SUCCEEDED, ExecutionStatus.COMPENSATED):
@@ -142,7 +142,7 @@ class ConnectorServicer:
             )
 
         def run(attempt: AttemptContext) -> Awaitable[Mapping[str, Any]]:
-            return connector.adapter.compensate(target.operation.name, execution.result, attempt)
+            return adapter.compensate(target.operation.name, execution.result, attempt)
 
         def respond(_: str, result: Mapping[str, Any], attempts: int) -> Message:
             return pb.CompensateResponse(
@@ -171,16 +171,19 @@ class ConnectorServicer:
             await self._ledger.mark_compensated(call.identity.tenant, execution.execution_id)
         return response
 
-    def _usable(self, key: str) -> Connector:
+    def _usable(self, call: Call, key: str) -> tuple[Connector, Adapter]:
+        """The connector and the adapter acting with the caller's tenant's own account."""
+        assert call.identity is not None
         connector = self._registry.get(key)
         assert connector is not None  # validation resolved it
-        if not connector.registered or not connector.adapter.configured:
+        adapter = connector.adapter_for(call.identity.tenant)
+        if adapter is None or not connector.registered or not adapter.configured:
             raise NotConfigured(
-                f"connector {key!r} is not configured in this gateway (no adapter or no "
-                "credentials); an operator must configure it",
+                f"connector {key!r} is not configured for your tenant in this gateway (no "
+                "adapter or no vendor account); an operator must configure it",
                 metadata={"connector_key": key},
             )
-        return connector
+        return connector, adapter
 
     # --- at most once -----------------------------------------------------------------------
 
@@ -275,10 +278,9 @@ class ConnectorServicer:
     ) -> Message | bool | None:
         """Asks the vendor about an unknown outcome: the stored answer when it acted, False
         when it did not (safe to run), None when it cannot be asked."""
-        adapter = connector.adapter
+        adapter = connector.adapter_for(call.identity.tenant) if call.identity else None
         if not isinstance(adapter, Reconciler) or call.target is None or call.deadline is None:
             return None
-        assert call.identity is not None
         ctx = AttemptContext(
             call.identity.tenant,
             earlier.execution_id,
@@ -305,7 +307,7 @@ class ConnectorServicer:
             attempts=0,
         )
         call.facts.success_event = RECONCILED_EVENT
-        response.replayed = True  # type: ignore[attr-defined]
+        response.replayed = True
         return response
 
     @staticmethod
@@ -430,7 +432,7 @@ class ConnectorServicer:
         facts = call.facts
         tenant = call.identity.tenant
         meta = connector.metadata
-        breaker = self._guards.breaker(connector.key)
+        breaker = self._guards.breaker(tenant, connector.key)
         bucket = self._guards.bucket(tenant, meta)
 
         async def attempt(number: int, timeout_s: float) -> Mapping[str, Any]:
@@ -517,6 +519,7 @@ class ConnectorServicer:
         assert call.identity is not None
         tenant, key = call.identity.tenant, connector.key
         self._metrics.record(
+            tenant,
             key,
             code=error.code.name if error else "OK",
             latency_ms=(time.monotonic() - started) * 1000,
@@ -540,14 +543,15 @@ class ConnectorServicer:
         entries = []
         for connector in self._selected(call.request.connector_key):
             state = await self._health.get(call.identity.tenant, connector.key)
-            breaker = self._guards.breaker(connector.key)
-            entries.append(health_entry(connector, state, breaker.state))
+            breaker = self._guards.breaker(call.identity.tenant, connector.key)
+            entries.append(health_entry(connector, call.identity.tenant, state, breaker.state))
         return pb.HealthResponse(connectors=entries)
 
     async def Metrics(self, call: Call, ctx: Context) -> pb.MetricsResponse:
+        tenant = self._tenant(call)
         entries = []
         for connector in self._selected(call.request.connector_key):
-            c = self._metrics.counters(connector.key)
+            c = self._metrics.counters(tenant, connector.key)
             entries.append(
                 pb.ConnectorMetrics(
                     connector_key=connector.key,
@@ -559,17 +563,26 @@ class ConnectorServicer:
                     latency_p50_ms=c.percentile(50),
                     latency_p95_ms=c.percentile(95),
                     latency_p99_ms=c.percentile(99),
-                    circuit_state=circuit_state(self._guards.breaker(connector.key).state),
+                    circuit_state=circuit_state(self._guards.breaker(tenant, connector.key).state),
                 )
             )
         return pb.MetricsResponse(connectors=entries)
 
     async def ListConnectors(self, call: Call, ctx: Context) -> pb.ListConnectorsResponse:
         return pb.ListConnectorsResponse(
-            connectors=[descriptor(c, self._registry) for c in self._registry.all()]
+            connectors=[
+                descriptor(c, self._registry, self._tenant(call)) for c in self._registry.all()
+            ]
         )
 
     async def DescribeConnector(self, call: Call, ctx: Context) -> pb.DescribeConnectorResponse:
         connector = self._registry.get(call.request.connector_key)
         assert connector is not None  # validation resolved it
-        return pb.DescribeConnectorResponse(connector=descriptor(connector, self._registry))
+        return pb.DescribeConnectorResponse(
+            connector=descriptor(connector, self._registry, self._tenant(call))
+        )
+
+    @staticmethod
+    def _tenant(call: Call) -> str:
+        assert call.identity is not None
+        return call.identity.tenant

@@ -89,6 +89,13 @@ class ReliabilitySettings(BaseModel):
     rate_limits: dict[str, RateLimitSettings] = Field(default_factory=dict)  # by connector key
 
 
+class TenantSettings(BaseModel):
+    """One tenant's own vendor accounts and quotas; nothing falls back to another tenant's."""
+
+    email: EmailSettings | None = None
+    rate_limits: dict[str, RateLimitSettings] = Field(default_factory=dict)
+
+
 class HealthSettings(BaseModel):
     consecutive_failures_for_error: int = Field(default=1, ge=1)
     probe_interval_s: float = Field(default=60.0, ge=0)  # 0: no live probes
@@ -114,6 +121,8 @@ class Settings(BaseSettings):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
+    # Tenants other than "default", whose accounts are the top-level ones (email, ...).
+    tenants: dict[str, TenantSettings] = Field(default_factory=dict)
 
     @property
     def database_path(self) -> Path:
