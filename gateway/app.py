@@ -20,10 +20,24 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from adapters.catalog import CATALOG
 from adapters.catalog.unconfigured import UnconfiguredAdapter
 from adapters.email import EmailAdapter
+from connectorgateway.v1 import approval_service_pb2 as apb
+from connectorgateway.v1 import approval_service_pb2_grpc as apb_grpc
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from gateway.anchor_key import load_anchor_key
+from gateway.approval_servicer import ApprovalNotifier, ApprovalServicer
+from gateway.approvals.model import ApprovalClocks
+from gateway.approvals.store import ApprovalStore
+from gateway.audit.record import AuditEvent, Outcome
 from gateway.audit.writer import AuditWriter
+from gateway.auth.authenticator import (
+    Authenticator,
+    assert_safe_to_start,
+    development_banner,
+)
+from gateway.auth.mtls import server_credentials
+from gateway.auth.policy import AuthorizationPolicy
+from gateway.auth.tokens import TokenVerifier
 from gateway.health_state import HealthTracker
 from gateway.http_api import build_app
 from gateway.interceptors.base import GovernanceInterceptor, Layer
@@ -42,6 +56,7 @@ from gateway.store.sync_states import SyncStateStore
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ConnectorService"].full_name
+APPROVAL_SERVICE_NAME = apb.DESCRIPTOR.services_by_name["ApprovalService"].full_name
 
 
 def default_connectors(settings: Settings) -> list[Connector]:
@@ -87,6 +102,12 @@ class Gateway:
 
     async def start(self) -> None:
         s = self.settings
+        assert_safe_to_start(s.auth, s.grpc_address, s.http_address)
+        authorization = self._authorization_policy()
+        verifier = TokenVerifier(s.auth.jwt) if s.auth.jwt else None
+        self.authenticator = Authenticator(s.auth, authorization, verifier)
+        if s.auth.mode == "development":
+            log.warning("%s", development_banner(s.auth))
         await sqlite.migrate(s.database_path)
         key = load_anchor_key(s, create=True)
 
@@ -121,6 +142,17 @@ class Gateway:
             )
         )
 
+        approvals_conn = await sqlite.connect(s.database_path, durability="FULL")
+        self._closers.append(("approvals database", approvals_conn.close))
+        clocks = ApprovalClocks(
+            pending_ttl_s=s.approvals.pending_ttl_s,
+            use_within_s=s.approvals.use_within_s,
+            sla_warning_s=s.approvals.sla_warning_s,
+            sla_breach_s=s.approvals.sla_breach_s,
+        )
+        self.approvals = ApprovalStore(approvals_conn, clocks)
+        self.notifier = ApprovalNotifier()
+
         conn = await sqlite.connect(s.database_path, durability="NORMAL")
         self._closers.append(("state database", conn.close))
         self.health = HealthTracker(
@@ -145,11 +177,14 @@ class Gateway:
             audit_log=self.audit,
             registry=self.registry,
             ledger=self.ledger,
+            authenticator=self.authenticator,
+            authorization=authorization,
+            approvals=self.approvals,
         )
         if self._wrap_layers:
             layers = self._wrap_layers(layers)
         server = grpc.aio.server(
-            interceptors=[GovernanceInterceptor(layers, [SERVICE_NAME])],
+            interceptors=[GovernanceInterceptor(layers, [SERVICE_NAME, APPROVAL_SERVICE_NAME])],
             options=[
                 ("grpc.max_receive_message_length", s.max_receive_bytes),
                 ("grpc.so_reuseport", 0),
@@ -165,22 +200,43 @@ class Gateway:
                 self.metrics,
                 retries,
                 self.guards,
+                self.approvals,
                 min_attempt_s=s.reliability.min_attempt_ms / 1000,
+                notify=self.notifier.notify,
             ),
+            server,
+        )
+        apb_grpc.add_ApprovalServiceServicer_to_server(
+            ApprovalServicer(self.approvals, clocks, self.notifier),  # type: ignore[arg-type]
             server,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health_servicer, server)
         reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+            (SERVICE_NAME, APPROVAL_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME),
+            server,
         )
-        self.grpc_port = server.add_insecure_port(s.grpc_address)
+        if s.auth.tls is not None:
+            self.grpc_port = server.add_secure_port(s.grpc_address, server_credentials(s.auth.tls))
+        else:
+            self.grpc_port = server.add_insecure_port(s.grpc_address)
         await server.start()
         self._server = server
         for service in ("", SERVICE_NAME):
             await self._health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
         self._serving = True
 
-        runner = web.AppRunner(build_app(self.registry, self.health, lambda: self._serving))
+        runner = web.AppRunner(
+            build_app(
+                registry=self.registry,
+                health=self.health,
+                serving=lambda: self._serving,
+                authenticator=self.authenticator,
+                approvals=self.approvals,
+                notifier=self.notifier,
+                audit=self.audit,
+                open_reads=s.http_open_reads,
+            )
+        )
         await runner.setup()
         host, _, port = s.http_address.rpartition(":")
         site = web.TCPSite(runner, host, int(port))
@@ -191,6 +247,7 @@ class Gateway:
         if s.health.probe_interval_s > 0:
             self._tasks.append(asyncio.create_task(self._probe_loop(s.health.probe_interval_s)))
         self._tasks.append(asyncio.create_task(self._prune_loop(s.reliability.prune_interval_s)))
+        self._tasks.append(asyncio.create_task(self._expiry_loop(s.approvals.expiry_sweep_s)))
         log.info(
             "connector gateway serving gRPC on %s and HTTP on %s", s.grpc_address, s.http_address
         )
@@ -208,6 +265,46 @@ class Gateway:
                         log.warning("probe of %s failed: %s", connector.key, type(error).__name__)
                         continue
                     await self.health.record_probe(tenant, connector.key, probe.ok, probe.detail)
+            await asyncio.sleep(interval_s)
+
+    def _authorization_policy(self) -> AuthorizationPolicy:
+        auth = self.settings.auth
+        if auth.policy_file is not None:
+            return AuthorizationPolicy.load(auth.policy_file)
+        if auth.mode == "development":
+            return AuthorizationPolicy.development(auth.dev_caller, auth.dev_operator)
+        raise ValueError("auth.mode = enforced needs auth.policy_file (who may call what)")
+
+    async def expire_approvals(self) -> int:
+        """Records every approval that expired since the last sweep (``approval_expired``)."""
+        assert self.audit is not None
+        expired = await self.approvals.expire_due()
+        for approval in expired:
+            await self.audit.append(
+                AuditEvent(
+                    event_type="approval_expired",
+                    outcome=Outcome.REFUSED,
+                    tenant=approval.tenant,
+                    caller="gateway",
+                    rpc_method="",
+                    connector_key=approval.connector_key,
+                    operation=approval.operation,
+                    execution_id=approval.execution_id,
+                    payload_digest=approval.payload_digest,
+                    status_code="OK",
+                    reason="APPROVAL_EXPIRED",
+                    detail={"approval_id": approval.approval_id},
+                )
+            )
+            self.notifier.notify(approval.approval_id)
+        return len(expired)
+
+    async def _expiry_loop(self, interval_s: float) -> None:
+        while True:
+            try:
+                await self.expire_approvals()
+            except Exception:  # the sweep must never stop the gateway
+                log.exception("recording expired approvals failed")
             await asyncio.sleep(interval_s)
 
     async def _prune_loop(self, interval_s: float) -> None:

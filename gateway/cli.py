@@ -13,6 +13,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -22,13 +23,18 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
+from connectorgateway.v1 import approval_service_pb2 as apb
+from connectorgateway.v1 import approval_service_pb2_grpc as apb_grpc
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from gateway.anchor_key import load_anchor_key
 from gateway.audit.verify import verify_chain
+from gateway.auth.authenticator import DEV_CALLER_HEADER
 from gateway.settings import Settings
 from gateway.store import sqlite
 from gateway.store.ledger import ExecutionStatus, Ledger
+
+DEV_OPERATOR = "local-operator"
 
 
 def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
@@ -62,23 +68,95 @@ def _print_rpc_error(error: grpc.aio.AioRpcError) -> None:
     print("\n".join(lines), file=sys.stderr)
 
 
+def _credentials(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
+    """A bearer token from --token-file, else (development mode) the caller to act as."""
+    if args.token_file:
+        token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        return (("authorization", f"Bearer {token}"),)
+    caller = args.as_caller
+    if caller is None and args.command == "approvals":
+        caller = DEV_OPERATOR  # the documented local operator of development mode
+    return ((DEV_CALLER_HEADER, caller),) if caller else ()
+
+
 async def _client_command(args: argparse.Namespace) -> int:
     async with grpc.aio.insecure_channel(
         args.address,
         interceptors=aio_client_interceptors(),  # type: ignore[no-untyped-call]
     ) as channel:
-        stub = pb_grpc.ConnectorServiceStub(channel)
         try:
-            return await _dispatch(stub, args)
+            if args.command == "approvals":
+                return await _approvals(apb_grpc.ApprovalServiceStub(channel), args)
+            return await _dispatch(pb_grpc.ConnectorServiceStub(channel), args)
         except grpc.aio.AioRpcError as error:
             _print_rpc_error(error)
             return 1
 
 
+async def _approvals(stub: apb_grpc.ApprovalServiceAsyncStub, args: argparse.Namespace) -> int:
+    metadata = _credentials(args)
+    timeout = args.timeout
+    if args.action == "list":
+        wanted = apb.ListApprovalsRequest(
+            status=f"APPROVAL_STATUS_{args.status.upper()}" if args.status else None
+        )
+        listed = await stub.ListApprovals(wanted, metadata=metadata, timeout=timeout)
+        if args.json:
+            print(json.dumps(_to_json(listed), ensure_ascii=False, indent=2))
+            return 0
+        rows = [
+            [
+                a.approval_id,
+                f"{a.connector_key}.{a.operation}",
+                apb.ApprovalStatus.Name(a.status).removeprefix("APPROVAL_STATUS_").lower(),
+                a.requested_by,
+                a.requested_at.ToJsonString(),
+                str(a.escalation_level),
+            ]
+            for a in listed.approvals
+        ]
+        print(
+            _table(
+                rows, ["APPROVAL", "ACTION", "STATUS", "REQUESTED BY", "REQUESTED AT", "ESCALATION"]
+            )
+        )
+        print(f"SLA compliance (30 days): {listed.approval_sla_compliance:.0%}")
+        return 0
+    if args.action == "get":
+        got = await stub.GetApproval(
+            apb.GetApprovalRequest(approval_id=args.approval_id),
+            metadata=metadata,
+            timeout=timeout,
+        )
+        print(json.dumps(_to_json(got.approval), ensure_ascii=False, indent=2))
+        return 0
+    if args.action == "approve":
+        granted = await stub.ApproveApproval(
+            apb.ApproveApprovalRequest(approval_id=args.approval_id, note=args.note or ""),
+            metadata=metadata,
+            timeout=timeout,
+        )
+        print(
+            f"granted {granted.approval.approval_id}: use it before "
+            f"{granted.approval.use_by.ToJsonString()}"
+        )
+        return 0
+    denied = await stub.DenyApproval(
+        apb.DenyApprovalRequest(approval_id=args.approval_id, reason=args.reason),
+        metadata=metadata,
+        timeout=timeout,
+    )
+    print(f"denied {denied.approval.approval_id}")
+    return 0
+
+
 async def _dispatch(stub: pb_grpc.ConnectorServiceAsyncStub, args: argparse.Namespace) -> int:
     timeout = args.timeout
+    metadata = _credentials(args)
     if args.command == "connectors" and args.action == "list":
-        listed = await stub.ListConnectors(pb.ListConnectorsRequest(), timeout=timeout)
+        listed = await stub.ListConnectors(
+            pb.ListConnectorsRequest(), timeout=timeout, metadata=metadata
+        )
         if args.json:
             print(json.dumps(_to_json(listed), ensure_ascii=False, indent=2))
             return 0
@@ -97,7 +175,7 @@ async def _dispatch(stub: pb_grpc.ConnectorServiceAsyncStub, args: argparse.Name
         return 0
     if args.command == "connectors" and args.action == "describe":
         described = await stub.DescribeConnector(
-            pb.DescribeConnectorRequest(connector_key=args.key), timeout=timeout
+            pb.DescribeConnectorRequest(connector_key=args.key), timeout=timeout, metadata=metadata
         )
         if args.json:
             print(json.dumps(_to_json(described.connector), ensure_ascii=False, indent=2))
@@ -138,11 +216,13 @@ async def _dispatch(stub: pb_grpc.ConnectorServiceAsyncStub, args: argparse.Name
             approval_id=args.approval_id or "",
         )
         json_format.ParseDict(payload, request.payload)
-        response = await stub.Execute(request, timeout=timeout)
+        response = await stub.Execute(request, timeout=timeout, metadata=metadata)
         print(json.dumps(_to_json(response), ensure_ascii=False, indent=None if args.json else 2))
         return 0
     if args.command == "health":
-        reply = await stub.Health(pb.HealthRequest(connector_key=args.key or ""), timeout=timeout)
+        reply = await stub.Health(
+            pb.HealthRequest(connector_key=args.key or ""), timeout=timeout, metadata=metadata
+        )
         if args.json:
             print(json.dumps(_to_json(reply), ensure_ascii=False, indent=2))
             return 0
@@ -262,6 +342,13 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
         default=30.0,
         help="deadline of each call in seconds (default: %(default)s)",
     )
+    parser.add_argument("--token-file", help="a file holding the bearer token (JWT) to call with")
+    parser.add_argument(
+        "--as",
+        dest="as_caller",
+        help="development mode only: the caller to act as (default: the development caller; "
+        f"for approvals, the development operator {DEV_OPERATOR!r})",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the gateway until SIGTERM or SIGINT")
     connectors = sub.add_parser("connectors", help="list or describe connectors")
@@ -285,6 +372,21 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     audit_actions = audit.add_subparsers(dest="action", required=True)
     verify = audit_actions.add_parser("verify", help="check the hash chain and its anchors")
     verify.add_argument("--json", action="store_true")
+    approvals = sub.add_parser("approvals", help="the approval queue (operators)")
+    approval_actions = approvals.add_subparsers(dest="action", required=True)
+    listing_approvals = approval_actions.add_parser("list", help="the tenant's approvals")
+    listing_approvals.add_argument(
+        "--status", choices=["pending", "granted", "denied", "expired", "used"]
+    )
+    listing_approvals.add_argument("--json", action="store_true")
+    get_approval = approval_actions.add_parser("get", help="one approval")
+    get_approval.add_argument("approval_id")
+    approve = approval_actions.add_parser("approve", help="grant a pending approval")
+    approve.add_argument("approval_id")
+    approve.add_argument("--note")
+    deny = approval_actions.add_parser("deny", help="refuse a pending approval")
+    deny.add_argument("approval_id")
+    deny.add_argument("--reason", required=True, help="why; the agent reads it")
     executions = sub.add_parser("executions", help="executions recorded in the ledger")
     execution_actions = executions.add_subparsers(dest="action", required=True)
     listing_executions = execution_actions.add_parser(

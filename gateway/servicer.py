@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from google.protobuf.message import Message
 
 from connectorgateway.v1 import connector_service_pb2 as pb
+from gateway.approvals.store import ApprovalStore
 from gateway.canonical import sha256_hex
 from gateway.contract import Adapter, AttemptContext, Idempotency, OperationSpec, Reconciler
 from gateway.descriptors import circuit_state, descriptor, health_entry, to_struct
@@ -73,9 +74,13 @@ class ConnectorServicer:
         metrics: MetricsRegistry,
         retries: RetryEngine,
         guards: Guards,
+        approvals: ApprovalStore,
         *,
         min_attempt_s: float = 0.05,
+        notify: Callable[[str], None] = lambda _: None,
     ) -> None:
+        self._approvals = approvals
+        self._notify = notify
         self._registry = registry
         self._ledger = ledger
         self._keys = keys
@@ -102,6 +107,8 @@ class ConnectorServicer:
 
         if target.operation.read_only:  # reads repeat freely: no key, no ledger
             call.facts.execution_id = new_id()
+            if call.approval_id:  # a deployment made this read class B
+                await self._consume_approval(call, call.facts.execution_id)
             log = AttemptLog()
             result = await self._attempts(call, connector, target.operation, run, log)
             return pb.ExecuteResponse(
@@ -233,6 +240,15 @@ class ConnectorServicer:
             execution = dataclasses.replace(execution, execution_id=earlier.execution_id)
         if not keep_execution_id:
             facts.execution_id = execution.execution_id
+        if call.approval_id:
+            try:
+                await self._consume_approval(call, execution.execution_id)
+            except BaseException:
+                await self._ledger.release(
+                    tenant=tenant, key=key, execution_id=execution.execution_id
+                )
+                self._keys.end(tenant, key)
+                raise
         log = AttemptLog()
         try:
             result = await self._attempts(
@@ -266,6 +282,21 @@ class ConnectorServicer:
             return response
         finally:
             self._keys.end(tenant, key)
+
+    async def _consume_approval(self, call: Call, used_by: str) -> None:
+        """Uses the call's granted approval once; a second use is refused (APPROVAL_USED)."""
+        assert call.identity is not None
+        assert call.target is not None
+        await self._approvals.consume(
+            tenant=call.identity.tenant,
+            approval_id=call.approval_id,
+            connector_key=call.target.metadata.key,
+            operation=call.target.operation.name,
+            payload_digest=call.facts.payload_digest,
+            execution_id=call.facts.execution_id if call.method == "Compensate" else "",
+            used_by_execution_id=used_by,
+        )
+        self._notify(call.approval_id)
 
     async def _reconcile(
         self,

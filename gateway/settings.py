@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from gateway.auth.settings import AuthSettings
 from gateway.contract import PolicyClass
 
 
@@ -96,6 +97,16 @@ class TenantSettings(BaseModel):
     rate_limits: dict[str, RateLimitSettings] = Field(default_factory=dict)
 
 
+class ApprovalSettings(BaseModel):
+    """The two clocks of an approval, and the SLA of the human response."""
+
+    pending_ttl_s: float = Field(default=24 * 3600, gt=0)
+    use_within_s: float = Field(default=3600, gt=0)
+    sla_warning_s: float = Field(default=4 * 3600, gt=0)
+    sla_breach_s: float = Field(default=24 * 3600, gt=0)
+    expiry_sweep_s: float = Field(default=30, gt=0)  # how often expired requests are recorded
+
+
 class HealthSettings(BaseModel):
     consecutive_failures_for_error: int = Field(default=1, ge=1)
     probe_interval_s: float = Field(default=60.0, ge=0)  # 0: no live probes
@@ -110,6 +121,7 @@ class Settings(BaseSettings):
 
     grpc_address: str = "127.0.0.1:50051"
     http_address: str = "127.0.0.1:8080"
+    http_open_reads: bool = False  # let anyone on the network read the board's health JSON
     data_dir: Path = Path("var")
     max_payload_bytes: int = Field(default=1024 * 1024, ge=1024)
     deadline_reserve_ms: int = Field(default=50, ge=0)
@@ -121,6 +133,8 @@ class Settings(BaseSettings):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     # Tenants other than "default", whose accounts are the top-level ones (email, ...).
     tenants: dict[str, TenantSettings] = Field(default_factory=dict)
 

@@ -20,9 +20,13 @@ from gateway.audit.record import AuditEvent, Outcome, StoredEvent
 from gateway.errors import GatewayError, OutcomeUnknown
 from gateway.interceptors.base import Call, CallFacts, Context, Next
 
+# Methods that change something, with their (requested, succeeded, failed) events; an empty
+# event is taken from what the call learned (the operation's own events).
 ACTIONS = {
     "Execute": ("execution_requested", "", ""),
     "Compensate": ("compensation_requested", "workflow_compensated", "compensation_failed"),
+    "ApproveApproval": ("", "approval_granted", ""),
+    "DenyApproval": ("", "approval_denied", ""),
 }
 REQUEST_REJECTED = "request_rejected"
 
@@ -69,7 +73,10 @@ class CallAudit:
             attempts=facts.attempts,
             latency_ms=round((time.monotonic() - self._call.received_at) * 1000, 3),
             trace_id=facts.trace_id,
-            detail=dict(error.metadata) if error else {},
+            detail={
+                **({"approval_id": facts.approval_id} if facts.approval_id else {}),
+                **(dict(error.metadata) if error else {}),
+            },
         )
 
     async def write(self, event: AuditEvent) -> StoredEvent:
@@ -128,7 +135,8 @@ class AuditLayer:
             raise
         if call.method in ACTIONS:
             stored = await audit.write(audit.event(_events(call)[0], Outcome.SUCCEEDED))
-            response.audit_event_id = stored.event_id  # type: ignore[attr-defined]
+            if "audit_event_id" in response.DESCRIPTOR.fields_by_name:
+                response.audit_event_id = stored.event_id  # type: ignore[attr-defined]
         return response
 
     @staticmethod

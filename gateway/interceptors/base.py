@@ -10,16 +10,18 @@ and runs the ordered layers around the servicer. Every layer reads like
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import grpc
 from google.protobuf.message import Message
 from pydantic import BaseModel
 
 from gateway.contract import ConnectorMetadata, OperationSpec
+from gateway.errors import GatewayError
 from gateway.identity import Identity
+from gateway.status import to_grpc_status
 
 if TYPE_CHECKING:
     Context = grpc.aio.ServicerContext[Any, Any]
@@ -54,6 +56,7 @@ class CallFacts:
     vendor_contacted: bool = False  # the request may have reached the vendor
     success_event: str = ""
     failure_event: str = ""
+    approval_id: str = ""  # the approval this call asked for or used
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class Call:
     target: Target | None = None
     deadline: Deadline | None = None
     audit: Any = None  # the audit layer's recorder for this call (gateway.interceptors.audit)
+    approval_id: str = ""  # a granted approval the policy layer checked, consumed by the servicer
 
     def with_(self, **changes: Any) -> Call:
         return replace(self, **changes)
@@ -149,20 +153,16 @@ class GovernanceInterceptor(_Interceptor):
         if (
             handler is None
             or not full_method.startswith(self._services)
-            or handler.unary_unary is None
+            or handler.request_streaming
             or handler.request_deserializer is None
         ):
             return handler
         parse = handler.request_deserializer
-        inner: Endpoint = handler.unary_unary  # type: ignore[assignment]
         metadata = tuple(handler_call_details.invocation_metadata or ())
         method = full_method.rsplit("/", 1)[-1]
 
-        # The servicer's method is called with the final Call in place of a request message.
-        chain = run_chain(self._layers, inner)
-
-        async def behavior(raw: bytes, ctx: Context) -> Message:
-            call = Call(
+        def new_call(raw: bytes) -> Call:
+            return Call(
                 method=method,
                 full_method=full_method,
                 raw=raw,
@@ -171,10 +171,53 @@ class GovernanceInterceptor(_Interceptor):
                 facts=CallFacts(),
                 received_at=time.monotonic(),
             )
-            return await chain(call, ctx)
+
+        if handler.unary_stream is not None:
+            return self._stream_handler(handler, new_call)
+        # The servicer's method is called with the final Call in place of a request message.
+        chain = run_chain(self._layers, cast(Endpoint, handler.unary_unary))
+
+        async def behavior(raw: bytes, ctx: Context) -> Message:
+            return await chain(new_call(raw), ctx)
 
         return grpc.unary_unary_rpc_method_handler(
             behavior,
             request_deserializer=None,
             response_serializer=handler.response_serializer,
         )
+
+    def _stream_handler(self, handler: Handler, new_call: Callable[[bytes], Call]) -> Handler:
+        """A server stream runs the chain until its first message, so that every refusal
+        (unknown id, missing rights) is audited and mapped like a unary call's; later
+        messages flow straight from the servicer."""
+        # The servicer's stream method is an async generator taking the final Call.
+        generate = cast(Callable[[Call, Context], AsyncIterator[Message]], handler.unary_stream)
+
+        async def opening(call: Call, ctx: Context) -> Message:
+            stream = generate(call, ctx)
+            first = await anext(stream)
+            return cast(Message, _Opened(first, stream))
+
+        chain = run_chain(self._layers, opening)
+
+        async def behavior(raw: bytes, ctx: Context) -> AsyncIterator[Message]:
+            opened = cast(_Opened, await chain(new_call(raw), ctx))
+            yield opened.first
+            try:
+                async for message in opened.rest:
+                    yield message
+            except GatewayError as error:
+                status = to_grpc_status(error)
+                await ctx.abort(status.code, status.details, status.trailing_metadata)
+
+        return grpc.unary_stream_rpc_method_handler(
+            behavior,
+            request_deserializer=None,
+            response_serializer=handler.response_serializer,
+        )
+
+
+@dataclass(frozen=True)
+class _Opened:
+    first: Message
+    rest: AsyncIterator[Message]

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from opentelemetry import trace
 
+from gateway.approvals.store import ApprovalStore
+from gateway.auth.authenticator import Authenticator
+from gateway.auth.policy import AuthorizationPolicy
 from gateway.interceptors.audit import AuditLayer, AuditLog
 from gateway.interceptors.authentication import AuthenticationLayer
 from gateway.interceptors.base import Layer
@@ -38,14 +41,17 @@ def build_chain(
     audit_log: AuditLog,
     registry: Registry,
     ledger: Ledger,
+    authenticator: Authenticator,
+    authorization: AuthorizationPolicy,
+    approvals: ApprovalStore,
 ) -> list[Layer]:
     layers: dict[str, Layer] = {
         "telemetry": TelemetryLayer(tracer),
         "status_mapping": StatusMappingLayer(),
         "audit": AuditLayer(audit_log),
-        "authentication": AuthenticationLayer(),
+        "authentication": AuthenticationLayer(authenticator),
         "validation": ValidationLayer(registry, ledger, settings.max_payload_bytes),
         "deadline": DeadlineLayer(settings.deadline_reserve_ms, settings.max_call_deadline_ms),
-        "policy": PolicyLayer(registry),
+        "policy": PolicyLayer(registry, approvals, authorization),
     }
     return [layers[name] for name in ORDER]

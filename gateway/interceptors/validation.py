@@ -32,6 +32,7 @@ from gateway.redaction import redact
 from gateway.registry import Connector, Registry
 from gateway.store.ledger import Ledger
 
+APPROVAL_METHODS = ("GetApproval", "WatchApproval", "ApproveApproval", "DenyApproval")
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 
 
@@ -73,6 +74,17 @@ class ValidationLayer:
             self._connector(request.connector_key)
         elif call.method in ("Health", "Metrics") and request.connector_key:
             self._connector(request.connector_key)
+        elif call.method in APPROVAL_METHODS:
+            if not request.approval_id:
+                raise _missing("approval_id", "the id from the APPROVAL_REQUIRED refusal")
+            call.facts.approval_id = request.approval_id
+            if call.method == "DenyApproval" and not request.reason.strip():
+                raise _missing("reason", "say why the action must not run; the agent reads it")
+        elif call.method == "ListApprovals" and not 0 <= request.page_size <= 1000:
+            raise InvalidField(
+                "page_size must be between 0 (the default, 100) and 1000",
+                violations=(FieldViolation("page_size", "0 to 1000"),),
+            )
         return await call_next(call)
 
     def _connector(self, key: str) -> Connector:
@@ -184,4 +196,9 @@ class ValidationLayer:
                 metadata={"connector_key": meta.key, "operation": execution.operation},
             )
         call.facts.operation = undo.name
+        # What an approval of this compensation is bound to: the execution and the undo.
+        call.facts.payload_digest = sha256_hex(
+            {"execution_id": execution.execution_id, "operation": undo.name}
+        )
+        call.facts.payload_redacted = {"execution_id": execution.execution_id}
         return call.with_(target=Target(meta, undo, original.payload_model.model_construct()))

@@ -153,7 +153,7 @@ async def test_refused_with_code_reason_and_audit_row(
     assert rows[0]["outcome"] == "refused"
     expected_event = {
         "POLICY_FORBIDDEN": "policy_denied",
-        "APPROVAL_REQUIRED": "approval_required",
+        "APPROVAL_REQUIRED": "approval_requested",
     }.get(reason, "request_rejected")
     assert rows[0]["event_type"] == expected_event
 

@@ -1,0 +1,1 @@
+"""Caller identity: bearer tokens, client certificates and the authorization policy."""

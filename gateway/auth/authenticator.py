@@ -1,0 +1,193 @@
+"""Who is calling: a bearer token, else a verified client certificate, else (development only)
+the local development caller.
+
+A credential that is present but wrong is refused, never skipped in favour of another way in:
+a call with a bad token is not let through on its client certificate or as the dev caller.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+
+from gateway.auth.mtls import caller_from_peer
+from gateway.auth.policy import AuthorizationPolicy
+from gateway.auth.settings import AuthSettings
+from gateway.auth.tokens import TokenVerifier
+from gateway.errors import CredentialsMissing, TokenInvalid
+from gateway.identity import Identity
+
+AUTHORIZATION = "authorization"
+DEV_CALLER_HEADER = "x-connector-gateway-dev-caller"
+
+Metadata = Sequence[tuple[str, str | bytes]]
+
+
+def _values(metadata: Metadata, key: str) -> list[str]:
+    return [
+        value.decode("latin-1") if isinstance(value, bytes) else value
+        for name, value in metadata
+        if name.lower() == key
+    ]
+
+
+def _bearer_token(value: str) -> str:
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
+        raise TokenInvalid(
+            "the authorization metadata must be 'Bearer <token>' with the token exactly as "
+            "the issuer gave it"
+        )
+    return token
+
+
+def build_policy(settings: AuthSettings) -> AuthorizationPolicy:
+    """The policy file's policy, else (development mode only) the development policy."""
+    if settings.policy_file is not None:
+        policy = AuthorizationPolicy.load(settings.policy_file)
+        if settings.mode == "development" and policy.rule(settings.dev_caller) is None:
+            raise ValueError(
+                f"authorization policy {settings.policy_file}: auth.dev_caller "
+                f"{settings.dev_caller!r} is not one of its callers; add it, or set "
+                "auth.dev_caller to one of them"
+            )
+        return policy
+    if settings.mode == "enforced":
+        raise ValueError(
+            "auth.mode = enforced needs auth.policy_file: the authorization policy names the "
+            "callers, their tenants and what they may call"
+        )
+    return AuthorizationPolicy.development(settings.dev_caller, settings.dev_operator)
+
+
+class Authenticator:
+    """Turns a call's metadata and TLS peer into the caller's ``Identity``."""
+
+    def __init__(
+        self,
+        settings: AuthSettings,
+        policy: AuthorizationPolicy,
+        verifier: TokenVerifier | None,
+    ) -> None:
+        if settings.jwt is not None and verifier is None:
+            raise ValueError("auth.jwt is set, so the authenticator needs a TokenVerifier")
+        self._settings = settings
+        self._policy = policy
+        self._verifier = verifier
+
+    @classmethod
+    def from_settings(cls, settings: AuthSettings) -> Authenticator:
+        """Loads the policy and the token keys; raises ValueError naming a bad file."""
+        verifier = TokenVerifier(settings.jwt) if settings.jwt is not None else None
+        return cls(settings, build_policy(settings), verifier)
+
+    @property
+    def policy(self) -> AuthorizationPolicy:
+        return self._policy
+
+    def authenticate(
+        self, metadata: Metadata, auth_context: Mapping[str, Iterable[bytes]]
+    ) -> Identity:
+        """The caller's identity; raises Unauthenticated or CallerNotAllowed."""
+        authorization = _values(metadata, AUTHORIZATION)
+        if authorization:
+            return self._from_token(authorization)
+        if self._settings.mtls:
+            caller = caller_from_peer(auth_context)
+            if caller is not None:
+                return self._policy.identity_for(caller, None)
+        if self._settings.mode == "development":
+            requested = _values(metadata, DEV_CALLER_HEADER)
+            caller = requested[0].strip() if requested else self._settings.dev_caller
+            return self._policy.identity_for(caller, None)
+        raise CredentialsMissing(
+            "the call carries no credentials: send a bearer token in the authorization "
+            "metadata ('Bearer <token>') or a client certificate"
+        )
+
+    def _from_token(self, authorization: list[str]) -> Identity:
+        if len(authorization) > 1:
+            raise TokenInvalid("send one authorization metadata entry, not several")
+        token = _bearer_token(authorization[0])
+        if self._verifier is None:
+            raise TokenInvalid(
+                "this gateway does not accept bearer tokens (auth.jwt is not set); "
+                + (
+                    "authenticate with a client certificate"
+                    if self._settings.mtls
+                    else "send no authorization metadata"
+                )
+            )
+        verified = self._verifier.verify(token)
+        return self._policy.identity_for(verified.subject, verified.tenant)
+
+
+def _is_local(address: str) -> bool:
+    """Whether a listening address is reachable from this machine only."""
+    if address.startswith(("unix:", "unix-abstract:")):
+        return True
+    host = address.strip()
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        host = host.rpartition(":")[0] if ":" in host else host
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a host name, or empty (every interface)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
+
+
+def assert_safe_to_start(settings: AuthSettings, grpc_address: str, http_address: str) -> None:
+    """Raises ValueError for an authentication set-up the gateway must not start with."""
+    if settings.mode == "development":
+        for address in (grpc_address, http_address):
+            if not _is_local(address):
+                raise ValueError(
+                    f"refusing to start without authentication on {address}: set "
+                    "auth.mode = enforced with JWT keys or mTLS (or listen on 127.0.0.1 for "
+                    "local development)"
+                )
+        return
+    if settings.jwt is None and not settings.mtls:
+        raise ValueError(
+            "auth.mode = enforced needs a way to authenticate callers: set auth.jwt (bearer "
+            "tokens) or auth.tls.client_ca_file (client certificates)"
+        )
+    if settings.policy_file is None:
+        raise ValueError(
+            "auth.mode = enforced needs auth.policy_file: the authorization policy names the "
+            "callers, their tenants and what they may call"
+        )
+
+
+def development_banner(settings: AuthSettings) -> str:
+    """The warning logged at start-up when callers are not authenticated."""
+    if settings.policy_file is None:
+        allowed = "allowed every connector operation of tenant 'default'"
+        other = f"{settings.dev_operator!r}, an operator who may approve and deny approvals."
+    else:
+        allowed = f"allowed what {settings.policy_file} allows it"
+        other = f"any caller of {settings.policy_file}."
+    lines = [
+        "AUTHENTICATION IS OFF: auth.mode = development",
+        "",
+        f"Calls without credentials run as caller {settings.dev_caller!r},",
+        f"{allowed}.",
+        f"The metadata header {DEV_CALLER_HEADER} picks another caller:",
+        other,
+        "Bearer tokens and client certificates are still checked when sent.",
+        "",
+        "This is for one machine only: the gateway listens on loopback addresses only.",
+        "Anywhere else set auth.mode = enforced, auth.policy_file and auth.jwt or",
+        "auth.tls.client_ca_file.",
+    ]
+    width = max(len(line) for line in lines)
+    border = "!" * (width + 6)
+    return "\n".join([border, *(f"!! {line.ljust(width)} !!" for line in lines), border])
