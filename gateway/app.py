@@ -297,6 +297,7 @@ class Gateway:
                 )
             )
             self.notifier.notify(approval.approval_id)
+        await self.approvals.expiry_recorded([a.approval_id for a in expired])
         return len(expired)
 
     async def _expiry_loop(self, interval_s: float) -> None:

@@ -490,11 +490,13 @@ class ApprovalStore:
 
     async def expire_due(self) -> builtins.list[Approval]:
         """Marks every pending request past expires_at and every granted approval past use_by
-        expired, in all tenants, and returns them (in the order they lapsed) for auditing.
+        expired, in all tenants, and returns every expired approval whose expiry is not yet
+        recorded (in the order they lapsed), including those that check, consume, grant or
+        deny found lapsed. Call ``expiry_recorded`` once each is in the audit trail: an expiry
+        is reported until then, so none is lost to a crash in between.
 
         resolved_at is the moment each lapsed (expires_at or use_by), not now; a granted one
-        keeps resolved_by, reason and decided_at. Approvals marked expired by check, consume,
-        grant or deny are not returned again."""
+        keeps resolved_by, reason and decided_at."""
         now = to_text(self._clock())
         async with self._transaction() as conn:
             async with conn.execute(
@@ -503,5 +505,19 @@ class ApprovalStore:
                 (_PENDING, now, _GRANTED, now),
             ) as cur:
                 due = [_approval(row) for row in await cur.fetchall()]
-            expired = [await self._mark_expired(approval) for approval in due]
+            for approval in due:
+                await self._mark_expired(approval)
+            async with conn.execute(
+                "SELECT * FROM approval_requests WHERE status = ? AND expiry_recorded = 0",
+                (ApprovalStatus.EXPIRED.value,),
+            ) as cur:
+                expired = [_approval(row) for row in await cur.fetchall()]
         return sorted(expired, key=lambda a: (a.resolved_at or a.expires_at, a.requested_at))
+
+    async def expiry_recorded(self, approval_ids: builtins.list[str]) -> None:
+        """Notes that these expiries are in the audit trail."""
+        async with self._transaction() as conn:
+            await conn.executemany(
+                "UPDATE approval_requests SET expiry_recorded = 1 WHERE approval_id = ?",
+                [(approval_id,) for approval_id in approval_ids],
+            )

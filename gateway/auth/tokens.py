@@ -120,6 +120,17 @@ def _show(value: object) -> str:
     return text if len(text) <= 64 else text[:60] + "...'"
 
 
+def _instant(value: object) -> datetime | None:
+    """A NumericDate claim as a UTC datetime; None when it is not a finite number of seconds
+    (PyJWT would accept the text "123", and Python's JSON parser NaN and Infinity)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 class TokenVerifier:
     """Verifies bearer tokens against the configured keys; built once, at start-up."""
 
@@ -232,17 +243,13 @@ class TokenVerifier:
         )
 
     def _accept(self, claims: dict[str, Any]) -> VerifiedToken:
-        exp = claims["exp"]
-        try:
-            if isinstance(exp, bool) or not isinstance(exp, int | float) or not math.isfinite(exp):
-                raise ValueError
-            expires_at = datetime.fromtimestamp(exp, tz=UTC)
-        except (ValueError, OverflowError, OSError):
+        expires_at = _instant(claims["exp"])
+        if expires_at is None:
             raise TokenInvalid(
                 "the bearer token's exp claim is not a time (seconds since 1970); get a new token"
-            ) from None
+            )
         now = self._clock().timestamp()
-        if exp <= now - self._settings.leeway_s:
+        if expires_at.timestamp() <= now - self._settings.leeway_s:
             raise TokenExpired(
                 f"the bearer token expired at {expires_at.strftime('%Y-%m-%dT%H:%M:%SZ')}; "
                 "get a new token"

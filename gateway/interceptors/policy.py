@@ -9,6 +9,8 @@ after the idempotency look-up, so a network retry of an approved call gets its s
 
 from __future__ import annotations
 
+import contextlib
+
 from google.protobuf.message import Message
 
 from gateway.approvals.store import ApprovalStore
@@ -79,11 +81,9 @@ class PolicyLayer:
             )
         facts.approval_id = approval_id
         facts.refusal_event = APPROVAL_REFUSED
-        try:
+        # A used approval passes here: only a replay of the call that used it may succeed, and
+        # the servicer, consuming after the idempotency look-up, refuses anything else.
+        with contextlib.suppress(ApprovalUsed):
             await self._approvals.check(approval_id=approval_id, **binding)
-        except ApprovalUsed:
-            # Used: only a replay of the call that used it may pass; the servicer consumes
-            # the approval after the idempotency look-up and refuses anything else.
-            pass
         facts.refusal_event = ""
         return await call_next(call.with_(approval_id=approval_id))

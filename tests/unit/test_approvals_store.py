@@ -461,7 +461,11 @@ async def test_a_granted_approval_past_use_by_is_expired(env: Env) -> None:
     assert stored.used_by_execution_id == ""
     with pytest.raises(ApprovalExpired):
         await env.store.check(**binding(approval))
-    assert await env.store.expire_due() == []  # already marked: not reported twice
+    # Noticed by consume, it is still reported by the sweep, until recorded.
+    [reported] = await env.store.expire_due()
+    assert reported.approval_id == approval.approval_id
+    await env.store.expiry_recorded([approval.approval_id])
+    assert await env.store.expire_due() == []
 
 
 async def test_a_pending_request_past_24_hours_is_expired(env: Env) -> None:
@@ -474,11 +478,12 @@ async def test_a_pending_request_past_24_hours_is_expired(env: Env) -> None:
     assert (await env.store.get("acme", checked.approval_id)).status is ApprovalStatus.EXPIRED
 
     expired = await env.store.expire_due()
-    assert len(expired) == 1
-    assert expired[0].approval_id == swept.approval_id
-    assert expired[0].status is ApprovalStatus.EXPIRED
-    assert expired[0].resolved_at == swept.expires_at == T0 + timedelta(hours=24)
-    assert await env.store.get("acme", swept.approval_id) == expired[0]
+    # Both are reported: the one check noticed, and the one the sweep found.
+    assert {a.approval_id for a in expired} == {checked.approval_id, swept.approval_id}
+    [found] = [a for a in expired if a.approval_id == swept.approval_id]
+    assert found.status is ApprovalStatus.EXPIRED
+    assert found.resolved_at == swept.expires_at == T0 + timedelta(hours=24)
+    assert await env.store.get("acme", swept.approval_id) == found
     with pytest.raises(ApprovalExpired):
         await env.store.check(**binding(swept))
 
@@ -508,6 +513,8 @@ async def test_expire_due_marks_only_what_lapsed_as_of_its_deadline(env: Env) ->
         ApprovalStatus.PENDING
     )
     assert (await env.store.get("acme", used.approval_id)).status is ApprovalStatus.USED
+    assert len(await env.store.expire_due()) == 3  # reported until recorded
+    await env.store.expiry_recorded([a.approval_id for a in expired])
     assert await env.store.expire_due() == []
 
 

@@ -211,7 +211,7 @@ def test_enforced_mode_needs_a_credential_and_a_policy(tmp_path: Path) -> None:
         assert_safe_to_start(
             AuthSettings(mode="enforced", policy_file=policy, tls=tls_only), "0.0.0.0:1", ""
         )
-    with pytest.raises(ValueError, match="auth.policy_file"):
+    with pytest.raises(ValueError, match=r"auth\.policy_file"):
         assert_safe_to_start(AuthSettings(mode="enforced", jwt=jwt), "0.0.0.0:1", "")
     assert_safe_to_start(
         AuthSettings(mode="enforced", jwt=jwt, policy_file=policy), "0.0.0.0:1", "0.0.0.0:2"

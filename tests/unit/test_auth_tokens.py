@@ -310,7 +310,7 @@ def test_tampered_claims_are_refused(verifier: TokenVerifier, keys: Keys) -> Non
 
 
 def test_alg_none_is_refused(verifier: TokenVerifier) -> None:
-    token = jwt.encode(_claims(), None, algorithm="none")
+    token = jwt.encode(_claims(), "", algorithm="none")
     message = refused(verifier, token, TokenInvalid)
     assert "'none'" in message
     # and with a made-up signature as well
@@ -426,13 +426,13 @@ def test_bad_key_files_are_refused_at_start_up(
         "ec-public": lambda: _public_pem(keys.ec),
         "p384-public": lambda: _public_pem(ec.generate_private_key(ec.SECP384R1())),
         "rsa-1024": lambda: _public_pem(
-            rsa.generate_private_key(public_exponent=65537, key_size=1024)
+            rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505
         ),
     }
     data = generated[content]() if isinstance(content, str) else content
     path = tmp_path / "key"
     path.write_bytes(data)
-    with pytest.raises(ValueError, match="auth.jwt key") as caught:
+    with pytest.raises(ValueError, match=r"auth\.jwt key") as caught:
         TokenVerifier(_settings(JwtKey(path=path, algorithm=algorithm)))
     assert words in str(caught.value)
     assert str(path) in str(caught.value)

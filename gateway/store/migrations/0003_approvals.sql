@@ -26,7 +26,9 @@ CREATE TABLE approval_requests (
     expires_at           TEXT NOT NULL,
     use_by               TEXT,
     used_by_execution_id TEXT NOT NULL DEFAULT '',
-    used_at              TEXT
+    used_at              TEXT,
+    -- 1 once the expiry is in the audit trail, however the expiry was noticed.
+    expiry_recorded      INTEGER NOT NULL DEFAULT 0
 );
 -- Listing a tenant's approvals by status, newest first.
 CREATE INDEX approval_requests_tenant_status ON approval_requests (tenant, status, requested_at);

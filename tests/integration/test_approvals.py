@@ -1,0 +1,239 @@
+"""Class B actions run only with a person's approval of that exact action, used once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import grpc
+import pytest
+
+from connectorgateway.v1 import approval_service_pb2 as apb
+from connectorgateway.v1 import approval_service_pb2_grpc as apb_grpc
+from connectorgateway.v1 import connector_service_pb2 as pb
+from gateway.auth.authenticator import DEV_CALLER_HEADER
+from gateway.registry import Connector
+from tests.support.fake_adapter import FakeAdapter
+from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
+from tests.support.rpc import refusal
+
+AGENT = ((DEV_CALLER_HEADER, "local-agent"),)
+OPERATOR = ((DEV_CALLER_HEADER, "local-operator"),)
+
+
+def guarded(key: str, text: str = "pay the invoice", approval_id: str = "") -> pb.ExecuteRequest:
+    request = pb.ExecuteRequest(
+        connector_key="fake", operation="guarded", idempotency_key=key, approval_id=approval_id
+    )
+    request.payload.update({"text": text})
+    return request
+
+
+async def ask(gw: RunningGateway, request: pb.ExecuteRequest) -> str:
+    """Sends a class B call without a usable approval; returns the approval id it names."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await gw.stub.Execute(request, metadata=AGENT, timeout=5)
+    seen = refusal(caught.value)
+    assert (seen.code, seen.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "APPROVAL_REQUIRED")
+    return seen.metadata["approval_id"]
+
+
+def approvals(gw: RunningGateway) -> apb_grpc.ApprovalServiceStub:
+    return apb_grpc.ApprovalServiceStub(gw.channel)
+
+
+async def test_end_to_end_approval_runs_once(
+    fake_gateway: RunningGateway, fake: FakeAdapter
+) -> None:
+    gw = fake_gateway
+    approval_id = await ask(gw, guarded("k1"))
+    assert await ask(gw, guarded("k1")) == approval_id  # the pending request is found again
+    assert fake.calls == []
+
+    # The agent watches; an operator approves.
+    watch = approvals(gw).WatchApproval(
+        apb.WatchApprovalRequest(approval_id=approval_id), metadata=AGENT, timeout=10
+    )
+    seen: list[int] = []
+
+    async def follow() -> None:
+        async for update in watch:
+            seen.append(update.approval.status)
+
+    follower = asyncio.create_task(follow())
+    await asyncio.sleep(0.1)
+    granted = await approvals(gw).ApproveApproval(
+        apb.ApproveApprovalRequest(approval_id=approval_id, note="ok"),
+        metadata=OPERATOR,
+        timeout=5,
+    )
+    assert granted.approval.status == apb.APPROVAL_STATUS_GRANTED
+    assert granted.approval.resolved_by == "local-operator"
+    await asyncio.wait_for(follower, 5)
+    assert seen == [apb.APPROVAL_STATUS_PENDING, apb.APPROVAL_STATUS_GRANTED]
+
+    ran = await gw.stub.Execute(guarded("k1", approval_id=approval_id), metadata=AGENT, timeout=5)
+    assert not ran.replayed
+    assert len(fake.calls) == 1
+    # A network retry of the approved call gets its stored answer, not a refusal.
+    retried = await gw.stub.Execute(
+        guarded("k1", approval_id=approval_id), metadata=AGENT, timeout=5
+    )
+    assert (retried.replayed, retried.execution_id) == (True, ran.execution_id)
+    # Another request with the same (used) approval is refused.
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await gw.stub.Execute(guarded("k2", approval_id=approval_id), metadata=AGENT, timeout=5)
+    assert refusal(caught.value).reason == "APPROVAL_USED"
+    assert len(fake.calls) == 1
+    got = await approvals(gw).GetApproval(
+        apb.GetApprovalRequest(approval_id=approval_id), metadata=AGENT, timeout=5
+    )
+    assert got.approval.status == apb.APPROVAL_STATUS_USED
+    assert got.approval.used_by_execution_id == ran.execution_id
+
+    events = [(r["event_type"], r["caller"]) for r in gw.audit_rows()]
+    assert events[:3] == [
+        ("approval_requested", "local-agent"),
+        ("approval_requested", "local-agent"),
+        ("approval_granted", "local-operator"),
+    ]
+    assert ("execution_requested", "local-agent") in events
+    assert events[-1] == ("request_rejected", "local-agent")  # the APPROVAL_USED refusal
+    assert all(
+        r["detail"].find(approval_id) >= 0
+        for r in gw.audit_rows()
+        if r["event_type"] in ("approval_requested", "approval_granted")
+    )
+
+
+async def test_refusals_each_with_their_reason_and_audit_row(
+    fake_gateway: RunningGateway, fake: FakeAdapter
+) -> None:
+    gw = fake_gateway
+    approval_id = await ask(gw, guarded("k1"))
+
+    async def refused(
+        request: pb.ExecuteRequest, metadata: tuple[tuple[str, str], ...] = AGENT
+    ) -> str:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await gw.stub.Execute(request, metadata=metadata, timeout=5)
+        return refusal(caught.value).reason
+
+    assert await refused(guarded("k1", approval_id=approval_id)) == "APPROVAL_PENDING"
+    # Only operators decide; and nobody approves their own request.
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await approvals(gw).ApproveApproval(
+            apb.ApproveApprovalRequest(approval_id=approval_id), metadata=AGENT, timeout=5
+        )
+    assert refusal(caught.value).reason == "OPERATOR_REQUIRED"
+    await approvals(gw).ApproveApproval(
+        apb.ApproveApprovalRequest(approval_id=approval_id), metadata=OPERATOR, timeout=5
+    )
+    # Payload swapped after approval.
+    assert await refused(guarded("k3", text="pay twice", approval_id=approval_id)) == (
+        "APPROVAL_MISMATCH"
+    )
+    assert await refused(guarded("k4", approval_id="apr_000000000000000000000000")) == (
+        "APPROVAL_NOT_FOUND"
+    )
+    assert fake.calls == []
+    reasons = [r["reason"] for r in gw.audit_rows() if r["outcome"] == "refused"]
+    for reason in (
+        "APPROVAL_PENDING",
+        "OPERATOR_REQUIRED",
+        "APPROVAL_MISMATCH",
+        "APPROVAL_NOT_FOUND",
+    ):
+        assert reason in reasons
+
+
+async def test_self_approval_is_forbidden(tmp_path: Path, fake: FakeAdapter) -> None:
+    settings = gateway_settings(tmp_path)
+    async with running_gateway(settings, connectors=[Connector(fake, registered=True)]) as gw:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await gw.stub.Execute(guarded("k1"), metadata=OPERATOR, timeout=5)
+        approval_id = refusal(caught.value).metadata["approval_id"]
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await approvals(gw).ApproveApproval(
+                apb.ApproveApprovalRequest(approval_id=approval_id), metadata=OPERATOR, timeout=5
+            )
+        seen = refusal(caught.value)
+        assert (seen.code, seen.reason) == (
+            grpc.StatusCode.PERMISSION_DENIED,
+            "SELF_APPROVAL_FORBIDDEN",
+        )
+        assert gw.audit_rows()[-1]["reason"] == "SELF_APPROVAL_FORBIDDEN"
+
+
+async def test_expired_and_denied_approvals(tmp_path: Path, fake: FakeAdapter) -> None:
+    settings = gateway_settings(tmp_path, approvals={"use_within_s": 0.2, "pending_ttl_s": 0.3})
+    async with running_gateway(settings, connectors=[Connector(fake, registered=True)]) as gw:
+        granted_id = await ask(gw, guarded("k1"))
+        await approvals(gw).ApproveApproval(
+            apb.ApproveApprovalRequest(approval_id=granted_id), metadata=OPERATOR, timeout=5
+        )
+        denied_id = await ask(gw, guarded("k2", text="something else"))
+        await approvals(gw).DenyApproval(
+            apb.DenyApprovalRequest(approval_id=denied_id, reason="not this month"),
+            metadata=OPERATOR,
+            timeout=5,
+        )
+        unanswered_id = await ask(gw, guarded("k3", text="a third thing"))
+        await asyncio.sleep(0.4)
+        for key, text, approval_id, reason in (
+            ("k1", "pay the invoice", granted_id, "APPROVAL_EXPIRED"),
+            ("k2", "something else", denied_id, "APPROVAL_DENIED"),
+            ("k3", "a third thing", unanswered_id, "APPROVAL_EXPIRED"),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await gw.stub.Execute(guarded(key, text, approval_id), metadata=AGENT, timeout=5)
+            seen = refusal(caught.value)
+            assert seen.reason == reason
+            if reason == "APPROVAL_DENIED":
+                assert "not this month" in seen.message
+        assert fake.calls == []
+        await gw.gateway.expire_approvals()
+        events = [r["event_type"] for r in gw.audit_rows()]
+        assert "approval_denied" in events
+        assert "approval_expired" in events
+
+
+async def test_operator_lists_with_sla_and_http_approval_needs_csrf(
+    fake_gateway: RunningGateway, fake: FakeAdapter
+) -> None:
+    gw = fake_gateway
+    approval_id = await ask(gw, guarded("k1"))
+    listed = await approvals(gw).ListApprovals(
+        apb.ListApprovalsRequest(status=apb.APPROVAL_STATUS_PENDING),
+        metadata=OPERATOR,
+        timeout=5,
+    )
+    assert [a.approval_id for a in listed.approvals] == [approval_id]
+    assert listed.approvals[0].escalation_level == 0
+    assert listed.approval_sla_compliance == 1.0  # nothing fell due yet
+
+    base = f"http://127.0.0.1:{gw.gateway.http_port}"
+    operator = {DEV_CALLER_HEADER: "local-operator"}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/v1/approvals/{approval_id}/approve", headers=operator) as r:
+            assert r.status == 403
+            assert (await r.json())["error"]["reason"] == "CSRF_TOKEN_INVALID"
+        async with http.get(f"{base}/v1/csrf-token", headers=operator) as r:
+            token = (await r.json())["token"]
+        agent = {DEV_CALLER_HEADER: "local-agent", "X-CSRF-Token": token}
+        async with http.post(f"{base}/v1/approvals/{approval_id}/approve", headers=agent) as r:
+            assert r.status == 403  # a token is bound to its caller, and agents are no operators
+        async with http.post(
+            f"{base}/v1/approvals/{approval_id}/approve",
+            headers={**operator, "X-CSRF-Token": token},
+            json={"note": "fine"},
+        ) as r:
+            assert r.status == 200
+            assert (await r.json())["status"] == "APPROVAL_STATUS_GRANTED"
+    rows = gw.audit_rows()
+    assert rows[-1]["event_type"] == "approval_granted"
+    assert rows[-1]["rpc_method"].startswith("HTTP POST")
+    assert [r["reason"] for r in rows].count("CSRF_TOKEN_INVALID") == 1
+    ran = await gw.stub.Execute(guarded("k1", approval_id=approval_id), metadata=AGENT, timeout=5)
+    assert ran.attempts == 1
