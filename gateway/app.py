@@ -36,8 +36,6 @@ from gateway.auth.authenticator import (
     development_banner,
 )
 from gateway.auth.mtls import server_credentials
-from gateway.auth.policy import AuthorizationPolicy
-from gateway.auth.tokens import TokenVerifier
 from gateway.health_state import HealthTracker
 from gateway.http_api import build_app
 from gateway.interceptors.base import GovernanceInterceptor, Layer
@@ -103,11 +101,16 @@ class Gateway:
     async def start(self) -> None:
         s = self.settings
         assert_safe_to_start(s.auth, s.grpc_address, s.http_address)
-        authorization = self._authorization_policy()
-        verifier = TokenVerifier(s.auth.jwt) if s.auth.jwt else None
-        self.authenticator = Authenticator(s.auth, authorization, verifier)
+        self.authenticator = Authenticator.from_settings(s.auth)
+        authorization = self.authenticator.policy
         if s.auth.mode == "development":
             log.warning("%s", development_banner(s.auth))
+        elif s.auth.tls is None and not s.grpc_address.startswith(("127.", "localhost", "[::1]")):
+            log.warning(
+                "bearer tokens arrive in clear text on %s: terminate TLS in front of the "
+                "gateway (a mesh) or set auth.tls",
+                s.grpc_address,
+            )
         await sqlite.migrate(s.database_path)
         key = load_anchor_key(s, create=True)
 
@@ -266,14 +269,6 @@ class Gateway:
                         continue
                     await self.health.record_probe(tenant, connector.key, probe.ok, probe.detail)
             await asyncio.sleep(interval_s)
-
-    def _authorization_policy(self) -> AuthorizationPolicy:
-        auth = self.settings.auth
-        if auth.policy_file is not None:
-            return AuthorizationPolicy.load(auth.policy_file)
-        if auth.mode == "development":
-            return AuthorizationPolicy.development(auth.dev_caller, auth.dev_operator)
-        raise ValueError("auth.mode = enforced needs auth.policy_file (who may call what)")
 
     async def expire_approvals(self) -> int:
         """Records every approval that expired since the last sweep (``approval_expired``)."""

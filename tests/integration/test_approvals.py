@@ -58,8 +58,7 @@ async def test_end_to_end_approval_runs_once(
     seen: list[int] = []
 
     async def follow() -> None:
-        async for update in watch:
-            seen.append(update.approval.status)
+        seen.extend([update.approval.status async for update in watch])
 
     follower = asyncio.create_task(follow())
     await asyncio.sleep(0.1)
