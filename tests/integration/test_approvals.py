@@ -236,3 +236,55 @@ async def test_operator_lists_with_sla_and_http_approval_needs_csrf(
     assert [r["reason"] for r in rows].count("CSRF_TOKEN_INVALID") == 1
     ran = await gw.stub.Execute(guarded("k1", approval_id=approval_id), metadata=AGENT, timeout=5)
     assert ran.attempts == 1
+
+
+async def test_class_b_compensation_needs_its_own_approval(
+    tmp_path: Path, fake: FakeAdapter
+) -> None:
+    # A deployment tightens the undo of echo to class B.
+    settings = gateway_settings(tmp_path, policy={"overrides": {"fake.unecho": "B"}})
+    async with running_gateway(settings, connectors=[Connector(fake, registered=True)]) as gw:
+        request = pb.ExecuteRequest(connector_key="fake", operation="echo", idempotency_key="e1")
+        request.payload.update({"text": "hi"})
+        done = await gw.stub.Execute(request, metadata=AGENT, timeout=5)
+        undo = pb.CompensateRequest(execution_id=done.execution_id, reason="r", idempotency_key="u")
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await gw.stub.Compensate(undo, metadata=AGENT, timeout=5)
+        seen = refusal(caught.value)
+        assert seen.reason == "APPROVAL_REQUIRED"
+        approval_id = seen.metadata["approval_id"]
+        got = await approvals(gw).GetApproval(
+            apb.GetApprovalRequest(approval_id=approval_id), metadata=AGENT, timeout=5
+        )
+        # Bound to the execution and the compensating operation.
+        assert (got.approval.execution_id, got.approval.operation) == (done.execution_id, "unecho")
+        await approvals(gw).ApproveApproval(
+            apb.ApproveApprovalRequest(approval_id=approval_id), metadata=OPERATOR, timeout=5
+        )
+        # An approval of another execution's compensation does not fit this one.
+        other = await gw.stub.Execute(
+            pb.ExecuteRequest(
+                connector_key="fake",
+                operation="echo",
+                idempotency_key="e2",
+                payload=request.payload,
+            ),
+            metadata=AGENT,
+            timeout=5,
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await gw.stub.Compensate(
+                pb.CompensateRequest(
+                    execution_id=other.execution_id,
+                    reason="r",
+                    idempotency_key="u2",
+                    approval_id=approval_id,
+                ),
+                metadata=AGENT,
+                timeout=5,
+            )
+        assert refusal(caught.value).reason == "APPROVAL_MISMATCH"
+        undo.approval_id = approval_id
+        undone = await gw.stub.Compensate(undo, metadata=AGENT, timeout=5)
+        assert undone.compensating_operation == "unecho"
+        assert [c[0] for c in fake.calls] == ["echo", "echo", "unecho"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,12 +14,14 @@ import pytest
 from connectorgateway.v1 import approval_service_pb2 as apb
 from connectorgateway.v1 import approval_service_pb2_grpc as apb_grpc
 from connectorgateway.v1 import connector_service_pb2 as pb
+from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from gateway.app import Gateway
 from gateway.registry import Connector
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.fault_vendor import FaultVendor, fault_vendor
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.http_fake_adapter import HttpFakeAdapter
+from tests.support.pki import SPIFFE_ID, Issued, make_pki, write_tls
 from tests.support.rpc import refusal
 from tests.support.tokens import TokenKit, forged_token, token_kit
 
@@ -224,3 +227,53 @@ async def test_refuses_to_start_unauthenticated_off_loopback(tmp_path: Path, add
     gateway = Gateway(gateway_settings(tmp_path, grpc_address=address))
     with pytest.raises(ValueError, match="refusing to start without authentication"):
         await gateway.start()
+
+
+async def test_mtls_client_certificate_identifies_the_caller(tmp_path: Path) -> None:
+    pki = make_pki()
+    tls = write_tls(tmp_path, pki, client_ca=True)
+    policy = tmp_path / "mtls-policy.toml"
+    policy.write_text(
+        f'[callers."{SPIFFE_ID}"]\ntenant = "acme"\nallow = ["fake.*"]\n', encoding="utf-8"
+    )
+    settings = gateway_settings(
+        tmp_path / "var",
+        auth={"mode": "enforced", "policy_file": str(policy), "tls": tls.model_dump()},
+    )
+    fake = FakeAdapter()
+    gateway = Gateway(settings, connectors=[Connector(fake, registered=True)])
+    await gateway.start()
+    try:
+        address = f"127.0.0.1:{gateway.grpc_port}"
+
+        def credentials(client: Issued | None) -> grpc.ChannelCredentials:
+            return grpc.ssl_channel_credentials(
+                root_certificates=pki.ca.pem,
+                private_key=client.key if client else None,
+                certificate_chain=client.cert if client else None,
+            )
+
+        async with grpc.aio.secure_channel(address, credentials(pki.uri_client)) as channel:
+            done = await pb_grpc.ConnectorServiceStub(channel).Execute(echo(), timeout=5)
+        assert done.attempts == 1
+        rows = [r for r in sqlite_rows(settings.database_path) if r["event_type"] == "echoed"]
+        assert [(r["caller"], r["tenant"]) for r in rows] == [(SPIFFE_ID, "acme")]
+        # A certificate the policy does not name is refused by the policy...
+        async with grpc.aio.secure_channel(address, credentials(pki.cn_client)) as channel:
+            assert await refused_reason(
+                pb_grpc.ConnectorServiceStub(channel).Execute(echo("k2"), timeout=5)
+            ) == (grpc.StatusCode.PERMISSION_DENIED, "CALLER_NOT_ALLOWED")
+        # ...and no certificate at all is refused by the TLS handshake.
+        async with grpc.aio.secure_channel(address, credentials(None)) as channel:
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await pb_grpc.ConnectorServiceStub(channel).Execute(echo("k3"), timeout=5)
+            assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert len(fake.calls) == 1
+    finally:
+        await gateway.stop(grace_s=1)
+
+
+def sqlite_rows(path: Path) -> list[dict[str, object]]:
+    with sqlite3.connect(path) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM audit_events ORDER BY seq")]
