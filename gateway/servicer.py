@@ -268,20 +268,56 @@ class ConnectorServicer:
             raise
         else:
             response = respond(execution.execution_id, result, log.attempts)
-            await self._ledger.finish(
-                tenant=tenant,
-                key=key,
-                execution_id=execution.execution_id,
-                state=RecordState.COMPLETED,
-                outcome=response_outcome(response),
-                status=ExecutionStatus.SUCCEEDED,
-                result=dict(result),
+            await self._finish(
+                tenant,
+                key,
+                execution.execution_id,
+                response,
                 attempts=log.attempts,
+                result=dict(result),
             )
             assert isinstance(response, response_type)
             return response
         finally:
             self._keys.end(tenant, key)
+
+    async def _finish(
+        self,
+        tenant: str,
+        key: str,
+        execution_id: str,
+        answer: Message | GatewayError,
+        *,
+        attempts: int,
+        result: dict[str, Any],
+    ) -> None:
+        """Stores the final answer for the key: a response, a final failure, or an unknown
+        outcome, and the execution's matching status."""
+        if isinstance(answer, OutcomeUnknown):
+            state, status, outcome = (
+                RecordState.UNKNOWN,
+                ExecutionStatus.UNKNOWN,
+                error_outcome(answer),
+            )
+        elif isinstance(answer, GatewayError):
+            state, status, outcome = (
+                RecordState.COMPLETED,
+                ExecutionStatus.FAILED,
+                error_outcome(answer),
+            )
+        else:
+            state, status = RecordState.COMPLETED, ExecutionStatus.SUCCEEDED
+            outcome = response_outcome(answer)
+        await self._ledger.finish(
+            tenant=tenant,
+            key=key,
+            execution_id=execution_id,
+            state=state,
+            outcome=outcome,
+            status=status,
+            result=result,
+            attempts=attempts,
+        )
 
     async def _consume_approval(self, call: Call, used_by: str) -> None:
         """Uses the call's granted approval once; a second use is refused (APPROVAL_USED)."""
@@ -327,15 +363,13 @@ class ConnectorServicer:
         if not lookup.found:
             return False
         response = respond(earlier.execution_id, lookup.result, 0)
-        await self._ledger.finish(
-            tenant=call.identity.tenant,
-            key=key,
-            execution_id=earlier.execution_id,
-            state=RecordState.COMPLETED,
-            outcome=response_outcome(response),
-            status=ExecutionStatus.SUCCEEDED,
-            result=dict(lookup.result),
+        await self._finish(
+            call.identity.tenant,
+            key,
+            earlier.execution_id,
+            response,
             attempts=0,
+            result=dict(lookup.result),
         )
         call.facts.success_event = RECONCILED_EVENT
         response.replayed = True
@@ -391,28 +425,14 @@ class ConnectorServicer:
                     metadata={**error.metadata, "cause": error.reason},
                 )
             )
-            await self._ledger.finish(
-                tenant=tenant,
-                key=key,
-                execution_id=execution.execution_id,
-                state=RecordState.UNKNOWN,
-                outcome=error_outcome(final),
-                status=ExecutionStatus.UNKNOWN,
-                result={},
-                attempts=log.attempts,
+            await self._finish(
+                tenant, key, execution.execution_id, final, attempts=log.attempts, result={}
             )
             return final
         if isinstance(error, VendorRejected):
             # The vendor answered: this request fails the same way every time.
-            await self._ledger.finish(
-                tenant=tenant,
-                key=key,
-                execution_id=execution.execution_id,
-                state=RecordState.COMPLETED,
-                outcome=error_outcome(error),
-                status=ExecutionStatus.FAILED,
-                result={},
-                attempts=log.attempts,
+            await self._finish(
+                tenant, key, execution.execution_id, error, attempts=log.attempts, result={}
             )
             return error
         await self._ledger.release(tenant=tenant, key=key, execution_id=execution.execution_id)
@@ -429,15 +449,13 @@ class ConnectorServicer:
     ) -> None:
         if call.facts.vendor_contacted:
             unknown = OutcomeUnknown("the call was abandoned while the vendor was handling it")
-            await self._ledger.finish(
-                tenant=execution.tenant,
-                key=key,
-                execution_id=execution.execution_id,
-                state=RecordState.UNKNOWN,
-                outcome=error_outcome(unknown),
-                status=ExecutionStatus.UNKNOWN,
-                result={},
+            await self._finish(
+                execution.tenant,
+                key,
+                execution.execution_id,
+                unknown,
                 attempts=log.attempts,
+                result={},
             )
         else:
             await self._ledger.release(
