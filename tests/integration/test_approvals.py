@@ -166,7 +166,7 @@ async def test_self_approval_is_forbidden(tmp_path: Path, fake: FakeAdapter) -> 
 
 
 async def test_expired_and_denied_approvals(tmp_path: Path, fake: FakeAdapter) -> None:
-    settings = gateway_settings(tmp_path, approvals={"use_within_s": 0.2, "pending_ttl_s": 0.3})
+    settings = gateway_settings(tmp_path, approvals={"use_within_s": 0.5, "pending_ttl_s": 1.0})
     async with running_gateway(settings, connectors=[Connector(fake, registered=True)]) as gw:
         granted_id = await ask(gw, guarded("k1"))
         await approvals(gw).ApproveApproval(
@@ -179,7 +179,7 @@ async def test_expired_and_denied_approvals(tmp_path: Path, fake: FakeAdapter) -
             timeout=5,
         )
         unanswered_id = await ask(gw, guarded("k3", text="a third thing"))
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(1.1)
         for key, text, approval_id, reason in (
             ("k1", "pay the invoice", granted_id, "APPROVAL_EXPIRED"),
             ("k2", "something else", denied_id, "APPROVAL_DENIED"),

@@ -56,8 +56,9 @@ async def test_sigkill_during_burst_loses_nothing_and_repeats_nothing(tmp_path: 
         '"burst": 10000}}',
     }
     async with fault_vendor() as vendor:
-        # Every vendor answer takes a little while, so many calls are in flight at the kill.
-        vendor.script(*[slow(0.05) for _ in range(CALLS)])
+        # Vendor answers are spread over about a second, so many calls are in flight at the
+        # kill whatever the machine's load.
+        vendor.script(*[slow(0.05 + i * 0.005) for i in range(CALLS)])
         process = await start_gateway(env, vendor)
         try:
             await wait_serving(address)

@@ -110,7 +110,7 @@ async def test_circuit_opens_fails_fast_and_recovers_after_trial(
     tmp_path: Path, fake: FakeAdapter
 ) -> None:
     async with await start(
-        tmp_path, fake, reliability={"backoff_scale": 0.001, "breaker_open_s": 0.3}
+        tmp_path, fake, reliability={"backoff_scale": 0.001, "breaker_open_s": 1.0}
     ) as gw:
         fake.failures = [VendorUnavailable("down") for _ in range(5)]
         request = echo("k-a")
@@ -128,7 +128,7 @@ async def test_circuit_opens_fails_fast_and_recovers_after_trial(
         seen = refusal(caught.value)
         assert (seen.code, seen.reason) == (grpc.StatusCode.UNAVAILABLE, "CIRCUIT_OPEN")
         assert seen.retry_delay_ms is not None
-        assert 0 < seen.retry_delay_ms <= 300
+        assert 0 < seen.retry_delay_ms <= 1000
         assert len(fake.calls) == 5  # failed fast: the vendor was not called
         health = await gw.stub.Health(pb.HealthRequest(connector_key="fake"), timeout=5)
         assert health.connectors[0].circuit_state == pb.CIRCUIT_STATE_OPEN
@@ -136,7 +136,7 @@ async def test_circuit_opens_fails_fast_and_recovers_after_trial(
         metrics = await gw.stub.Metrics(pb.MetricsRequest(connector_key="fake"), timeout=5)
         assert metrics.connectors[0].circuit_state == pb.CIRCUIT_STATE_OPEN
 
-        await asyncio.sleep(0.35)  # open period over: the next call is the trial
+        await asyncio.sleep(1.05)  # open period over: the next call is the trial
         # Re-sent with the same key: nothing was stored for the refused call, so it runs.
         recovered = await gw.stub.Execute(echo("k-b"), timeout=5)
         assert not recovered.replayed
@@ -159,7 +159,7 @@ async def test_rate_limit_waits_within_deadline_or_refuses(
         seen = refusal(caught.value)
         assert (seen.code, seen.reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "RATE_LIMITED")
         assert seen.retry_delay_ms is not None
-        assert 300 <= seen.retry_delay_ms <= 500
+        assert 100 <= seen.retry_delay_ms <= 500
         assert seen.trailers["grpc-retry-pushback-ms"] == str(seen.retry_delay_ms)
         assert len(fake.calls) == 1
         # Same key, once the cause has cleared: runs normally (nothing was stored).
