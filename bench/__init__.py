@@ -1,0 +1,1 @@
+"""Benchmarks of the gateway on loopback; figures go to bench/RESULTS.md."""
