@@ -313,6 +313,13 @@ class OperatorRequired(GatewayError):
     reason = "OPERATOR_REQUIRED"
 
 
+class CsrfRejected(GatewayError):
+    """An HTTP change without a CSRF token issued to the same caller."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "CSRF_TOKEN_INVALID"
+
+
 # --- approvals -------------------------------------------------------------------------------
 
 

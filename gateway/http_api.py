@@ -25,7 +25,13 @@ from gateway.audit.record import AuditEvent, Outcome
 from gateway.auth.authenticator import Authenticator
 from gateway.clock import utc_now
 from gateway.descriptors import health_entry
-from gateway.errors import CallerNotAllowed, GatewayError, MissingField, OperatorRequired
+from gateway.errors import (
+    CallerNotAllowed,
+    CsrfRejected,
+    GatewayError,
+    MissingField,
+    OperatorRequired,
+)
 from gateway.health_state import HealthTracker
 from gateway.identity import Identity
 from gateway.interceptors.audit import AuditLog
@@ -64,11 +70,6 @@ class CsrfTokens:
         if not expires_text.isdigit() or int(expires_text) < time.time():
             return False
         return hmac.compare_digest(mac, self._mac(caller, int(expires_text)))
-
-
-class CsrfRejected(GatewayError):
-    code = OperatorRequired.code
-    reason = "CSRF_TOKEN_INVALID"
 
 
 def build_app(

@@ -11,5 +11,3 @@ class Identity:
     tenant: str
     operator: bool = False
 
-
-LOCAL_IDENTITY = Identity(caller="local", tenant="default")
