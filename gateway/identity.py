@@ -10,4 +10,3 @@ class Identity:
     caller: str
     tenant: str
     operator: bool = False
-

@@ -10,12 +10,11 @@ denial or use is durable before the method returns.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import json
 import secrets
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -35,6 +34,7 @@ from gateway.errors import (
     GatewayError,
     SelfApprovalForbidden,
 )
+from gateway.store.sqlite import SerializedConnection
 
 ID_PREFIX = "apr_"
 
@@ -160,23 +160,15 @@ class ApprovalStore:
         self._conn = conn
         self._clocks = clocks
         self._clock = clock
-        # One connection, so transactions from concurrent calls must not interleave.
-        self._lock = asyncio.Lock()
+        self._serialized = SerializedConnection(conn)
+        self._lock = self._serialized.lock
 
     @property
     def clocks(self) -> ApprovalClocks:
         return self._clocks
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            await self._conn.execute("COMMIT")
+    def _transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        return self._serialized.transaction()
 
     async def _fetch(self, tenant: str, approval_id: str) -> Approval:
         async with self._conn.execute(

@@ -7,11 +7,9 @@ rather than being run a second time.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import aiosqlite
 
 from gateway.clock import from_text, to_text, utc_now
+from gateway.store.sqlite import SerializedConnection
 
 
 class RecordState(enum.StrEnum):
@@ -107,19 +106,11 @@ def _execution(row: aiosqlite.Row) -> Execution:
 class Ledger:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
-        # One connection, so transactions from concurrent calls must not interleave.
-        self._lock = asyncio.Lock()
+        self._serialized = SerializedConnection(conn)
+        self._lock = self._serialized.lock
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            await self._conn.execute("COMMIT")
+    def _transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        return self._serialized.transaction()
 
     async def _fetch_record(self, tenant: str, key: str) -> IdempotencyRecord | None:
         async with self._conn.execute(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -72,3 +75,26 @@ async def migrate(path: Path) -> int:
         return current
     finally:
         await conn.close()
+
+
+class SerializedConnection:
+    """One connection shared by concurrent coroutines: its transactions never interleave.
+
+    ``transaction()`` is BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error) under the lock;
+    ``lock`` alone guards reads that must not run inside another coroutine's transaction.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        self.lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self.lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
