@@ -435,8 +435,22 @@ class ConnectorServicer:
                 tenant, key, execution.execution_id, error, attempts=log.attempts, result={}
             )
             return error
-        await self._ledger.release(tenant=tenant, key=key, execution_id=execution.execution_id)
+        await self._release(call, key, execution)
         return error
+
+    async def _release(self, call: Call, key: str, execution: NewExecution) -> None:
+        """The vendor never acted: frees the key, and gives back the approval the call used,
+        so the agent can re-send the same request once the cause has cleared."""
+        await self._ledger.release(
+            tenant=execution.tenant, key=key, execution_id=execution.execution_id
+        )
+        if call.approval_id:
+            await self._approvals.restore(
+                tenant=execution.tenant,
+                approval_id=call.approval_id,
+                used_by_execution_id=execution.execution_id,
+            )
+            self._notify(call.approval_id)
 
     async def _settle_abandoned(
         self, call: Call, key: str, execution: NewExecution, log: AttemptLog
@@ -458,9 +472,7 @@ class ConnectorServicer:
                 result={},
             )
         else:
-            await self._ledger.release(
-                tenant=execution.tenant, key=key, execution_id=execution.execution_id
-            )
+            await self._release(call, key, execution)
 
     # --- attempts ---------------------------------------------------------------------------
 

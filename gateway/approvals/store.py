@@ -369,6 +369,18 @@ class ApprovalStore:
             raise error
         return approval
 
+    async def restore(self, *, tenant: str, approval_id: str, used_by_execution_id: str) -> None:
+        """Gives back an approval whose execution never reached the vendor (refused by the
+        circuit breaker or the rate limit, connection refused, ...): the agent may re-send the
+        same request with it. Only that execution's use is undone."""
+        async with self._transaction() as conn:
+            await conn.execute(
+                "UPDATE approval_requests SET status = ?, used_by_execution_id = '', "
+                "used_at = NULL WHERE tenant = ? AND approval_id = ? AND status = ? "
+                "AND used_by_execution_id = ?",
+                (_GRANTED, tenant, approval_id, ApprovalStatus.USED.value, used_by_execution_id),
+            )
+
     # --- operators' side ---------------------------------------------------------------------
 
     async def get(self, tenant: str, approval_id: str) -> Approval:

@@ -13,6 +13,7 @@ from connectorgateway.v1 import approval_service_pb2 as apb
 from connectorgateway.v1 import approval_service_pb2_grpc as apb_grpc
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.auth.authenticator import DEV_CALLER_HEADER
+from gateway.errors import VendorUnavailable
 from gateway.registry import Connector
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
@@ -288,3 +289,30 @@ async def test_class_b_compensation_needs_its_own_approval(
         undone = await gw.stub.Compensate(undo, metadata=AGENT, timeout=5)
         assert undone.compensating_operation == "unecho"
         assert [c[0] for c in fake.calls] == ["echo", "echo", "unecho"]
+
+
+async def test_approval_is_given_back_when_the_vendor_never_acted(
+    fake_gateway: RunningGateway, fake: FakeAdapter
+) -> None:
+    gw = fake_gateway
+    approval_id = await ask(gw, guarded("k1"))
+    await approvals(gw).ApproveApproval(
+        apb.ApproveApprovalRequest(approval_id=approval_id), metadata=OPERATOR, timeout=5
+    )
+    # Every attempt is refused before the vendor acts (connection refused, say).
+    fake.failures = [VendorUnavailable("connection refused") for _ in range(4)]
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await gw.stub.Execute(guarded("k1", approval_id=approval_id), metadata=AGENT, timeout=5)
+    assert refusal(caught.value).reason == "VENDOR_UNAVAILABLE"
+    got = await approvals(gw).GetApproval(
+        apb.GetApprovalRequest(approval_id=approval_id), metadata=AGENT, timeout=5
+    )
+    assert got.approval.status == apb.APPROVAL_STATUS_GRANTED  # not spent on nothing
+    # Once the vendor is back, the same request with the same approval runs, once.
+    ran = await gw.stub.Execute(guarded("k1", approval_id=approval_id), metadata=AGENT, timeout=5)
+    assert not ran.replayed
+    assert len(fake.calls) == 5
+    got = await approvals(gw).GetApproval(
+        apb.GetApprovalRequest(approval_id=approval_id), metadata=AGENT, timeout=5
+    )
+    assert got.approval.status == apb.APPROVAL_STATUS_USED
