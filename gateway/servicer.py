@@ -220,10 +220,12 @@ class ConnectorServicer:
             idempotency_key=key,
             payload_digest=facts.payload_digest,
         )
-        earlier = await self._keys.begin(
-            key=key, fingerprint=fingerprint, execution=execution, deadline=call.deadline
-        )
-        if earlier is not None:
+        while True:
+            earlier = await self._keys.begin(
+                key=key, fingerprint=fingerprint, execution=execution, deadline=call.deadline
+            )
+            if earlier is None:
+                break
             if earlier.state is not RecordState.UNKNOWN:
                 return self._replay(call, earlier, response_type, keep_execution_id)
             if not self._can_resend(operation, earlier):
@@ -236,8 +238,11 @@ class ConnectorServicer:
                         facts.execution_id = earlier.execution_id
                     return found
             # Either the vendor deduplicates by this key, so sending again learns the real
-            # outcome, or it said it never acted: run it, under the earlier execution id.
-            execution = dataclasses.replace(execution, execution_id=earlier.execution_id)
+            # outcome, or it said it never acted: run it again under the earlier execution,
+            # once the key is ours (a concurrent repeat may be doing the same).
+            if await self._keys.claim(earlier):
+                execution = dataclasses.replace(execution, execution_id=earlier.execution_id)
+                break
         if not keep_execution_id:
             facts.execution_id = execution.execution_id
         if call.approval_id:

@@ -95,6 +95,23 @@ class IdempotencyKeys:
                 continue
             return existing
 
+    async def claim(self, record: IdempotencyRecord) -> bool:
+        """Takes an unknown-outcome key back for this call, to ask the vendor again; the
+        caller must ``end`` it. False when another call got there first: begin again."""
+        local = (record.tenant, record.key)
+        if local in self._running:
+            return False
+        self._running[local] = asyncio.Event()
+        claimed = await self._ledger.claim_unknown(
+            tenant=record.tenant,
+            key=record.key,
+            execution_id=record.execution_id,
+            owner=self.owner,
+        )
+        if not claimed:
+            self.end(record.tenant, record.key)
+        return claimed
+
     def end(self, tenant: str, key: str) -> None:
         """Wakes the calls waiting for this key."""
         event = self._running.pop((tenant, key), None)

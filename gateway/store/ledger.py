@@ -218,6 +218,30 @@ class Ledger:
                 ),
             )
 
+    async def claim_unknown(self, *, tenant: str, key: str, execution_id: str, owner: str) -> bool:
+        """Takes an unknown-outcome record back in flight, to ask the vendor again under the
+        same execution. Of concurrent claimers exactly one gets True."""
+        async with self._transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE idempotency_records SET state = ?, owner = ? WHERE tenant = ? "
+                "AND idempotency_key = ? AND execution_id = ? AND state = ?",
+                (
+                    RecordState.IN_FLIGHT.value,
+                    owner,
+                    tenant,
+                    key,
+                    execution_id,
+                    RecordState.UNKNOWN.value,
+                ),
+            )
+            if cur.rowcount != 1:
+                return False
+            await conn.execute(
+                "UPDATE executions SET status = ? WHERE tenant = ? AND execution_id = ?",
+                (ExecutionStatus.RUNNING.value, tenant, execution_id),
+            )
+            return True
+
     async def release(self, *, tenant: str, key: str, execution_id: str) -> None:
         """Forgets a reservation whose call never reached the vendor: the key is free again."""
         async with self._transaction() as conn:

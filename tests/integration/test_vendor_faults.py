@@ -7,6 +7,7 @@ Operations of the fake connector: ``charge`` (the vendor deduplicates by Idempot
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -283,3 +284,12 @@ async def test_compensation_refunds_once(rig: Rig) -> None:
     refunds = [r for r in rig.vendor.requests if r.path == "/v1/refund"]
     assert len(refunds) == 1
     assert refunds[0].json == {"charge": charged.result["id"]}
+
+
+async def test_concurrent_repeats_of_an_unknown_outcome_ask_the_vendor_once(rig: Rig) -> None:
+    rig.vendor.script(status(500))
+    refused(await rig.call("charge"), *UNKNOWN)
+    results = await asyncio.gather(*(rig.call("charge") for _ in range(5)))
+    assert all(isinstance(r, pb.ExecuteResponse) for r in results)
+    assert len({r.execution_id for r in results if isinstance(r, pb.ExecuteResponse)}) == 1
+    assert len(rig.vendor.requests) == 2  # the first call, and one resend under the same key
