@@ -130,6 +130,14 @@ class NotConfigured(GatewayError):
     code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "CONNECTOR_NOT_CONFIGURED"
 
+    @classmethod
+    def for_tenant(cls, connector_key: str) -> NotConfigured:
+        return cls(
+            f"connector {connector_key!r} is not configured for your tenant in this gateway "
+            "(no adapter or no vendor account); an operator must configure it",
+            metadata={"connector_key": connector_key},
+        )
+
 
 class ExecutionNotSucceeded(GatewayError):
     code = grpc.StatusCode.FAILED_PRECONDITION

@@ -185,11 +185,7 @@ class ConnectorServicer:
         assert connector is not None  # validation resolved it
         adapter = connector.adapter_for(call.identity.tenant)
         if adapter is None or not connector.registered or not adapter.configured:
-            raise NotConfigured(
-                f"connector {key!r} is not configured for your tenant in this gateway (no "
-                "adapter or no vendor account); an operator must configure it",
-                metadata={"connector_key": key},
-            )
+            raise NotConfigured.for_tenant(key)
         return connector, adapter
 
     # --- at most once -----------------------------------------------------------------------

@@ -24,6 +24,7 @@ from gateway.errors import (
     MalformedRequest,
     MissingField,
     NotCompensable,
+    NotConfigured,
     PayloadTooLarge,
     UnknownOperation,
 )
@@ -98,6 +99,14 @@ class ValidationLayer:
         return connector
 
     @staticmethod
+    def _configured(call: Call, connector: Connector) -> None:
+        """Refuses, before any approval is asked for, a connector that cannot act for the
+        caller's tenant."""
+        tenant = call.identity.tenant if call.identity else ""
+        if not connector.configured_for(tenant):
+            raise NotConfigured.for_tenant(connector.key)
+
+    @staticmethod
     def _idempotency_key(call: Call, key: str, required: bool) -> None:
         if not key:
             if required:
@@ -119,6 +128,7 @@ class ValidationLayer:
         connector = self._connector(request.connector_key)
         meta = connector.metadata
         call.facts.connector_key = meta.key
+        self._configured(call, connector)
         if not request.operation:
             raise _missing("operation", f"one of: {', '.join(o.name for o in meta.operations)}")
         operation = meta.operation(request.operation)
@@ -186,6 +196,7 @@ class ValidationLayer:
         connector = self._connector(execution.connector_key)
         meta = connector.metadata
         call.facts.connector_key = meta.key
+        self._configured(call, connector)
         original = meta.operation(execution.operation)
         undo = meta.operation(original.compensation) if original and original.compensation else None
         if original is None or undo is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -10,7 +11,7 @@ from google.protobuf import struct_pb2
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from tests.support.fake_adapter import FakeAdapter
-from tests.support.gateway import RunningGateway
+from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.rpc import refusal
 
 EXECUTE = "/connectorgateway.v1.ConnectorService/Execute"
@@ -210,3 +211,22 @@ async def test_payload_must_be_an_object_struct(fake_gateway: RunningGateway) ->
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await fake_gateway.stub.Execute(request, timeout=5)
     assert refusal(caught.value).reason == "INVALID_PAYLOAD"
+
+
+async def test_unconfigured_connector_is_refused_before_any_approval(tmp_path: Path) -> None:
+    """The catalog's connectors without an adapter never open an approval request."""
+    settings = gateway_settings(tmp_path)
+    async with running_gateway(settings) as gw:
+        request = pb.ExecuteRequest(
+            connector_key="whatsapp", operation="send_text", idempotency_key="w1"
+        )
+        request.payload.update({"to": "+14155550123", "text": {"body": "hello"}})
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await gw.stub.Execute(request, timeout=5)
+        seen = refusal(caught.value)
+        assert (seen.code, seen.reason) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "CONNECTOR_NOT_CONFIGURED",
+        )
+        [row] = gw.audit_rows()
+        assert (row["event_type"], row["connector_key"]) == ("request_rejected", "whatsapp")
