@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 from typing import Any, TypeVar
 
 import grpc
@@ -93,6 +94,13 @@ class IdempotencyKeys:
                 # Held by another gateway process sharing the store: look again shortly.
                 await self._wait(asyncio.sleep(POLL_S), deadline, key)
                 continue
+            if existing.state is RecordState.IN_FLIGHT:
+                # Ours, yet no call of this process runs it: the call that reserved it was
+                # cancelled at the wrong moment. Nobody knows whether the vendor acted.
+                await self._ledger.orphan_to_unknown(
+                    tenant=existing.tenant, key=key, execution_id=existing.execution_id
+                )
+                existing = dataclasses.replace(existing, state=RecordState.UNKNOWN)
             return existing
 
     async def claim(self, record: IdempotencyRecord) -> bool:

@@ -218,6 +218,25 @@ class Ledger:
                 ),
             )
 
+    async def orphan_to_unknown(self, *, tenant: str, key: str, execution_id: str) -> None:
+        """Marks one in-flight record that no running call holds as of unknown outcome."""
+        async with self._transaction() as conn:
+            await conn.execute(
+                "UPDATE idempotency_records SET state = ? WHERE tenant = ? AND "
+                "idempotency_key = ? AND execution_id = ? AND state = ?",
+                (RecordState.UNKNOWN.value, tenant, key, execution_id, RecordState.IN_FLIGHT.value),
+            )
+            await conn.execute(
+                "UPDATE executions SET status = ? WHERE tenant = ? AND execution_id = ? "
+                "AND status = ?",
+                (
+                    ExecutionStatus.UNKNOWN.value,
+                    tenant,
+                    execution_id,
+                    ExecutionStatus.RUNNING.value,
+                ),
+            )
+
     async def claim_unknown(self, *, tenant: str, key: str, execution_id: str, owner: str) -> bool:
         """Takes an unknown-outcome record back in flight, to ask the vendor again under the
         same execution. Of concurrent claimers exactly one gets True."""

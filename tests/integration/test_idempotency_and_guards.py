@@ -13,8 +13,10 @@ import grpc
 import pytest
 
 from connectorgateway.v1 import connector_service_pb2 as pb
+from gateway.canonical import sha256_hex
 from gateway.errors import VendorUnavailable
 from gateway.registry import Connector
+from gateway.store.ledger import NewExecution
 from tests.support.fake_adapter import FakeAdapter, LookupFakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.rpc import refusal
@@ -229,3 +231,29 @@ async def test_reconciliation_that_finds_nothing_runs_the_request(tmp_path: Path
         ran = await gw.stub.Execute(echo("rk-2"), timeout=5)  # the vendor never acted
         assert not ran.replayed
         assert (len(lookup.calls), lookup.lookups, len(lookup.acted)) == (2, 1, 1)
+
+
+async def test_in_flight_record_no_call_holds_answers_unknown(
+    fake_gateway: RunningGateway, fake: FakeAdapter
+) -> None:
+    """A reservation left behind by a call cancelled at the worst moment (its commit landed,
+    its caller was gone) is of unknown outcome, never an internal error or a second call."""
+    gateway = fake_gateway.gateway
+    digest = sha256_hex({"text": "hi"})
+    await gateway.ledger.reserve(
+        key="orphan",
+        fingerprint=sha256_hex(
+            {"connector_key": "fake", "operation": "echo", "payload_digest": digest}
+        ),
+        execution=NewExecution(
+            "ex-orphan", "default", "local-agent", "fake", "echo", "orphan", digest
+        ),
+        owner=gateway.instance_id,
+        ttl_s=60,
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await fake_gateway.stub.Execute(echo("orphan"), timeout=5)
+    seen = refusal(caught.value)
+    assert (seen.code, seen.reason) == (grpc.StatusCode.UNKNOWN, "OUTCOME_UNKNOWN")
+    assert seen.metadata["execution_id"] == "ex-orphan"
+    assert fake.calls == []
