@@ -161,6 +161,7 @@ class Gateway:
         self.health = HealthTracker(
             SyncStateStore(conn), failures_for_error=s.health.consecutive_failures_for_error
         )
+        self._closers.append(("health state", self.health.flush))
         self.metrics = MetricsRegistry()
 
         connectors = self._connectors or default_connectors(s)
@@ -249,8 +250,12 @@ class Gateway:
 
         if s.health.probe_interval_s > 0:
             self._tasks.append(asyncio.create_task(self._probe_loop(s.health.probe_interval_s)))
-        self._tasks.append(asyncio.create_task(self._prune_loop(s.reliability.prune_interval_s)))
-        self._tasks.append(asyncio.create_task(self._expiry_loop(s.approvals.expiry_sweep_s)))
+        for interval_s, job, name in (
+            (s.reliability.prune_interval_s, self._prune, "idempotency key pruning"),
+            (1.0, self.health.flush, "health state flush"),
+            (s.approvals.expiry_sweep_s, self.expire_approvals, "approval expiry"),
+        ):
+            self._tasks.append(asyncio.create_task(self._every(interval_s, job, name)))
         log.info(
             "connector gateway serving gRPC on %s and HTTP on %s", s.grpc_address, s.http_address
         )
@@ -295,24 +300,19 @@ class Gateway:
         await self.approvals.expiry_recorded([a.approval_id for a in expired])
         return len(expired)
 
-    async def _expiry_loop(self, interval_s: float) -> None:
+    @staticmethod
+    async def _every(interval_s: float, job: Callable[[], Awaitable[object]], name: str) -> None:
         while True:
-            try:
-                await self.expire_approvals()
-            except Exception:  # the sweep must never stop the gateway
-                log.exception("recording expired approvals failed")
             await asyncio.sleep(interval_s)
+            try:
+                await job()
+            except Exception:  # a background job must never stop the gateway
+                log.exception("background job %s failed", name)
 
-    async def _prune_loop(self, interval_s: float) -> None:
-        while True:
-            try:
-                pruned = await self.ledger.prune()
-            except Exception:  # pruning must never stop the gateway
-                log.exception("pruning expired idempotency keys failed")
-            else:
-                if pruned:
-                    log.info("pruned %d expired idempotency keys", pruned)
-            await asyncio.sleep(interval_s)
+    async def _prune(self) -> None:
+        pruned = await self.ledger.prune()
+        if pruned:
+            log.info("pruned %d expired idempotency keys", pruned)
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stops taking calls, lets in-flight calls finish within the grace period, flushes

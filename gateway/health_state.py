@@ -1,25 +1,23 @@
-"""Deriving and keeping each connector's status from call outcomes and live probes."""
+"""Deriving and keeping each connector's status from call outcomes and live probes.
+
+The state lives in memory and is written to ``integration_sync_states`` behind it: at once
+when the status or the last error changes (what the board must show), otherwise (a newer
+success or attempt time) by ``flush``, which the gateway runs every second and on shutdown.
+So a healthy connector costs no database write per call.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
 from gateway.clock import utc_now
 from gateway.contract import ConnectorStatus
-from gateway.errors import GatewayError, VendorRejected
+from gateway.errors import GatewayError
 from gateway.store.sync_states import SyncState, SyncStateStore
 
-
-def counts_against_connector(error: GatewayError) -> bool:
-    """A vendor's or transport's failure; a refusal of the request's content is not one."""
-    return not isinstance(error, VendorRejected) and error.code.name not in (
-        "INVALID_ARGUMENT",
-        "NOT_FOUND",
-        "PERMISSION_DENIED",
-        "UNAUTHENTICATED",
-    )
+Key = tuple[str, str]  # (tenant, connector key)
 
 
 class HealthTracker:
@@ -33,73 +31,78 @@ class HealthTracker:
         self._store = store
         self._failures_for_error = failures_for_error
         self._clock = clock
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-
-    def _lock(self, tenant: str, key: str) -> asyncio.Lock:
-        return self._locks.setdefault((tenant, key), asyncio.Lock())
+        self._states: dict[Key, SyncState | None] = {}
+        self._dirty: set[Key] = set()
 
     async def get(self, tenant: str, key: str) -> SyncState | None:
-        return await self._store.get(tenant, key)
+        if (tenant, key) not in self._states:
+            self._states[(tenant, key)] = await self._store.get(tenant, key)
+        return self._states[(tenant, key)]
+
+    async def _update(self, state: SyncState) -> None:
+        where = (state.tenant, state.connector_key)
+        previous = self._states.get(where)
+        self._states[where] = state
+        if (
+            previous is None
+            or previous.status is not state.status
+            or previous.last_error != state.last_error
+        ):
+            self._dirty.discard(where)
+            await self._store.put(state, self._clock())
+        else:
+            self._dirty.add(where)
+
+    async def flush(self) -> None:
+        """Writes every state changed since it was last written."""
+        dirty, self._dirty = self._dirty, set()
+        for where in dirty:
+            state = self._states.get(where)
+            if state is not None:
+                await self._store.put(state, self._clock())
 
     async def record_success(self, tenant: str, key: str) -> None:
-        async with self._lock(tenant, key):
-            now = self._clock()
-            await self._store.put(SyncState(tenant, key, ConnectorStatus.OK, now, now, "", 0), now)
+        now = self._clock()
+        await self.get(tenant, key)
+        await self._update(SyncState(tenant, key, ConnectorStatus.OK, now, now, "", 0))
 
     async def record_failure(self, tenant: str, key: str, error: GatewayError) -> None:
-        async with self._lock(tenant, key):
-            now = self._clock()
-            previous = await self._store.get(tenant, key)
-            described = f"{error.reason}: {error.message}"
-            if not counts_against_connector(error):
-                status = previous.status if previous else ConnectorStatus.UNKNOWN
-                failures = previous.consecutive_failures if previous else 0
-            else:
-                failures = (previous.consecutive_failures if previous else 0) + 1
-                status = (
-                    ConnectorStatus.ERROR
-                    if failures >= self._failures_for_error
-                    else ConnectorStatus.DEGRADED
-                )
-            await self._store.put(
-                SyncState(
-                    tenant,
-                    key,
-                    status,
-                    previous.last_success_at if previous else None,
-                    now,
-                    described[:500],
-                    failures,
-                ),
-                now,
+        now = self._clock()
+        previous = await self.get(tenant, key)
+        if error.vendor_fault:
+            failures = (previous.consecutive_failures if previous else 0) + 1
+            status = (
+                ConnectorStatus.ERROR
+                if failures >= self._failures_for_error
+                else ConnectorStatus.DEGRADED
             )
+        else:  # the vendor refused the request's content: nothing wrong with the vendor
+            status = previous.status if previous else ConnectorStatus.UNKNOWN
+            failures = previous.consecutive_failures if previous else 0
+        await self._update(
+            SyncState(
+                tenant,
+                key,
+                status,
+                previous.last_success_at if previous else None,
+                now,
+                f"{error.reason}: {error.message}"[:500],
+                failures,
+            )
+        )
 
     async def record_probe(self, tenant: str, key: str, ok: bool, detail: str) -> None:
         """A live probe: a failing probe marks the connector in error, a passing one clears
-        a probe-only error but never hides recent call failures."""
-        async with self._lock(tenant, key):
-            now = self._clock()
-            previous = await self._store.get(tenant, key)
-            if ok:
-                if previous is not None and previous.consecutive_failures > 0:
-                    return
-                state = SyncState(
-                    tenant,
-                    key,
-                    ConnectorStatus.OK,
-                    previous.last_success_at if previous else None,
-                    previous.last_attempt_at if previous else None,
-                    "",
-                    0,
-                )
-            else:
-                state = SyncState(
-                    tenant,
-                    key,
-                    ConnectorStatus.ERROR,
-                    previous.last_success_at if previous else None,
-                    previous.last_attempt_at if previous else None,
-                    f"PROBE_FAILED: {detail}"[:500],
-                    previous.consecutive_failures if previous else 0,
-                )
-            await self._store.put(state, now)
+        a probe's error but never hides recent call failures."""
+        previous = await self.get(tenant, key)
+        if previous is None:
+            previous = SyncState(tenant, key, ConnectorStatus.UNKNOWN, None, None, "", 0)
+        if ok:
+            if previous.consecutive_failures > 0:
+                return
+            state = dataclasses.replace(previous, status=ConnectorStatus.OK, last_error="")
+        else:
+            state = dataclasses.replace(
+                previous, status=ConnectorStatus.ERROR, last_error=f"PROBE_FAILED: {detail}"[:500]
+            )
+        await self._update(state)

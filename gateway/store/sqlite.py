@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -78,23 +79,67 @@ async def migrate(path: Path) -> int:
 
 
 class SerializedConnection:
-    """One connection shared by concurrent coroutines: its transactions never interleave.
+    """One connection shared by concurrent coroutines, with group commit.
 
-    ``transaction()`` is BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error) under the lock;
-    ``lock`` alone guards reads that must not run inside another coroutine's transaction.
+    Each ``transaction()`` body runs alone under the lock, inside a savepoint of a shared
+    BEGIN IMMEDIATE transaction; the bodies that queue up while one runs join the same
+    transaction, and one COMMIT (one fsync with ``synchronous=FULL``) makes them all durable.
+    A caller returns only once the COMMIT holding its changes has returned; a body that fails
+    is rolled back to its savepoint alone. ``lock`` guards reads that must not run in the
+    middle of a body.
     """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
         self.lock = asyncio.Lock()
+        self.commits = 0
+        self._open = False
+        self._pending: list[asyncio.Future[None]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self.lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            if not self._open:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                self._open = True
+            await self.conn.execute("SAVEPOINT body")
             try:
                 yield self.conn
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await self.conn.execute("ROLLBACK TO body")
+                await self.conn.execute("RELEASE body")
+                self._commit_soon()
                 raise
-            await self.conn.execute("COMMIT")
+            await self.conn.execute("RELEASE body")
+            committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._pending.append(committed)
+            self._commit_soon()
+        # Durable before the caller goes on; a caller that goes away cannot stop the commit.
+        await asyncio.shield(committed)
+
+    def _commit_soon(self) -> None:
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit())
+
+    async def _commit(self) -> None:
+        await asyncio.sleep(0)  # bodies already waiting for the lock join this transaction
+        async with self.lock:
+            if not self._open:
+                return
+            pending, self._pending = self._pending, []
+            self._open = False
+            try:
+                await self.conn.execute("COMMIT")
+            except Exception as error:
+                log.exception("commit failed; %d transaction(s) lost", len(pending))
+                with contextlib.suppress(Exception):
+                    await self.conn.execute("ROLLBACK")
+                for future in pending:
+                    if not future.done():
+                        future.set_exception(error)
+                return
+            self.commits += 1
+            for future in pending:
+                if not future.done():
+                    future.set_result(None)

@@ -1,0 +1,92 @@
+"""Connector health: status changes are written at once, timestamps behind, and the board
+always reads the latest state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.contract import ConnectorStatus
+from gateway.errors import VendorRejected, VendorUnavailable
+from gateway.health_state import HealthTracker
+from gateway.store import sqlite
+from gateway.store.sync_states import SyncStateStore
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SyncStateStore]:
+    path = tmp_path / "gateway.db"
+    await sqlite.migrate(path)
+    conn = await sqlite.connect(path, durability="NORMAL")
+    yield SyncStateStore(conn)
+    await conn.close()
+
+
+async def test_status_changes_are_written_at_once_times_on_flush(store: SyncStateStore) -> None:
+    clock = Clock()
+    health = HealthTracker(store, clock=clock)
+    await health.record_success("t", "email")
+    stored = await store.get("t", "email")
+    assert stored is not None
+    assert (stored.status, stored.last_success_at) == (ConnectorStatus.OK, T0)
+
+    clock.now = T0 + timedelta(seconds=5)
+    await health.record_success("t", "email")  # same status: no write yet
+    stored = await store.get("t", "email")
+    assert stored is not None
+    assert stored.last_success_at == T0
+    current = await health.get("t", "email")
+    assert current is not None
+    assert current.last_success_at == clock.now  # the board reads the latest
+    await health.flush()
+    stored = await store.get("t", "email")
+    assert stored is not None
+    assert stored.last_success_at == clock.now
+
+    await health.record_failure("t", "email", VendorUnavailable("relay down"))
+    stored = await store.get("t", "email")
+    assert stored is not None
+    assert stored.status is ConnectorStatus.ERROR
+    assert stored.last_error == "VENDOR_UNAVAILABLE: relay down"
+    assert stored.last_success_at == clock.now
+
+
+async def test_threshold_and_request_refusals(store: SyncStateStore) -> None:
+    health = HealthTracker(store, failures_for_error=2, clock=Clock())
+    await health.record_failure("t", "x", VendorRejected("no such user"))
+    state = await health.get("t", "x")
+    assert state is not None
+    assert (state.status, state.consecutive_failures) == (ConnectorStatus.UNKNOWN, 0)
+    await health.record_failure("t", "x", VendorUnavailable("down"))
+    state = await health.get("t", "x")
+    assert state is not None
+    assert state.status is ConnectorStatus.DEGRADED
+    await health.record_failure("t", "x", VendorUnavailable("down"))
+    state = await health.get("t", "x")
+    assert state is not None
+    assert state.status is ConnectorStatus.ERROR
+    # A passing probe does not hide call failures; a failing one marks the error.
+    await health.record_probe("t", "x", True, "")
+    state = await health.get("t", "x")
+    assert state is not None
+    assert state.status is ConnectorStatus.ERROR
+    await health.record_probe("t", "y", False, "connection refused")
+    probed = await store.get("t", "y")
+    assert probed is not None
+    assert (probed.status, probed.last_error) == (
+        ConnectorStatus.ERROR,
+        "PROBE_FAILED: connection refused",
+    )
