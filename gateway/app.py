@@ -24,6 +24,8 @@ from connectorgateway.v1 import approval_service_pb2 as apb
 from connectorgateway.v1 import approval_service_pb2_grpc as apb_grpc
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
+from connectorgateway.v1 import execution_service_pb2 as epb
+from connectorgateway.v1 import execution_service_pb2_grpc as epb_grpc
 from gateway.anchor_key import load_anchor_key
 from gateway.approval_servicer import ApprovalNotifier, ApprovalServicer
 from gateway.approvals.model import ApprovalClocks
@@ -36,6 +38,7 @@ from gateway.auth.authenticator import (
     development_banner,
 )
 from gateway.auth.mtls import server_credentials
+from gateway.execution_servicer import ExecutionServicer
 from gateway.health_state import HealthTracker
 from gateway.http_api import build_app
 from gateway.interceptors.base import GovernanceInterceptor, Layer
@@ -55,6 +58,8 @@ log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ConnectorService"].full_name
 APPROVAL_SERVICE_NAME = apb.DESCRIPTOR.services_by_name["ApprovalService"].full_name
+EXECUTION_SERVICE_NAME = epb.DESCRIPTOR.services_by_name["ExecutionService"].full_name
+GOVERNED_SERVICES = (SERVICE_NAME, APPROVAL_SERVICE_NAME, EXECUTION_SERVICE_NAME)
 
 
 def default_connectors(settings: Settings) -> list[Connector]:
@@ -188,7 +193,7 @@ class Gateway:
         if self._wrap_layers:
             layers = self._wrap_layers(layers)
         server = grpc.aio.server(
-            interceptors=[GovernanceInterceptor(layers, [SERVICE_NAME, APPROVAL_SERVICE_NAME])],
+            interceptors=[GovernanceInterceptor(layers, GOVERNED_SERVICES)],
             options=[
                 ("grpc.max_receive_message_length", s.max_receive_bytes),
                 ("grpc.so_reuseport", 0),
@@ -210,13 +215,17 @@ class Gateway:
             ),
             server,
         )
+        epb_grpc.add_ExecutionServiceServicer_to_server(
+            ExecutionServicer(self.ledger),  # type: ignore[arg-type]
+            server,
+        )
         apb_grpc.add_ApprovalServiceServicer_to_server(
             ApprovalServicer(self.approvals, clocks, self.notifier),  # type: ignore[arg-type]
             server,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health_servicer, server)
         reflection.enable_server_reflection(
-            (SERVICE_NAME, APPROVAL_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME),
+            (*GOVERNED_SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME),
             server,
         )
         if s.auth.tls is not None:

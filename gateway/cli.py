@@ -27,12 +27,12 @@ from connectorgateway.v1 import approval_service_pb2 as apb
 from connectorgateway.v1 import approval_service_pb2_grpc as apb_grpc
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
+from connectorgateway.v1 import execution_service_pb2 as epb
+from connectorgateway.v1 import execution_service_pb2_grpc as epb_grpc
 from gateway.anchor_key import load_anchor_key
 from gateway.audit.verify import verify_chain
 from gateway.auth.authenticator import DEV_CALLER_HEADER
 from gateway.settings import Settings
-from gateway.store import sqlite
-from gateway.store.ledger import ExecutionStatus, Ledger
 
 DEV_OPERATOR = "local-operator"
 
@@ -74,7 +74,7 @@ def _credentials(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
         token = Path(args.token_file).read_text(encoding="utf-8").strip()
         return (("authorization", f"Bearer {token}"),)
     caller = args.as_caller
-    if caller is None and args.command == "approvals":
+    if caller is None and args.command in ("approvals", "executions"):
         caller = DEV_OPERATOR  # the documented local operator of development mode
     return ((DEV_CALLER_HEADER, caller),) if caller else ()
 
@@ -87,6 +87,8 @@ async def _client_command(args: argparse.Namespace) -> int:
         try:
             if args.command == "approvals":
                 return await _approvals(apb_grpc.ApprovalServiceStub(channel), args)
+            if args.command == "executions":
+                return await _executions(epb_grpc.ExecutionServiceStub(channel), args)
             return await _dispatch(pb_grpc.ConnectorServiceStub(channel), args)
         except grpc.aio.AioRpcError as error:
             _print_rpc_error(error)
@@ -269,63 +271,63 @@ async def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
-async def _executions_list(args: argparse.Namespace, settings: Settings) -> int:
-    """Reads the ledger directly: operators run this on the gateway's host."""
-    if not settings.database_path.exists():
-        print(f"error: no database at {settings.database_path}", file=sys.stderr)
-        return 1
-    conn = await sqlite.connect(settings.database_path, durability="NORMAL")
-    try:
-        status = ExecutionStatus(args.status) if args.status else None
-        found = await Ledger(conn).executions(status)
-    finally:
-        await conn.close()
-    if args.json:
+async def _executions(stub: epb_grpc.ExecutionServiceAsyncStub, args: argparse.Namespace) -> int:
+    metadata = _credentials(args)
+    timeout = args.timeout
+    if args.action == "list":
+        wanted = epb.ListExecutionsRequest(
+            status=f"EXECUTION_STATUS_{args.status.upper()}" if args.status else None
+        )
+        listed = await stub.ListExecutions(wanted, metadata=metadata, timeout=timeout)
+        if args.json:
+            print(json.dumps(_to_json(listed).get("executions", []), ensure_ascii=False))
+            return 0
+        rows = [
+            [
+                e.execution_id,
+                f"{e.connector_key}.{e.operation}",
+                epb.ExecutionStatus.Name(e.status).removeprefix("EXECUTION_STATUS_").lower(),
+                str(e.attempts),
+                e.caller,
+                e.idempotency_key,
+                e.created_at.ToJsonString(),
+            ]
+            for e in listed.executions
+        ]
         print(
-            json.dumps(
+            _table(
+                rows,
                 [
-                    {
-                        "execution_id": e.execution_id,
-                        "tenant": e.tenant,
-                        "caller": e.caller,
-                        "connector_key": e.connector_key,
-                        "operation": e.operation,
-                        "idempotency_key": e.idempotency_key,
-                        "status": e.status.value,
-                        "attempts": e.attempts,
-                        "created_at": e.created_at.isoformat(),
-                    }
-                    for e in found
-                ]
+                    "EXECUTION",
+                    "OPERATION",
+                    "STATUS",
+                    "ATTEMPTS",
+                    "CALLER",
+                    "IDEMPOTENCY KEY",
+                    "CREATED",
+                ],
             )
         )
         return 0
-    rows = [
-        [
-            e.execution_id,
-            e.tenant,
-            f"{e.connector_key}.{e.operation}",
-            e.status.value,
-            str(e.attempts),
-            e.idempotency_key,
-            e.created_at.isoformat(timespec="seconds"),
-        ]
-        for e in found
-    ]
-    print(
-        _table(
-            rows,
-            [
-                "EXECUTION",
-                "TENANT",
-                "OPERATION",
-                "STATUS",
-                "ATTEMPTS",
-                "IDEMPOTENCY KEY",
-                "CREATED",
-            ],
+    if args.action == "get":
+        got = await stub.GetExecution(
+            epb.GetExecutionRequest(execution_id=args.execution_id),
+            metadata=metadata,
+            timeout=timeout,
         )
+        print(json.dumps(_to_json(got.execution), ensure_ascii=False, indent=2))
+        return 0
+    resolved = await stub.ResolveExecution(
+        epb.ResolveExecutionRequest(
+            execution_id=args.execution_id,
+            resolution=f"RESOLUTION_{args.resolution.upper().replace('-', '_')}",
+            note=args.note,
+        ),
+        metadata=metadata,
+        timeout=timeout,
     )
+    status = epb.ExecutionStatus.Name(resolved.execution.status).removeprefix("EXECUTION_STATUS_")
+    print(f"resolved {resolved.execution.execution_id}: {status.lower()}")
     return 0
 
 
@@ -393,9 +395,19 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
         "list", help="executions, e.g. those whose outcome is unknown and need an operator"
     )
     listing_executions.add_argument(
-        "--status", choices=[s.value for s in ExecutionStatus], help="only this status"
+        "--status",
+        choices=["running", "succeeded", "failed", "unknown", "compensated"],
+        help="only this status",
     )
     listing_executions.add_argument("--json", action="store_true")
+    get_execution = execution_actions.add_parser("get", help="one execution")
+    get_execution.add_argument("execution_id")
+    resolve = execution_actions.add_parser(
+        "resolve", help="record what you learned at the vendor about an unknown outcome"
+    )
+    resolve.add_argument("execution_id")
+    resolve.add_argument("--resolution", required=True, choices=["succeeded", "not-acted"])
+    resolve.add_argument("--note", required=True, help="how you know; it is audited")
     return parser
 
 
@@ -413,8 +425,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "audit":
         return asyncio.run(_audit_verify(args, settings))
-    if args.command == "executions":
-        return asyncio.run(_executions_list(args, settings))
     return asyncio.run(_client_command(args))
 
 

@@ -144,6 +144,13 @@ class ExecutionNotSucceeded(GatewayError):
     reason = "EXECUTION_NOT_SUCCEEDED"
 
 
+class ExecutionNotUnknown(GatewayError):
+    """Only an execution whose outcome is unknown can be resolved by an operator."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "EXECUTION_NOT_UNKNOWN"
+
+
 class NotCompensable(GatewayError):
     code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "NOT_COMPENSABLE"

@@ -27,6 +27,7 @@ ACTIONS = {
     "Compensate": ("compensation_requested", "workflow_compensated", "compensation_failed"),
     "ApproveApproval": ("", "approval_granted", ""),
     "DenyApproval": ("", "approval_denied", ""),
+    "ResolveExecution": ("", "outcome_resolved", ""),
 }
 REQUEST_REJECTED = "request_rejected"
 

@@ -23,7 +23,13 @@ from gateway.registry import Registry
 POLICY_DENIED = "policy_denied"
 APPROVAL_REQUESTED = "approval_requested"
 APPROVAL_REFUSED = "approval_refused"
-OPERATOR_METHODS = ("ListApprovals", "ApproveApproval", "DenyApproval")
+OPERATOR_METHODS = (
+    "ListApprovals",
+    "ApproveApproval",
+    "DenyApproval",
+    "ListExecutions",
+    "ResolveExecution",
+)
 
 
 class PolicyLayer:

@@ -81,7 +81,15 @@ class ValidationLayer:
             call.facts.approval_id = request.approval_id
             if call.method == "DenyApproval" and not request.reason.strip():
                 raise _missing("reason", "say why the action must not run; the agent reads it")
-        elif call.method == "ListApprovals" and not 0 <= request.page_size <= 1000:
+        elif call.method in ("GetExecution", "ResolveExecution"):
+            if not request.execution_id:
+                raise _missing("execution_id", "the execution_id returned by Execute")
+            call.facts.execution_id = request.execution_id
+            if call.method == "ResolveExecution":
+                self._resolution(request)
+        elif call.method in ("ListApprovals", "ListExecutions") and not (
+            0 <= request.page_size <= 1000
+        ):
             raise InvalidField(
                 "page_size must be between 0 (the default, 100) and 1000",
                 violations=(FieldViolation("page_size", "0 to 1000"),),
@@ -97,6 +105,17 @@ class ValidationLayer:
                 metadata={"connector_key": key},
             )
         return connector
+
+    @staticmethod
+    def _resolution(request: Any) -> None:
+        if request.resolution not in (1, 2):  # RESOLUTION_SUCCEEDED, RESOLUTION_NOT_ACTED
+            raise InvalidField(
+                "resolution must be RESOLUTION_SUCCEEDED (the vendor acted) or "
+                "RESOLUTION_NOT_ACTED (it did not)",
+                violations=(FieldViolation("resolution", "SUCCEEDED or NOT_ACTED"),),
+            )
+        if not request.note.strip():
+            raise _missing("note", "say how you know; it is audited")
 
     @staticmethod
     def _configured(call: Call, connector: Connector) -> None:

@@ -318,14 +318,70 @@ class Ledger:
             row = await cur.fetchone()
         return _execution(row) if row else None
 
-    async def executions(self, status: ExecutionStatus | None = None) -> list[Execution]:
-        query = "SELECT * FROM executions"
-        args: tuple[str, ...] = ()
+    async def executions(
+        self, tenant: str, status: ExecutionStatus | None = None, limit: int = 100
+    ) -> list[Execution]:
+        """The tenant's executions, newest first."""
+        query = "SELECT * FROM executions WHERE tenant = ?"
+        args: tuple[str | int, ...] = (tenant,)
         if status is not None:
-            query += " WHERE status = ?"
-            args = (status.value,)
-        async with self._lock, self._conn.execute(query + " ORDER BY created_at", args) as cur:
+            query += " AND status = ?"
+            args = (*args, status.value)
+        query += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        async with self._lock, self._conn.execute(query, (*args, limit)) as cur:
             return [_execution(r) for r in await cur.fetchall()]
+
+    async def resolve(
+        self,
+        *,
+        tenant: str,
+        execution_id: str,
+        acted: bool,
+        outcome: dict[str, Any],
+        result: dict[str, Any],
+    ) -> Execution | None:
+        """Records an operator's finding about an execution of unknown outcome: it acted
+        (the key replays ``outcome``) or it did not (the key is free again). None when the
+        execution is not of unknown outcome (any more)."""
+        async with self._transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE executions SET status = ?, result = ?, finished_at = ? "
+                "WHERE tenant = ? AND execution_id = ? AND status = ?",
+                (
+                    (ExecutionStatus.SUCCEEDED if acted else ExecutionStatus.FAILED).value,
+                    json.dumps(result),
+                    to_text(utc_now()),
+                    tenant,
+                    execution_id,
+                    ExecutionStatus.UNKNOWN.value,
+                ),
+            )
+            if cur.rowcount != 1:
+                return None
+            if acted:
+                await conn.execute(
+                    "UPDATE idempotency_records SET state = ?, outcome = ? "
+                    "WHERE tenant = ? AND execution_id = ? AND state = ?",
+                    (
+                        RecordState.COMPLETED.value,
+                        json.dumps(outcome),
+                        tenant,
+                        execution_id,
+                        RecordState.UNKNOWN.value,
+                    ),
+                )
+            else:
+                await conn.execute(
+                    "DELETE FROM idempotency_records WHERE tenant = ? AND execution_id = ? "
+                    "AND state = ?",
+                    (tenant, execution_id, RecordState.UNKNOWN.value),
+                )
+            async with conn.execute(
+                "SELECT * FROM executions WHERE tenant = ? AND execution_id = ?",
+                (tenant, execution_id),
+            ) as rows:
+                row = await rows.fetchone()
+        return _execution(row) if row else None
 
     async def mark_compensated(self, tenant: str, execution_id: str) -> None:
         async with self._transaction() as conn:

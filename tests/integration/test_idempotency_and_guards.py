@@ -95,6 +95,8 @@ async def test_write_that_may_have_acted_is_not_retried_and_is_listed(
         sys.executable,
         "-m",
         "gateway.cli",
+        "--address",
+        fake_gateway.address,
         "executions",
         "list",
         "--status",
