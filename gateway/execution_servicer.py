@@ -9,10 +9,8 @@ from connectorgateway.v1 import execution_service_pb2 as epb
 from gateway.descriptors import to_struct
 from gateway.errors import ExecutionNotFound, ExecutionNotUnknown
 from gateway.interceptors.base import Call, Context
-from gateway.reliability.idempotency import response_outcome
+from gateway.reliability.idempotency import COMPENSATION_KEY_PREFIX, response_outcome
 from gateway.store.ledger import Execution, ExecutionStatus, Ledger
-
-COMPENSATION_KEY = "compensation:"
 
 _STATUS = {
     ExecutionStatus.RUNNING: epb.EXECUTION_STATUS_RUNNING,
@@ -78,9 +76,9 @@ class ExecutionServicer:
         execution = await self._visible(call)
         acted = call.request.resolution == epb.RESOLUTION_SUCCEEDED
         result = {"resolved_by": call.identity.caller, "note": call.request.note}
-        if execution.idempotency_key.startswith(COMPENSATION_KEY):
+        if execution.idempotency_key.startswith(COMPENSATION_KEY_PREFIX):
             answer = pb.CompensateResponse(
-                execution_id=execution.idempotency_key.removeprefix(COMPENSATION_KEY),
+                execution_id=execution.idempotency_key.removeprefix(COMPENSATION_KEY_PREFIX),
                 compensating_operation=execution.operation,
                 result=to_struct(result),
                 attempts=execution.attempts,

@@ -37,6 +37,7 @@ from gateway.registry import Connector, Registry
 from gateway.reliability.guards import Guards
 from gateway.reliability.idempotency import (
     IdempotencyKeys,
+    compensation_key,
     error_outcome,
     response_outcome,
     stored_error,
@@ -165,7 +166,7 @@ class ConnectorServicer:
             call,
             connector,
             target.operation,
-            key=f"compensation:{execution.execution_id}",
+            key=compensation_key(execution.execution_id),
             fingerprint=sha256_hex(
                 {"execution_id": execution.execution_id, "operation": target.operation.name}
             ),

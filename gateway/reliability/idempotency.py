@@ -16,7 +16,16 @@ from gateway.errors import DeadlineExceeded, GatewayError, IdempotencyKeyReused,
 from gateway.interceptors.base import Deadline
 from gateway.store.ledger import IdempotencyRecord, Ledger, NewExecution, RecordState
 
-POLL_S = 0.05  # how often to look again at a key held by another gateway process
+POLL_S = 0.05
+# The key of an execution's compensation. Agents' keys never hold a space (validation), so
+# no Execute can take, or be mistaken for, a compensation's key.
+COMPENSATION_KEY_PREFIX = "compensation "
+
+
+def compensation_key(execution_id: str) -> str:
+    return (
+        COMPENSATION_KEY_PREFIX + execution_id
+    )  # how often to look again at a key held by another gateway process
 
 
 def response_outcome(response: Message) -> dict[str, Any]:
