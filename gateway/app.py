@@ -14,7 +14,9 @@ from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.sdk.resources import Resource
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from adapters.catalog import CATALOG
@@ -76,6 +78,21 @@ def default_connectors(settings: Settings) -> list[Connector]:
     ]
 
 
+def default_tracer_provider(settings: Settings) -> TracerProvider:
+    """Sampled server spans, exported over OTLP when a collector is configured."""
+    provider = TracerProvider(
+        sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
+        resource=Resource.create({"service.name": "connector-gateway"}),
+    )
+    if settings.otlp_endpoint:
+        provider.add_span_processor(
+            BatchSpanProcessor(
+                OTLPSpanExporter(endpoint=settings.otlp_endpoint, insecure=settings.otlp_insecure)
+            )
+        )
+    return provider
+
+
 class Gateway:
     def __init__(
         self,
@@ -87,10 +104,8 @@ class Gateway:
     ) -> None:
         self.settings = settings
         self._connectors = list(connectors) if connectors is not None else None
-        self.tracer_provider = tracer_provider or TracerProvider(
-            sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
-            resource=Resource.create({"service.name": "connector-gateway"}),
-        )
+        self._owns_tracing = tracer_provider is None
+        self.tracer_provider = tracer_provider or default_tracer_provider(settings)
         self._wrap_layers = wrap_layers
         self._closers: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         self._server: grpc.aio.Server | None = None
@@ -106,6 +121,9 @@ class Gateway:
     async def start(self) -> None:
         s = self.settings
         assert_safe_to_start(s.auth, s.grpc_address, s.http_address)
+        if self._owns_tracing:
+            # Closed last: spans of the calls finished during shutdown are exported too.
+            self._closers.append(("tracing", self._shutdown_tracing))
         self.authenticator = Authenticator.from_settings(s.auth)
         authorization = self.authenticator.policy
         if s.auth.mode == "development":
@@ -317,6 +335,9 @@ class Gateway:
                 await job()
             except Exception:  # a background job must never stop the gateway
                 log.exception("background job %s failed", name)
+
+    async def _shutdown_tracing(self) -> None:
+        await asyncio.to_thread(self.tracer_provider.shutdown)
 
     async def _prune(self) -> None:
         pruned = await self.ledger.prune()

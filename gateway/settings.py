@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     max_call_deadline_ms: int = Field(default=30_000, ge=1)
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     trace_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    otlp_endpoint: str | None = None  # e.g. "127.0.0.1:4317": export spans to a collector
+    otlp_insecure: bool = False  # plaintext to the collector (a node-local agent)
     email: EmailSettings = Field(default_factory=EmailSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
