@@ -58,7 +58,7 @@ class Rig:
         return [
             (r["event_type"], r["outcome"], r["reason"])
             for r in self.gw.audit_rows()
-            if r["event_type"] != "execution_requested"
+            if r["outcome"] != "requested"
         ]
 
 
@@ -111,6 +111,7 @@ async def test_503_is_retried_even_without_a_vendor_key(rig: Rig) -> None:
     assert isinstance(result, pb.ExecuteResponse)
     assert result.attempts == 2
     assert len(rig.vendor.requests) == 2
+    assert rig.outcome_rows() == [("execution_succeeded", "succeeded", "")]
 
 
 @pytest.mark.parametrize("code", [502, 504])
@@ -133,6 +134,10 @@ async def test_500_is_not_retried_and_unknown_for_writes(rig: Rig) -> None:
     read = refused(await rig.call("get"), grpc.StatusCode.UNAVAILABLE, "VENDOR_ERROR")
     assert read.metadata["attempts"] == "1"
     assert len(rig.vendor.requests) == 2
+    assert rig.outcome_rows() == [
+        ("execution_failed", "unknown", "OUTCOME_UNKNOWN"),
+        ("execution_failed", "failed", "VENDOR_ERROR"),
+    ]
 
 
 async def test_unknown_outcome_is_reconciled_with_a_deduplicating_vendor(rig: Rig) -> None:
@@ -148,6 +153,11 @@ async def test_unknown_outcome_is_reconciled_with_a_deduplicating_vendor(rig: Ri
     assert again.replayed
     assert again.execution_id == result.execution_id
     assert len(rig.vendor.requests) == 2
+    assert rig.outcome_rows() == [
+        ("execution_failed", "unknown", "OUTCOME_UNKNOWN"),
+        ("execution_succeeded", "succeeded", ""),
+        ("execution_replayed", "succeeded", ""),
+    ]
 
 
 async def test_unknown_outcome_without_vendor_key_stays_for_operators(rig: Rig) -> None:
@@ -156,6 +166,10 @@ async def test_unknown_outcome_without_vendor_key_stays_for_operators(rig: Rig) 
     replay = refused(await rig.call("create"), *UNKNOWN)
     assert replay.metadata["replayed"] == "true"
     assert len(rig.vendor.requests) == 1
+    assert rig.outcome_rows() == [
+        ("execution_failed", "unknown", "OUTCOME_UNKNOWN"),
+        ("execution_replayed", "refused", "OUTCOME_UNKNOWN"),
+    ]
 
 
 async def test_429_honours_retry_after(rig: Rig) -> None:
@@ -166,6 +180,7 @@ async def test_429_honours_retry_after(rig: Rig) -> None:
     assert isinstance(result, pb.ExecuteResponse)
     assert result.attempts == 2
     assert elapsed >= 0.9  # waited as the vendor asked, not the scaled-down backoff
+    assert rig.outcome_rows() == [("execution_succeeded", "succeeded", "")]
 
 
 async def test_retry_after_is_capped(tmp_path: Path) -> None:
@@ -176,6 +191,7 @@ async def test_retry_after_is_capped(tmp_path: Path) -> None:
         elapsed = time.monotonic() - started
         assert isinstance(result, pb.ExecuteResponse)
         assert 0.15 <= elapsed < 2
+        assert rig.outcome_rows() == [("execution_succeeded", "succeeded", "")]
 
 
 async def test_retries_stop_when_the_deadline_cannot_cover_the_next_attempt(rig: Rig) -> None:
@@ -193,6 +209,10 @@ async def test_retries_stop_when_the_deadline_cannot_cover_the_next_attempt(rig:
     result = await rig.call("create")
     assert isinstance(result, pb.ExecuteResponse)
     assert not result.replayed
+    assert rig.outcome_rows() == [
+        ("execution_failed", "failed", "VENDOR_RATE_LIMITED"),
+        ("execution_succeeded", "succeeded", ""),
+    ]
 
 
 async def test_reset_before_and_after_sending_look_alike_to_the_client(rig: Rig) -> None:
@@ -204,6 +224,10 @@ async def test_reset_before_and_after_sending_look_alike_to_the_client(rig: Rig)
     rig.vendor.script(reset_after())
     refused(await rig.call("create", key="b"), *UNKNOWN)
     assert len(rig.vendor.requests) == 1  # ...here it did: same answer, never repeated
+    assert rig.outcome_rows() == [
+        ("execution_failed", "unknown", "OUTCOME_UNKNOWN"),
+        ("execution_failed", "unknown", "OUTCOME_UNKNOWN"),
+    ]
 
 
 async def test_reset_on_a_deduplicating_vendor_is_retried(rig: Rig) -> None:
@@ -212,6 +236,7 @@ async def test_reset_on_a_deduplicating_vendor_is_retried(rig: Rig) -> None:
     assert isinstance(result, pb.ExecuteResponse)
     assert result.attempts == 2
     assert [r.headers["idempotency-key"] for r in rig.vendor.requests] == ["k1", "k1"]
+    assert rig.outcome_rows() == [("execution_succeeded", "succeeded", "")]
 
 
 async def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> None:
@@ -225,6 +250,7 @@ async def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> No
         assert seen.metadata["attempts"] == "4"  # never sent, so safe to retry each time
         # Nothing stored: the key is free again.
         assert await gw.gateway.ledger.record("default", "k1") is None
+        assert rig.outcome_rows() == [("execution_failed", "failed", "VENDOR_UNAVAILABLE")]
 
 
 async def test_slow_vendor_beyond_deadline(rig: Rig) -> None:
@@ -240,6 +266,10 @@ async def test_slow_vendor_beyond_deadline(rig: Rig) -> None:
     )
     assert read.metadata["attempts"] == "1"
     assert read.metadata["retries_stopped"] == "deadline"
+    assert rig.outcome_rows() == [
+        ("execution_failed", "unknown", "OUTCOME_UNKNOWN"),
+        ("execution_failed", "failed", "DEADLINE_EXCEEDED"),
+    ]
 
 
 async def test_malformed_json(rig: Rig) -> None:
@@ -249,6 +279,10 @@ async def test_malformed_json(rig: Rig) -> None:
     rig.vendor.script(malformed_json())
     refused(await rig.call("get"), grpc.StatusCode.UNKNOWN, "VENDOR_BAD_RESPONSE")
     assert len(rig.vendor.requests) == 2
+    assert rig.outcome_rows() == [
+        ("execution_failed", "unknown", "OUTCOME_UNKNOWN"),
+        ("execution_failed", "failed", "VENDOR_BAD_RESPONSE"),
+    ]
 
 
 async def test_vendor_error_body_is_passed_on_and_replayed(rig: Rig) -> None:
@@ -284,6 +318,11 @@ async def test_compensation_refunds_once(rig: Rig) -> None:
     refunds = [r for r in rig.vendor.requests if r.path == "/v1/refund"]
     assert len(refunds) == 1
     assert refunds[0].json == {"charge": charged.result["id"]}
+    assert rig.outcome_rows() == [
+        ("execution_succeeded", "succeeded", ""),
+        ("workflow_compensated", "succeeded", ""),
+        ("execution_replayed", "succeeded", ""),
+    ]
 
 
 async def test_concurrent_repeats_of_an_unknown_outcome_ask_the_vendor_once(rig: Rig) -> None:
@@ -293,3 +332,10 @@ async def test_concurrent_repeats_of_an_unknown_outcome_ask_the_vendor_once(rig:
     assert all(isinstance(r, pb.ExecuteResponse) for r in results)
     assert len({r.execution_id for r in results if isinstance(r, pb.ExecuteResponse)}) == 1
     assert len(rig.vendor.requests) == 2  # the first call, and one resend under the same key
+    assert sorted(rig.outcome_rows()) == sorted(
+        [
+            ("execution_failed", "unknown", "OUTCOME_UNKNOWN"),
+            ("execution_succeeded", "succeeded", ""),
+        ]
+        + [("execution_replayed", "succeeded", "")] * 4
+    )
