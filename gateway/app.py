@@ -276,7 +276,11 @@ class Gateway:
         self._closers.append(("http server", runner.cleanup))
 
         if s.health.probe_interval_s > 0:
-            self._tasks.append(asyncio.create_task(self._probe_loop(s.health.probe_interval_s)))
+            self._tasks.append(
+                asyncio.create_task(
+                    self._every(s.health.probe_interval_s, self._probe_all, "probes", now=True)
+                )
+            )
         for interval_s, job, name in (
             (s.reliability.prune_interval_s, self._prune, "idempotency key pruning"),
             (1.0, self.health.flush, "health state flush"),
@@ -287,20 +291,19 @@ class Gateway:
             "connector gateway serving gRPC on %s and HTTP on %s", s.grpc_address, s.http_address
         )
 
-    async def _probe_loop(self, interval_s: float) -> None:
+    async def _probe_all(self) -> None:
+        """Probes every configured adapter of every tenant once."""
         assert self.registry is not None
-        while True:
-            for connector in self.registry.all():
-                for tenant, adapter in connector.all_adapters():
-                    if not connector.registered or not adapter.configured or tenant == "*":
-                        continue
-                    try:
-                        probe = await adapter.health_check()
-                    except Exception as error:  # a probe must never stop the loop
-                        log.warning("probe of %s failed: %s", connector.key, type(error).__name__)
-                        continue
-                    await self.health.record_probe(tenant, connector.key, probe.ok, probe.detail)
-            await asyncio.sleep(interval_s)
+        for connector in self.registry.all():
+            for tenant, adapter in connector.all_adapters():
+                if not connector.registered or not adapter.configured or tenant == "*":
+                    continue
+                try:
+                    probe = await adapter.health_check()
+                except Exception as error:  # one broken probe must not stop the others
+                    log.warning("probe of %s failed: %s", connector.key, type(error).__name__)
+                    continue
+                await self.health.record_probe(tenant, connector.key, probe.ok, probe.detail)
 
     async def expire_approvals(self) -> int:
         """Records every approval that expired since the last sweep (``approval_expired``)."""
@@ -328,13 +331,18 @@ class Gateway:
         return len(expired)
 
     @staticmethod
-    async def _every(interval_s: float, job: Callable[[], Awaitable[object]], name: str) -> None:
-        while True:
+    async def _every(
+        interval_s: float, job: Callable[[], Awaitable[object]], name: str, *, now: bool = False
+    ) -> None:
+        """Runs ``job`` every ``interval_s`` (first at once when ``now``) until cancelled."""
+        if not now:
             await asyncio.sleep(interval_s)
+        while True:
             try:
                 await job()
             except Exception:  # a background job must never stop the gateway
                 log.exception("background job %s failed", name)
+            await asyncio.sleep(interval_s)
 
     async def _shutdown_tracing(self) -> None:
         await asyncio.to_thread(self.tracer_provider.shutdown)

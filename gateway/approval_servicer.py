@@ -75,6 +75,33 @@ class ApprovalNotifier:
             event.set()
 
 
+async def decide(
+    store: ApprovalStore,
+    notifier: ApprovalNotifier,
+    *,
+    tenant: str,
+    approval_id: str,
+    approver: str,
+    grant: bool,
+    text: str,
+    found: Callable[[Approval], None],
+) -> Approval:
+    """An operator grants (``text``: a note) or denies (``text``: the reason) an approval, and
+    its watchers are woken. ``found`` sees the approval before the decision, so that a refused
+    decision is audited with what it was about."""
+    found(await store.get(tenant, approval_id))
+    if grant:
+        approval = await store.grant(
+            tenant=tenant, approval_id=approval_id, approver=approver, note=text
+        )
+    else:
+        approval = await store.deny(
+            tenant=tenant, approval_id=approval_id, approver=approver, reason=text
+        )
+    notifier.notify(approval_id)
+    return approval
+
+
 class ApprovalServicer:
     def __init__(
         self,
@@ -148,25 +175,22 @@ class ApprovalServicer:
                 yield apb.WatchApprovalResponse(approval=self._message(approval))
 
     async def ApproveApproval(self, call: Call, ctx: Context) -> apb.ApproveApprovalResponse:
-        assert call.identity is not None
-        self._describe(call, await self._store.get(call.identity.tenant, call.request.approval_id))
-        approval = await self._store.grant(
-            tenant=call.identity.tenant,
-            approval_id=call.request.approval_id,
-            approver=call.identity.caller,
-            note=call.request.note,
-        )
-        self._notifier.notify(approval.approval_id)
+        approval = await self._decide(call, grant=True, text=call.request.note)
         return apb.ApproveApprovalResponse(approval=self._message(approval))
 
     async def DenyApproval(self, call: Call, ctx: Context) -> apb.DenyApprovalResponse:
+        approval = await self._decide(call, grant=False, text=call.request.reason)
+        return apb.DenyApprovalResponse(approval=self._message(approval))
+
+    async def _decide(self, call: Call, *, grant: bool, text: str) -> Approval:
         assert call.identity is not None
-        self._describe(call, await self._store.get(call.identity.tenant, call.request.approval_id))
-        approval = await self._store.deny(
+        return await decide(
+            self._store,
+            self._notifier,
             tenant=call.identity.tenant,
             approval_id=call.request.approval_id,
             approver=call.identity.caller,
-            reason=call.request.reason,
+            grant=grant,
+            text=text,
+            found=lambda approval: self._describe(call, approval),
         )
-        self._notifier.notify(approval.approval_id)
-        return apb.DenyApprovalResponse(approval=self._message(approval))

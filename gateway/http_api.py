@@ -18,8 +18,8 @@ from typing import Any
 from aiohttp import web
 from google.protobuf import json_format
 
-from gateway.approval_servicer import ApprovalNotifier, to_message
-from gateway.approvals.model import ApprovalStatus
+from gateway.approval_servicer import ApprovalNotifier, decide, to_message
+from gateway.approvals.model import Approval, ApprovalStatus
 from gateway.approvals.store import ApprovalStore
 from gateway.audit.record import AuditEvent, Outcome
 from gateway.auth.authenticator import Authenticator
@@ -186,28 +186,24 @@ def build_app(
             raise CallerNotAllowed("not your approval")
         return web.json_response(approval_json(approval))
 
-    async def decide(request: web.Request, identity: Identity, grant: bool) -> web.Response:
+    async def resolve(request: web.Request, identity: Identity, grant: bool) -> web.Response:
         approval_id = request.match_info["approval_id"]
         body = await request.json() if request.can_read_body else {}
         text = str(body.get("note" if grant else "reason", "")) if isinstance(body, dict) else ""
         if not grant and not text.strip():
             raise MissingField("reason is required: say why the action must not run")
-        before = await approvals.get(identity.tenant, approval_id)
-        if grant:
-            approval = await approvals.grant(
-                tenant=identity.tenant,
-                approval_id=approval_id,
-                approver=identity.caller,
-                note=text,
-            )
-        else:
-            approval = await approvals.deny(
-                tenant=identity.tenant,
-                approval_id=approval_id,
-                approver=identity.caller,
-                reason=text,
-            )
-        notifier.notify(approval_id)
+        seen: list[Approval] = []
+        approval = await decide(
+            approvals,
+            notifier,
+            tenant=identity.tenant,
+            approval_id=approval_id,
+            approver=identity.caller,
+            grant=grant,
+            text=text,
+            found=seen.append,
+        )
+        before = seen[0]
         await audit.append(
             AuditEvent(
                 event_type="approval_granted" if grant else "approval_denied",
@@ -225,10 +221,10 @@ def build_app(
         return web.json_response(approval_json(approval))
 
     async def approve(request: web.Request, identity: Identity) -> web.Response:
-        return await decide(request, identity, grant=True)
+        return await resolve(request, identity, grant=True)
 
     async def deny(request: web.Request, identity: Identity) -> web.Response:
-        return await decide(request, identity, grant=False)
+        return await resolve(request, identity, grant=False)
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)

@@ -266,7 +266,8 @@ class ConnectorServicer:
             raise await self._settle_failure(call, key, execution, operation, error, log) from None
         except BaseException:
             # Cancelled or broken mid-call: if the vendor may have been reached, nobody knows.
-            await self._settle_abandoned(call, key, execution, log)
+            # Shielded: the caller going away must not stop the record of what happened.
+            await asyncio.shield(self._abandon(call, key, execution, log))
             raise
         else:
             response = respond(execution.execution_id, result, log.attempts)
@@ -453,12 +454,6 @@ class ConnectorServicer:
                 used_by_execution_id=execution.execution_id,
             )
             self._notify(call.approval_id)
-
-    async def _settle_abandoned(
-        self, call: Call, key: str, execution: NewExecution, log: AttemptLog
-    ) -> None:
-        store = asyncio.shield(self._abandon(call, key, execution, log))
-        await store
 
     async def _abandon(
         self, call: Call, key: str, execution: NewExecution, log: AttemptLog

@@ -88,10 +88,6 @@ class SmtpConfig:
         """The envelope sender (MAIL FROM), the bare address of ``from_address``."""
         return email.utils.parseaddr(self.from_address)[1]
 
-    @property
-    def sender_domain(self) -> str:
-        return self.sender.rpartition("@")[2]
-
 
 @dataclass(frozen=True)
 class SendOutcome:

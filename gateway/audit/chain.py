@@ -11,11 +11,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from gateway.canonical import canonical_json, sha256_hex
 
 GENESIS = "0" * 64  # prev_hash of the first row
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """One row of audit_anchors: the chain head at event_seq, signed with the anchor key."""
+
+    anchor_seq: int
+    event_seq: int
+    row_hash: str
+    anchored_at: str
+    mac: str
+
 
 # Stored columns of audit_events in schema order. Fixed rather than read from the table, so
 # that a later migration adding a column must decide explicitly whether it is chained.

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.audit.chain import COLUMNS, GENESIS, anchor_mac, row_content, row_hash
+from gateway.audit.chain import COLUMNS, GENESIS, Anchor, anchor_mac, row_content, row_hash
 
 
 @dataclass(frozen=True)
@@ -48,15 +48,6 @@ class VerifyReport:
     anchors_checked: int
     first_broken_seq: int | None
     problem: str
-
-
-@dataclass(frozen=True)
-class _Anchor:
-    anchor_seq: int
-    event_seq: int
-    row_hash: str
-    anchored_at: str
-    mac: str
 
 
 async def verify_chain(path: Path, anchor_key: bytes) -> VerifyReport:
@@ -93,7 +84,7 @@ def _check(conn: sqlite3.Connection, key: bytes) -> VerifyReport:
         )
 
     anchors = [
-        _Anchor(*row)
+        Anchor(*row)
         for row in conn.execute(
             "SELECT anchor_seq, event_seq, row_hash, anchored_at, mac "
             "FROM audit_anchors ORDER BY anchor_seq"
@@ -118,7 +109,7 @@ def _check(conn: sqlite3.Connection, key: bytes) -> VerifyReport:
                 f"anchor {anchor.anchor_seq} does not verify: its MAC was forged or edited, "
                 "or the key is wrong.",
             )
-    by_row: dict[int, list[_Anchor]] = defaultdict(list)
+    by_row: dict[int, list[Anchor]] = defaultdict(list)
     for anchor in anchors:
         by_row[anchor.event_seq].append(anchor)
 

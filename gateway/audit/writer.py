@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from gateway.audit.chain import COLUMNS, GENESIS, anchor_mac, row_content, row_hash
+from gateway.audit.chain import COLUMNS, GENESIS, Anchor, anchor_mac, row_content, row_hash
 from gateway.audit.record import AuditEvent, Outcome, StoredEvent
 from gateway.canonical import canonical_json
 from gateway.clock import to_text, utc_now
@@ -50,15 +50,6 @@ _TEXT_FIELDS = (
 class _Pending:
     columns: dict[str, Any]  # every column except those the writer assigns
     future: asyncio.Future[StoredEvent]
-
-
-@dataclass(frozen=True)
-class _Anchor:
-    anchor_seq: int
-    event_seq: int
-    row_hash: str
-    anchored_at: str
-    mac: str
 
 
 def _event_columns(event: AuditEvent) -> dict[str, Any]:
@@ -243,7 +234,7 @@ class AuditWriter:
         conn = self._conn
         assert conn is not None
         self._in_flight = batch
-        anchor: _Anchor | None = None
+        anchor: Anchor | None = None
         try:
             if not self._head_known:
                 await self._load_head()
@@ -325,11 +316,11 @@ class AuditWriter:
             if not item.future.done():
                 item.future.set_result(StoredEvent(seq=row["seq"], event_id=row["event_id"]))
 
-    def _make_anchor(self, event_seq: int, head_hash: str) -> _Anchor:
+    def _make_anchor(self, event_seq: int, head_hash: str) -> Anchor:
         anchor_seq = self._anchor_seq + 1
         anchored_at = to_text(utc_now())
         mac = anchor_mac(self._key, anchor_seq, event_seq, head_hash, anchored_at)
-        return _Anchor(anchor_seq, event_seq, head_hash, anchored_at, mac)
+        return Anchor(anchor_seq, event_seq, head_hash, anchored_at, mac)
 
     async def _rollback(self, conn: aiosqlite.Connection) -> None:
         try:

@@ -99,12 +99,6 @@ class Call:
     def with_(self, **changes: Any) -> Call:
         return replace(self, **changes)
 
-    def metadata_value(self, key: str) -> str | None:
-        for k, v in self.metadata:
-            if k == key:
-                return v.decode("latin-1") if isinstance(v, bytes) else v
-        return None
-
 
 Next = Callable[[Call], Awaitable[Message]]
 

@@ -17,6 +17,7 @@ import pytest
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from tests.integration.test_serve_process import wait_serving
+from tests.support.cli import run_cli
 from tests.support.fault_vendor import FaultVendor, fault_vendor, slow
 from tests.support.smtp_peers import free_port
 
@@ -124,15 +125,5 @@ async def test_sigkill_during_burst_loses_nothing_and_repeats_nothing(tmp_path: 
                 process.kill()
                 await process.wait()
 
-    verify = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway.cli",
-        "audit",
-        "verify",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await verify.communicate()
-    assert verify.returncode == 0, out.decode()
+    verify = await run_cli("audit", "verify", data_dir=Path(env["CONNECTOR_GATEWAY_DATA_DIR"]))
+    assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import sqlite3
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +13,7 @@ import pytest
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.app import default_connectors
 from gateway.settings import EmailSettings, Settings
+from tests.support.cli import Ran, run_cli
 from tests.support.gateway import gateway_settings, running_gateway
 from tests.support.rpc import refusal
 from tests.support.smtp_peers import ScriptedSmtpPeer, SmtpPeer, free_port
@@ -41,28 +38,8 @@ def send_request(key: str = "mail-1") -> pb.ExecuteRequest:
     return request
 
 
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 async def cli(settings: Settings, *args: str) -> Ran:
-    """Runs the CLI in its own process without blocking the gateway in this loop."""
-    env = {**os.environ, "CONNECTOR_GATEWAY_DATA_DIR": str(settings.data_dir)}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway.cli",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return Ran(process.returncode, out.decode(), err.decode())
+    return await run_cli(*args, data_dir=settings.data_dir)
 
 
 async def test_send_delivers_audits_and_verifies(tmp_path: Path, smtp_server: SmtpPeer) -> None:

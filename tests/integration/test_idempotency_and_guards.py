@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from gateway.canonical import sha256_hex
 from gateway.errors import VendorUnavailable
 from gateway.registry import Connector
 from gateway.store.ledger import NewExecution
+from tests.support.cli import run_cli
 from tests.support.fake_adapter import FakeAdapter, LookupFakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.rpc import refusal
@@ -90,11 +89,7 @@ async def test_write_that_may_have_acted_is_not_retried_and_is_listed(
     assert refusal(replay.value).reason == "OUTCOME_UNKNOWN"
     assert len(fake.calls) == 1
     # Operators see it listed.
-    env = {**os.environ, "CONNECTOR_GATEWAY_DATA_DIR": str(fake_gateway.gateway.settings.data_dir)}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway.cli",
+    ran = await run_cli(
         "--address",
         fake_gateway.address,
         "executions",
@@ -102,11 +97,9 @@ async def test_write_that_may_have_acted_is_not_retried_and_is_listed(
         "--status",
         "unknown",
         "--json",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
+        data_dir=fake_gateway.gateway.settings.data_dir,
     )
-    out, _ = await process.communicate()
-    [listed] = json.loads(out)
+    [listed] = json.loads(ran.stdout)
     assert (listed["idempotency_key"], listed["operation"]) == ("k-unknown", "echo")
 
 

@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
+from tests.support.cli import run_cli
 from tests.support.smtp_peers import free_port
 
 
@@ -75,16 +76,6 @@ async def test_serve_stops_gracefully_on_signal(tmp_path: Path, sig: signal.Sign
     assert process.returncode == 0, log
     assert "connector gateway stopped" in log
     assert (tmp_path / "var" / "gateway.db").exists()
-    verify = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway.cli",
-        "audit",
-        "verify",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await verify.communicate()
-    assert verify.returncode == 0, out.decode()
-    assert "intact: 1 rows" in out.decode()
+    verify = await run_cli("audit", "verify", data_dir=Path(env["CONNECTOR_GATEWAY_DATA_DIR"]))
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "intact: 1 rows" in verify.stdout
