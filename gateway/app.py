@@ -145,7 +145,11 @@ class Gateway:
         self._closers.append(("ledger database", ledger_conn.close))
         self.ledger = Ledger(ledger_conn)
         self.instance_id = uuid.uuid4().hex
-        orphans = await self.ledger.orphans_to_unknown(self.instance_id)
+        # A lease before the first call: other processes sharing the database leave this
+        # process's calls alone while it renews it, and take them as unknown once it lapses.
+        await self.ledger.hold_lease(self.instance_id, s.reliability.lease_s)
+        self._closers.append(("ledger lease", lambda: self.ledger.drop_lease(self.instance_id)))
+        orphans = await self.ledger.orphans_to_unknown()
         if orphans:
             log.warning(
                 "%d call(s) were in flight when the gateway last stopped; their outcome is "
@@ -234,7 +238,9 @@ class Gateway:
             server,
         )
         epb_grpc.add_ExecutionServiceServicer_to_server(
-            ExecutionServicer(self.ledger),  # type: ignore[arg-type]
+            ExecutionServicer(  # type: ignore[arg-type]
+                self.ledger, self.registry, idempotency_ttl_s=s.reliability.idempotency_ttl_s
+            ),
             server,
         )
         apb_grpc.add_ApprovalServiceServicer_to_server(
@@ -282,6 +288,7 @@ class Gateway:
                 )
             )
         for interval_s, job, name in (
+            (s.reliability.lease_s / 3, self._renew_lease, "ledger lease"),
             (s.reliability.prune_interval_s, self._prune, "idempotency key pruning"),
             (1.0, self.health.flush, "health state flush"),
             (s.approvals.expiry_sweep_s, self.expire_approvals, "approval expiry"),
@@ -347,10 +354,26 @@ class Gateway:
     async def _shutdown_tracing(self) -> None:
         await asyncio.to_thread(self.tracer_provider.shutdown)
 
+    async def _renew_lease(self) -> None:
+        """Keeps this process's calls its own, and takes over those of dead processes."""
+        await self.ledger.hold_lease(self.instance_id, self.settings.reliability.lease_s)
+        orphans = await self.ledger.orphans_to_unknown()
+        if orphans:
+            log.warning(
+                "%d call(s) of a gateway process that stopped renewing its lease are of "
+                "unknown outcome; see `connector-gateway executions list --status unknown`",
+                orphans,
+            )
+
     async def _prune(self) -> None:
         pruned = await self.ledger.prune()
         if pruned:
             log.info("pruned %d expired idempotency keys", pruned)
+        executions = await self.ledger.prune_executions(
+            self.settings.reliability.execution_retention_s
+        )
+        if executions:
+            log.info("pruned %d settled executions past their retention", executions)
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stops taking calls, lets in-flight calls finish within the grace period, flushes

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -92,6 +92,9 @@ class OperationSpec:
     compensation: str | None = None  # the operation that undoes this one; None: cannot be undone
     success_event: str = "execution_succeeded"
     failure_event: str = "execution_failed"
+    # The vendor's answer as the adapter returns it (its ids): what an operator who resolves an
+    # unknown outcome as succeeded must supply, and what the compensation needs to undo it.
+    result_model: type[BaseModel] | None = None
 
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -160,6 +163,35 @@ class ConnectorMetadata:
                 raise ValueError(f"{where}: read-only operation {op.name!r} needs idempotency none")
             if not op.read_only and op.idempotency is Idempotency.NONE:
                 raise ValueError(f"{where}: write operation {op.name!r} must be idempotent")
+            if op.compensation is not None and op.result_model is None:
+                raise ValueError(
+                    f"{where}: operation {op.name!r} can be undone, so it must declare its "
+                    "result_model (the vendor's ids its compensation needs)"
+                )
+
+
+class VendorContact:
+    """What an adapter reports of one attempt's contact with the vendor.
+
+    The gateway never assumes the vendor acted because the adapter was entered: an adapter
+    calls :meth:`may_have_acted` at the moment something it sends could make the vendor act
+    (an HTTP request starts being written, an SMTP message's data is sent). A failure the
+    adapter cannot classify (a bug, a timeout the gateway imposes, a cancellation) counts as
+    "the vendor may have acted" only after that moment; before it the call provably did
+    nothing, its key is freed and its approval given back.
+    """
+
+    __slots__ = ("_listener", "reported")
+
+    def __init__(self, listener: Callable[[], None] | None = None) -> None:
+        self.reported = False
+        self._listener = listener
+
+    def may_have_acted(self) -> None:
+        if not self.reported:
+            self.reported = True
+            if self._listener is not None:
+                self._listener()
 
 
 @dataclass(frozen=True)
@@ -171,6 +203,8 @@ class AttemptContext:
     idempotency_key: str
     attempt: int
     timeout_s: float  # the time left for this attempt; give it to the vendor request
+    # Report here when the vendor may start acting on what the adapter sends.
+    contact: VendorContact = field(default_factory=VendorContact)
 
 
 @dataclass(frozen=True)

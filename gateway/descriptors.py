@@ -70,6 +70,9 @@ def descriptor(connector: Connector, registry: Registry, tenant: str) -> pb.Conn
                 compensation=op.compensation or "",
                 success_event=op.success_event,
                 failure_event=op.failure_event,
+                result_schema=to_struct(op.result_model.model_json_schema())
+                if op.result_model
+                else None,
             )
             for op in sorted(meta.operations, key=lambda o: o.name)
         ],

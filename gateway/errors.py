@@ -156,6 +156,14 @@ class NotCompensable(GatewayError):
     reason = "NOT_COMPENSABLE"
 
 
+class ExecutionResultMissing(GatewayError):
+    """The execution's stored result lacks the vendor ids its compensation needs (it was
+    resolved by an operator without them)."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "EXECUTION_RESULT_MISSING"
+
+
 class ShuttingDown(GatewayError):
     code = grpc.StatusCode.UNAVAILABLE
     reason = "SHUTTING_DOWN"

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from google.protobuf import timestamp_pb2
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf.message import Message
+from pydantic import ValidationError
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import execution_service_pb2 as epb
+from gateway.contract import OperationSpec
 from gateway.descriptors import to_struct
-from gateway.errors import ExecutionNotFound, ExecutionNotUnknown
+from gateway.errors import ExecutionNotUnknown, FieldViolation, InvalidField
+from gateway.execution_access import visible_execution
 from gateway.interceptors.base import Call, Context
+from gateway.registry import Registry
 from gateway.reliability.idempotency import COMPENSATION_KEY_PREFIX, response_outcome
 from gateway.store.ledger import Execution, ExecutionStatus, Ledger
 
@@ -35,25 +42,51 @@ def to_message(execution: Execution) -> epb.Execution:
         attempts=execution.attempts,
         created_at=created,
         result=to_struct(execution.result),
+        resolution_note=execution.resolution_note,
     )
 
 
+def _struct_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    try:
+        return json_format.MessageToDict(struct)
+    except ValueError as error:  # NaN or Infinity: not JSON
+        raise InvalidField(
+            "result holds a number JSON cannot carry (NaN or Infinity)",
+            violations=(FieldViolation("result", str(error)[:200]),),
+        ) from None
+
+
+def _checked_result(operation: OperationSpec | None, result: dict[str, Any]) -> dict[str, Any]:
+    """The vendor's result an operator supplies, checked against the operation's result
+    schema; required when the operation can be undone (its compensation needs the ids)."""
+    if operation is None or operation.result_model is None:
+        return result
+    if not result and operation.compensation is None:
+        return result
+    try:
+        operation.result_model.model_validate(result)
+    except ValidationError as error:
+        violations = tuple(
+            FieldViolation(".".join(str(p) for p in ("result", *item["loc"])), item["msg"])
+            for item in error.errors(include_url=False)
+        )
+        raise InvalidField(
+            f"result does not fit what {operation.name} returns: give the vendor's ids, read "
+            "at the vendor (see result_schema in DescribeConnector)",
+            violations=violations,
+        ) from None
+    return result
+
+
 class ExecutionServicer:
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, registry: Registry, *, idempotency_ttl_s: float) -> None:
         self._ledger = ledger
+        self._registry = registry
+        self._ttl_s = idempotency_ttl_s
 
     async def _visible(self, call: Call) -> Execution:
-        """The execution, to an operator of its tenant or the caller that ran it; anyone else
-        gets NOT_FOUND, as for an unknown id."""
         assert call.identity is not None
-        execution_id = call.request.execution_id
-        execution = await self._ledger.execution(call.identity.tenant, execution_id)
-        if execution is None or not (
-            call.identity.operator or execution.caller == call.identity.caller
-        ):
-            raise ExecutionNotFound(
-                f"no execution {execution_id!r}", metadata={"execution_id": execution_id}
-            )
+        execution = await visible_execution(self._ledger, call.identity, call.request.execution_id)
         call.facts.execution_id = execution.execution_id
         call.facts.connector_key = execution.connector_key
         call.facts.operation = execution.operation
@@ -75,29 +108,41 @@ class ExecutionServicer:
         assert call.identity is not None
         execution = await self._visible(call)
         acted = call.request.resolution == epb.RESOLUTION_SUCCEEDED
-        result = {"resolved_by": call.identity.caller, "note": call.request.note}
+        result = _struct_dict(call.request.result)
+        if not acted and result:
+            raise InvalidField(
+                "result is only given for RESOLUTION_SUCCEEDED: a vendor that did not act "
+                "returned nothing",
+                violations=(FieldViolation("result", "must be empty for NOT_ACTED"),),
+            )
+        connector = self._registry.get(execution.connector_key)
+        operation = connector.metadata.operation(execution.operation) if connector else None
+        compensates = ""
+        if acted:
+            result = _checked_result(operation, result)
         if execution.idempotency_key.startswith(COMPENSATION_KEY_PREFIX):
-            answer = pb.CompensateResponse(
-                execution_id=execution.idempotency_key.removeprefix(COMPENSATION_KEY_PREFIX),
+            compensates = execution.idempotency_key.removeprefix(COMPENSATION_KEY_PREFIX)
+            answer: Message = pb.CompensateResponse(
+                execution_id=compensates,
                 compensating_operation=execution.operation,
                 result=to_struct(result),
                 attempts=execution.attempts,
             )
-            outcome = response_outcome(answer)
         else:
-            outcome = response_outcome(
-                pb.ExecuteResponse(
-                    execution_id=execution.execution_id,
-                    result=to_struct(result),
-                    attempts=execution.attempts,
-                )
+            answer = pb.ExecuteResponse(
+                execution_id=execution.execution_id,
+                result=to_struct(result),
+                attempts=execution.attempts,
             )
         resolved = await self._ledger.resolve(
             tenant=call.identity.tenant,
             execution_id=execution.execution_id,
             acted=acted,
-            outcome=outcome,
+            outcome=response_outcome(answer),
             result=result if acted else {},
+            note=call.request.note,
+            ttl_s=self._ttl_s,
+            compensates=compensates,
         )
         if resolved is None:
             raise ExecutionNotUnknown(

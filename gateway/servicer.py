@@ -19,8 +19,14 @@ from google.protobuf.message import Message
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.approvals.store import ApprovalStore
-from gateway.canonical import sha256_hex
-from gateway.contract import Adapter, AttemptContext, Idempotency, OperationSpec, Reconciler
+from gateway.contract import (
+    Adapter,
+    AttemptContext,
+    Idempotency,
+    OperationSpec,
+    Reconciler,
+    VendorContact,
+)
 from gateway.descriptors import circuit_state, descriptor, health_entry, to_struct
 from gateway.errors import (
     DeadlineExceeded,
@@ -32,16 +38,17 @@ from gateway.errors import (
 )
 from gateway.health_state import HealthTracker
 from gateway.interceptors.base import Call, Context
+from gateway.interceptors.policy import binding, require_approval
+from gateway.interceptors.replay import REPLAY_EVENT
 from gateway.metrics import MetricsRegistry
 from gateway.registry import Connector, Registry
 from gateway.reliability.guards import Guards
 from gateway.reliability.idempotency import (
     IdempotencyKeys,
-    compensation_key,
     error_outcome,
+    replay,
+    replay_outcome,
     response_outcome,
-    stored_error,
-    stored_response,
 )
 from gateway.reliability.retry import AttemptLog, RetryEngine
 from gateway.store.ledger import (
@@ -53,7 +60,6 @@ from gateway.store.ledger import (
 )
 
 ATTEMPT_GUARD_S = 0.01
-REPLAY_EVENT = "execution_replayed"
 RECONCILED_EVENT = "execution_reconciled"
 NATIVE_REPLAY_WINDOW_S = 24 * 3600  # vendors keep their idempotency keys about this long
 
@@ -117,19 +123,10 @@ class ConnectorServicer:
                 result=to_struct(dict(result)),
                 attempts=log.attempts,
             )
-        fingerprint = sha256_hex(
-            {
-                "connector_key": connector.key,
-                "operation": target.operation.name,
-                "payload_digest": call.facts.payload_digest,
-            }
-        )
         return await self._once(
             call,
             connector,
             target.operation,
-            key=call.facts.idempotency_key,
-            fingerprint=fingerprint,
             run=run,
             respond=respond,
             response_type=pb.ExecuteResponse,
@@ -138,11 +135,15 @@ class ConnectorServicer:
     async def Compensate(self, call: Call, ctx: Context) -> pb.CompensateResponse:
         assert call.target is not None
         assert call.identity is not None
+        assert call.execution is not None  # validation resolved it for this caller
         target = call.target
         connector, adapter = self._usable(call, target.metadata.key)
-        execution = await self._ledger.execution(call.identity.tenant, call.facts.execution_id)
-        assert execution is not None  # validation resolved it for this tenant
-        if execution.status not in (ExecutionStatus.SUCCEEDED, ExecutionStatus.COMPENSATED):
+        execution = await self._ledger.execution(call.identity.tenant, call.execution.execution_id)
+        assert execution is not None  # compensated executions are never pruned
+        if execution.status is ExecutionStatus.COMPENSATED and execution.compensation:
+            call.facts.success_event = call.facts.refusal_event = REPLAY_EVENT
+            return replay_outcome(execution.compensation, pb.CompensateResponse)
+        if execution.status is not ExecutionStatus.SUCCEEDED:
             raise ExecutionNotSucceeded(
                 f"execution {execution.execution_id!r} has status {execution.status.value}; "
                 "only a succeeded execution can be undone",
@@ -160,24 +161,17 @@ class ConnectorServicer:
                 attempts=attempts,
             )
 
-        # The execution id is the key: an execution is undone at most once, and every
-        # repeat, whatever its own idempotency key, replays that one compensation.
-        response = await self._once(
+        # The key is the execution's, tenant-wide: an execution is undone at most once, and
+        # once undone its own record answers every later Compensate (see the replay layer).
+        return await self._once(
             call,
             connector,
             target.operation,
-            key=compensation_key(execution.execution_id),
-            fingerprint=sha256_hex(
-                {"execution_id": execution.execution_id, "operation": target.operation.name}
-            ),
             run=run,
             respond=respond,
             response_type=pb.CompensateResponse,
-            keep_execution_id=True,
+            compensates=execution.execution_id,
         )
-        if not response.replayed:
-            await self._ledger.mark_compensated(call.identity.tenant, execution.execution_id)
-        return response
 
     def _usable(self, call: Call, key: str) -> tuple[Connector, Adapter]:
         """The connector and the adapter acting with the caller's tenant's own account."""
@@ -197,59 +191,66 @@ class ConnectorServicer:
         connector: Connector,
         operation: OperationSpec,
         *,
-        key: str,
-        fingerprint: str,
         run: Run,
         respond: Callable[[str, Mapping[str, Any], int], Message],
         response_type: type[R],
-        keep_execution_id: bool = False,
+        compensates: str = "",
     ) -> R:
         assert call.identity is not None
         assert call.deadline is not None
+        assert call.key is not None  # the replay layer named the key
         facts = call.facts
         tenant = call.identity.tenant
+        ref = call.key
         execution = NewExecution(
             execution_id=new_id(),
             tenant=tenant,
             caller=call.identity.caller,
             connector_key=connector.key,
             operation=operation.name,
-            idempotency_key=key,
+            idempotency_key=ref.key,
             payload_digest=facts.payload_digest,
+            scope=ref.scope,
         )
+        fresh = False
         while True:
             earlier = await self._keys.begin(
-                key=key, fingerprint=fingerprint, execution=execution, deadline=call.deadline
+                key=ref.key,
+                fingerprint=ref.fingerprint,
+                execution=execution,
+                deadline=call.deadline,
             )
             if earlier is None:
+                fresh = True
                 break
             if earlier.state is not RecordState.UNKNOWN:
-                return self._replay(call, earlier, response_type, keep_execution_id)
+                return self._replayed(call, earlier, response_type, compensates)
             if not self._can_resend(operation, earlier):
-                found = await self._reconcile(call, connector, operation, earlier, key, respond)
+                found = await self._reconcile(call, connector, operation, earlier, respond)
                 if found is None:
-                    return self._replay(call, earlier, response_type, keep_execution_id)
+                    return self._replayed(call, earlier, response_type, compensates)
                 if found is not False:
                     assert isinstance(found, response_type)
-                    if not keep_execution_id:
+                    if not compensates:
                         facts.execution_id = earlier.execution_id
                     return found
             # Either the vendor deduplicates by this key, so sending again learns the real
-            # outcome, or it said it never acted: run it again under the earlier execution,
-            # once the key is ours (a concurrent repeat may be doing the same).
+            # outcome, or it said it never acted: run it again under the earlier execution
+            # (the action admitted then), once the key is ours (a concurrent repeat may be
+            # doing the same).
             if await self._keys.claim(earlier):
                 execution = dataclasses.replace(execution, execution_id=earlier.execution_id)
                 break
-        if not keep_execution_id:
+        if not compensates:
             facts.execution_id = execution.execution_id
-        if call.approval_id:
+        if fresh:
             try:
-                await self._consume_approval(call, execution.execution_id)
+                await self._admit_new(call, execution.execution_id)
             except BaseException:
                 await self._ledger.release(
-                    tenant=tenant, key=key, execution_id=execution.execution_id
+                    tenant=tenant, scope=ref.scope, key=ref.key, execution_id=execution.execution_id
                 )
-                self._keys.end(tenant, key)
+                self._keys.end(tenant, ref.scope, ref.key)
                 raise
         log = AttemptLog()
         try:
@@ -260,39 +261,54 @@ class ConnectorServicer:
                 run,
                 log,
                 execution_id=execution.execution_id,
-                idempotency_key=key,
             )
         except GatewayError as error:
-            raise await self._settle_failure(call, key, execution, operation, error, log) from None
+            raise await self._settle_failure(call, execution, operation, error, log) from None
         except BaseException:
             # Cancelled or broken mid-call: if the vendor may have been reached, nobody knows.
             # Shielded: the caller going away must not stop the record of what happened.
-            await asyncio.shield(self._abandon(call, key, execution, log))
+            await asyncio.shield(self._abandon(call, execution, log))
             raise
         else:
             response = respond(execution.execution_id, result, log.attempts)
             await self._finish(
-                tenant,
-                key,
-                execution.execution_id,
+                execution,
                 response,
                 attempts=log.attempts,
                 result=dict(result),
+                compensates=compensates,
             )
             assert isinstance(response, response_type)
             return response
         finally:
-            self._keys.end(tenant, key)
+            self._keys.end(tenant, ref.scope, ref.key)
+
+    async def _admit_new(self, call: Call, execution_id: str) -> None:
+        """A new execution under this key: it uses the call's approval once. A repeat
+        admitted without one whose earlier execution was meanwhile resolved as not acted is
+        a new action after all: it needs a person's approval like any other."""
+        if call.approval_id:
+            await self._consume_approval(call, execution_id)
+        elif call.needs_approval:
+            assert call.target is not None
+            await require_approval(
+                self._approvals,
+                call,
+                {
+                    "connector_key": call.target.metadata.key,
+                    "operation": call.target.operation.name,
+                    "policy_class": "B",
+                },
+            )
 
     async def _finish(
         self,
-        tenant: str,
-        key: str,
-        execution_id: str,
+        execution: NewExecution,
         answer: Message | GatewayError,
         *,
         attempts: int,
         result: dict[str, Any],
+        compensates: str = "",
     ) -> None:
         """Stores the final answer for the key: a response, a final failure, or an unknown
         outcome, and the execution's matching status."""
@@ -312,14 +328,16 @@ class ConnectorServicer:
             state, status = RecordState.COMPLETED, ExecutionStatus.SUCCEEDED
             outcome = response_outcome(answer)
         await self._ledger.finish(
-            tenant=tenant,
-            key=key,
-            execution_id=execution_id,
+            tenant=execution.tenant,
+            scope=execution.scope,
+            key=execution.idempotency_key,
+            execution_id=execution.execution_id,
             state=state,
             outcome=outcome,
             status=status,
             result=result,
             attempts=attempts,
+            compensates=compensates,
         )
 
     async def _consume_approval(self, call: Call, used_by: str) -> None:
@@ -327,12 +345,8 @@ class ConnectorServicer:
         assert call.identity is not None
         assert call.target is not None
         await self._approvals.consume(
-            tenant=call.identity.tenant,
             approval_id=call.approval_id,
-            connector_key=call.target.metadata.key,
-            operation=call.target.operation.name,
-            payload_digest=call.facts.payload_digest,
-            execution_id=call.facts.execution_id if call.method == "Compensate" else "",
+            **binding(call),
             used_by_execution_id=used_by,
         )
         self._notify(call.approval_id)
@@ -343,7 +357,6 @@ class ConnectorServicer:
         connector: Connector,
         operation: OperationSpec,
         earlier: IdempotencyRecord,
-        key: str,
         respond: Callable[[str, Mapping[str, Any], int], Message],
     ) -> Message | bool | None:
         """Asks the vendor about an unknown outcome: the stored answer when it acted, False
@@ -354,7 +367,7 @@ class ConnectorServicer:
         ctx = AttemptContext(
             call.identity.tenant,
             earlier.execution_id,
-            key,
+            earlier.execution_id,
             0,
             min(connector.metadata.timeout_ms / 1000, call.deadline.remaining()),
         )
@@ -367,12 +380,20 @@ class ConnectorServicer:
             return False
         response = respond(earlier.execution_id, lookup.result, 0)
         await self._finish(
-            call.identity.tenant,
-            key,
-            earlier.execution_id,
+            NewExecution(
+                execution_id=earlier.execution_id,
+                tenant=earlier.tenant,
+                caller="",
+                connector_key=earlier.connector_key,
+                operation=earlier.operation,
+                idempotency_key=earlier.key,
+                payload_digest="",
+                scope=earlier.scope,
+            ),
             response,
             attempts=0,
             result=dict(lookup.result),
+            compensates=call.execution.execution_id if call.execution else "",
         )
         call.facts.success_event = RECONCILED_EVENT
         response.replayed = True
@@ -384,31 +405,18 @@ class ConnectorServicer:
         return operation.idempotency is Idempotency.NATIVE and age_s < NATIVE_REPLAY_WINDOW_S
 
     @staticmethod
-    def _replay(
-        call: Call, record: IdempotencyRecord, response_type: type[R], keep_execution_id: bool
+    def _replayed(
+        call: Call, record: IdempotencyRecord, response_type: type[R], compensates: str
     ) -> R:
         facts = call.facts
-        if not keep_execution_id:
+        if not compensates:
             facts.execution_id = record.execution_id
-        facts.success_event = REPLAY_EVENT
-        facts.refusal_event = REPLAY_EVENT
-        if record.state is RecordState.UNKNOWN:
-            raise OutcomeUnknown(
-                f"the first call with idempotency key {record.key!r} may have reached the "
-                "vendor, and its outcome is not known; it is listed for operators to resolve. "
-                "Do not repeat it under a new key before checking with them",
-                metadata={"execution_id": record.execution_id, "replayed": "true"},
-            )
-        if "error" in record.outcome:
-            raise stored_error(record.outcome).with_metadata(replayed="true")
-        response = stored_response(record.outcome, response_type)
-        response.replayed = True  # type: ignore[attr-defined]
-        return response
+        facts.success_event = facts.refusal_event = REPLAY_EVENT
+        return replay(record, response_type)
 
     async def _settle_failure(
         self,
         call: Call,
-        key: str,
         execution: NewExecution,
         operation: OperationSpec,
         error: GatewayError,
@@ -416,7 +424,6 @@ class ConnectorServicer:
     ) -> GatewayError:
         """Stores a final failure once the vendor may have been contacted; otherwise frees the
         key so the agent can send again with it once the cause is fixed."""
-        tenant = execution.tenant
         call.facts.vendor_contacted = log.may_have_acted
         if log.may_have_acted:
             final = (
@@ -428,24 +435,25 @@ class ConnectorServicer:
                     metadata={**error.metadata, "cause": error.reason},
                 )
             )
-            await self._finish(
-                tenant, key, execution.execution_id, final, attempts=log.attempts, result={}
-            )
+            # The execution operators find it under, and resolve.
+            final.with_metadata(execution_id=execution.execution_id)
+            await self._finish(execution, final, attempts=log.attempts, result={})
             return final
         if isinstance(error, VendorRejected):
             # The vendor answered: this request fails the same way every time.
-            await self._finish(
-                tenant, key, execution.execution_id, error, attempts=log.attempts, result={}
-            )
+            await self._finish(execution, error, attempts=log.attempts, result={})
             return error
-        await self._release(call, key, execution)
+        await self._release(call, execution)
         return error
 
-    async def _release(self, call: Call, key: str, execution: NewExecution) -> None:
+    async def _release(self, call: Call, execution: NewExecution) -> None:
         """The vendor never acted: frees the key, and gives back the approval the call used,
         so the agent can re-send the same request once the cause has cleared."""
         await self._ledger.release(
-            tenant=execution.tenant, key=key, execution_id=execution.execution_id
+            tenant=execution.tenant,
+            scope=execution.scope,
+            key=execution.idempotency_key,
+            execution_id=execution.execution_id,
         )
         if call.approval_id:
             await self._approvals.restore(
@@ -455,21 +463,12 @@ class ConnectorServicer:
             )
             self._notify(call.approval_id)
 
-    async def _abandon(
-        self, call: Call, key: str, execution: NewExecution, log: AttemptLog
-    ) -> None:
+    async def _abandon(self, call: Call, execution: NewExecution, log: AttemptLog) -> None:
         if call.facts.vendor_contacted:
             unknown = OutcomeUnknown("the call was abandoned while the vendor was handling it")
-            await self._finish(
-                execution.tenant,
-                key,
-                execution.execution_id,
-                unknown,
-                attempts=log.attempts,
-                result={},
-            )
+            await self._finish(execution, unknown, attempts=log.attempts, result={})
         else:
-            await self._release(call, key, execution)
+            await self._release(call, execution)
 
     # --- attempts ---------------------------------------------------------------------------
 
@@ -482,7 +481,6 @@ class ConnectorServicer:
         log: AttemptLog,
         *,
         execution_id: str = "",
-        idempotency_key: str = "",
     ) -> Mapping[str, Any]:
         assert call.deadline is not None
         assert call.identity is not None
@@ -492,6 +490,10 @@ class ConnectorServicer:
         meta = connector.metadata
         breaker = self._guards.breaker(tenant, connector.key)
         bucket = self._guards.bucket(tenant, meta)
+        execution_id = execution_id or facts.execution_id
+
+        def contacted() -> None:
+            facts.vendor_contacted = True
 
         async def attempt(number: int, timeout_s: float) -> Mapping[str, Any]:
             trial = breaker.admit()
@@ -510,14 +512,12 @@ class ConnectorServicer:
             if number == 1:
                 await call.audit.requested()
             facts.attempts = number
-            facts.vendor_contacted = True
-            context = AttemptContext(
-                tenant,
-                execution_id or facts.execution_id,
-                facts.idempotency_key,
-                number,
-                timeout_s,
-            )
+            # The adapter reports when the vendor may start acting; only then may a failure
+            # it cannot classify (a bug, the guard below, a cancellation) have acted.
+            contact = VendorContact(contacted)
+            # The vendor deduplicates by the execution: the same id on every attempt and on
+            # every re-send of an unknown outcome, distinct for every other action.
+            context = AttemptContext(tenant, execution_id, execution_id, number, timeout_s, contact)
             try:
                 # Adapters bound their own attempts and know how far the request got; this
                 # guard only stops one that overruns its timeout.
@@ -525,9 +525,12 @@ class ConnectorServicer:
                     result = await run(context)
             except TimeoutError:
                 breaker.record(vendor_failure=True, trial=trial)
-                raise self._overrun(operation, timeout_s) from None
+                overrun = self._overrun(operation, timeout_s, contact.reported)
+                facts.vendor_contacted = log.may_have_acted or overrun.may_have_acted
+                raise overrun from None
             except GatewayError as error:
                 breaker.record(vendor_failure=error.vendor_fault, trial=trial)
+                facts.vendor_contacted = log.may_have_acted or error.may_have_acted
                 raise
             except BaseException:
                 breaker.release(trial=trial)
@@ -556,8 +559,14 @@ class ConnectorServicer:
         return result
 
     @staticmethod
-    def _overrun(operation: OperationSpec, timeout_s: float) -> GatewayError:
+    def _overrun(operation: OperationSpec, timeout_s: float, contacted: bool) -> GatewayError:
         details = {"timed_out": "true", "timeout_ms": str(round(timeout_s * 1000))}
+        if not contacted:
+            return DeadlineExceeded(
+                "the connector did not reach the vendor in time; nothing was sent",
+                metadata=details,
+                may_have_acted=False,
+            )
         if operation.read_only:
             return DeadlineExceeded("the vendor did not answer in time", metadata=details)
         return OutcomeUnknown(

@@ -87,6 +87,12 @@ class ReliabilitySettings(BaseModel):
     breaker_open_s: float = Field(default=30.0, gt=0)
     idempotency_ttl_s: float = Field(default=24 * 3600, gt=0)
     prune_interval_s: float = Field(default=300.0, gt=0)
+    # Settled executions (succeeded, failed) are deleted this long after they ended; unknown
+    # and compensated ones are kept for good.
+    execution_retention_s: float = Field(default=90 * 24 * 3600, gt=0)
+    # How long another process sharing the database waits after this one stops renewing its
+    # lease before it takes this one's in-flight calls as of unknown outcome.
+    lease_s: float = Field(default=30.0, ge=1)
     rate_limits: dict[str, RateLimitSettings] = Field(default_factory=dict)  # by connector key
 
 

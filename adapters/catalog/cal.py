@@ -21,6 +21,7 @@ from adapters.catalog._common import (
     UtcDateTime,
     integral,
 )
+from adapters.catalog.results import BookingCreated
 from gateway.contract import (
     ConnectorMetadata,
     DataClassification,
@@ -177,6 +178,7 @@ METADATA = ConnectorMetadata(
             policy_class=PolicyClass.B,
             idempotency=Idempotency.GATEWAY,
             compensation="cancel_booking",
+            result_model=BookingCreated,
             success_event="booking_created",
             failure_event="booking_failed",
         ),

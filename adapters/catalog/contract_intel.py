@@ -15,6 +15,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BeforeValidator, EmailStr, Field, model_validator
 
 from adapters.catalog._common import CatalogModel, Uuid, integral
+from adapters.catalog.results import EnvelopeSent
 from gateway.contract import (
     ConnectorMetadata,
     DataClassification,
@@ -248,6 +249,7 @@ METADATA = ConnectorMetadata(
             policy_class=PolicyClass.B,
             idempotency=Idempotency.GATEWAY,
             compensation="void_envelope",
+            result_model=EnvelopeSent,
             success_event="envelope_sent",
             failure_event="envelope_failed",
         ),

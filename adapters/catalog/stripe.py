@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, EmailStr, Field
 
 from adapters.catalog._common import CatalogModel, Metadata, integral
+from adapters.catalog.results import PaymentIntentCreated
 from gateway.contract import (
     ConnectorMetadata,
     DataClassification,
@@ -133,6 +134,7 @@ METADATA = ConnectorMetadata(
             policy_class=PolicyClass.B,
             idempotency=Idempotency.NATIVE,
             compensation="cancel_payment_intent",
+            result_model=PaymentIntentCreated,
             success_event="payment_created",
             failure_event="payment_failed",
         ),

@@ -11,6 +11,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BeforeValidator, Field, StrictBool, model_validator
 
 from adapters.catalog._common import CatalogModel, E164Phone, HttpsUrl, integral
+from adapters.catalog.results import CallPlaced
 from gateway.contract import (
     ConnectorMetadata,
     DataClassification,
@@ -124,6 +125,7 @@ METADATA = ConnectorMetadata(
             policy_class=PolicyClass.B,
             idempotency=Idempotency.GATEWAY,
             compensation="cancel_call",
+            result_model=CallPlaced,
             success_event="call_placed",
             failure_event="call_failed",
         ),

@@ -98,7 +98,7 @@ class EmailAdapter:
                 f"email.send takes a SendEmail payload, not {type(payload).__name__}"
             )
         client = await self._ready_client()
-        outcome = await client.send(payload, timeout_s=ctx.timeout_s)
+        outcome = await client.send(payload, timeout_s=ctx.timeout_s, contact=ctx.contact)
         return outcome.as_result()
 
     async def compensate(

@@ -34,6 +34,7 @@ from aiosmtplib import (
     SMTPServerDisconnected,
 )
 
+from gateway.contract import VendorContact
 from gateway.errors import (
     DeadlineExceeded,
     GatewayError,
@@ -374,9 +375,17 @@ class SmtpClient:
             await smtp.ehlo()
 
     async def send(
-        self, payload: SendEmail, *, timeout_s: float, now: datetime | None = None
+        self,
+        payload: SendEmail,
+        *,
+        timeout_s: float,
+        now: datetime | None = None,
+        contact: VendorContact | None = None,
     ) -> SendOutcome:
-        """Delivers one message; raises ``GatewayError`` subclasses (see ``failure_error``)."""
+        """Delivers one message; raises ``GatewayError`` subclasses (see ``failure_error``).
+
+        ``contact`` hears the moment the relay may have the whole message (the end of the
+        message data is sent): before it, nothing can have been delivered."""
         message = build_message(payload, self.config.from_address, now=now)
         message_id = str(message["Message-ID"])
         wire = wire_bytes(message)
@@ -391,7 +400,9 @@ class SmtpClient:
         try:
             async with asyncio.timeout_at(deadline):
                 smtp = await self.connection()
-                accepted, refused = await self._transaction(smtp, wire, recipients, utf8, progress)
+                accepted, refused = await self._transaction(
+                    smtp, wire, recipients, utf8, progress, contact
+                )
             delivered = True
             await self._quit(smtp, deadline)
         except GatewayError as exc:
@@ -414,6 +425,7 @@ class SmtpClient:
         recipients: Sequence[str],
         utf8: bool,
         progress: Progress,
+        contact: VendorContact | None,
     ) -> tuple[list[str], dict[str, int]]:
         await self.hello(smtp, progress)
         if self.config.username:
@@ -459,6 +471,8 @@ class SmtpClient:
 
         # From here on the relay may have the whole message: only its reply tells.
         progress.phase = Phase.END_OF_DATA
+        if contact is not None:
+            contact.may_have_acted()
         protocol.write(data_section(wire))
         reply = await protocol.read_response(timeout=None)
         if reply.code != 250:

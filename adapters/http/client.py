@@ -41,6 +41,7 @@ import aiohttp
 from multidict import CIMultiDict
 from opentelemetry import propagate
 
+from gateway.contract import VendorContact
 from gateway.errors import (
     DeadlineExceeded,
     GatewayError,
@@ -85,17 +86,21 @@ class VendorResponse:
 
 
 class _Progress:
-    """The phase one request has reached, written by the trace callbacks."""
+    """The phase one request has reached, written by the trace callbacks; from ``request``
+    on, the attempt's ``VendorContact`` hears that the vendor may act."""
 
-    __slots__ = ("phase",)
+    __slots__ = ("contact", "phase")
 
-    def __init__(self) -> None:
+    def __init__(self, contact: VendorContact | None) -> None:
         self.phase = Phase.CONNECT
+        self.contact = contact
 
     def advance(self, phase: Phase) -> None:
         order = list(Phase)
         if order.index(phase) > order.index(self.phase):
             self.phase = phase
+            if self.contact is not None:
+                self.contact.may_have_acted()
 
 
 def _progress(ctx: SimpleNamespace) -> _Progress | None:
@@ -332,11 +337,13 @@ class VendorHttpClient:
         headers: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
         idempotency_header: str = "Idempotency-Key",
+        contact: VendorContact | None = None,
     ) -> VendorResponse:
         """Sends one request and returns its 2xx answer; raises ``GatewayError`` otherwise.
 
         ``timeout_s`` bounds everything: connecting, sending and reading the whole body.
         ``json`` and ``form`` are exclusive. ``path`` is appended to the base URL.
+        ``contact`` (the attempt's) hears when the request starts leaving for the vendor.
         """
         if json is not None and form is not None:
             raise ValueError("request() takes json or form, not both")
@@ -360,7 +367,7 @@ class VendorHttpClient:
 
         session = self._open()
         url = f"{self.base_url}/{path.lstrip('/')}"
-        progress = _Progress()
+        progress = _Progress(contact)
         status: int | None = None
         try:
             async with asyncio.timeout(timeout_s + _GUARD_GRACE_S):

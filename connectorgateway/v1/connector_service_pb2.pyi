@@ -238,7 +238,7 @@ class RetryPolicy(_message.Message):
     def __init__(self, max_retries: _Optional[int] = ..., backoff_ms: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class OperationDescriptor(_message.Message):
-    __slots__ = ("name", "description", "policy_class", "idempotency", "read_only", "payload_schema", "compensation", "success_event", "failure_event")
+    __slots__ = ("name", "description", "policy_class", "idempotency", "read_only", "payload_schema", "compensation", "success_event", "failure_event", "result_schema")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     POLICY_CLASS_FIELD_NUMBER: _ClassVar[int]
@@ -248,6 +248,7 @@ class OperationDescriptor(_message.Message):
     COMPENSATION_FIELD_NUMBER: _ClassVar[int]
     SUCCESS_EVENT_FIELD_NUMBER: _ClassVar[int]
     FAILURE_EVENT_FIELD_NUMBER: _ClassVar[int]
+    RESULT_SCHEMA_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     policy_class: PolicyClass
@@ -257,7 +258,8 @@ class OperationDescriptor(_message.Message):
     compensation: str
     success_event: str
     failure_event: str
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., policy_class: _Optional[_Union[PolicyClass, str]] = ..., idempotency: _Optional[_Union[Idempotency, str]] = ..., read_only: _Optional[bool] = ..., payload_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., compensation: _Optional[str] = ..., success_event: _Optional[str] = ..., failure_event: _Optional[str] = ...) -> None: ...
+    result_schema: _struct_pb2.Struct
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., policy_class: _Optional[_Union[PolicyClass, str]] = ..., idempotency: _Optional[_Union[Idempotency, str]] = ..., read_only: _Optional[bool] = ..., payload_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., compensation: _Optional[str] = ..., success_event: _Optional[str] = ..., failure_event: _Optional[str] = ..., result_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ConnectorDescriptor(_message.Message):
     __slots__ = ("key", "display_name", "display_name_ar", "version", "contract_url", "retry_policy", "timeout_ms", "idempotency", "data_classification", "audit_event_types", "operations", "registered", "configured", "rate_limit_per_second", "rate_limit_burst")

@@ -36,7 +36,7 @@ RESOLUTION_SUCCEEDED: Resolution
 RESOLUTION_NOT_ACTED: Resolution
 
 class Execution(_message.Message):
-    __slots__ = ("execution_id", "connector_key", "operation", "status", "caller", "idempotency_key", "attempts", "created_at", "result")
+    __slots__ = ("execution_id", "connector_key", "operation", "status", "caller", "idempotency_key", "attempts", "created_at", "result", "resolution_note")
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
     CONNECTOR_KEY_FIELD_NUMBER: _ClassVar[int]
     OPERATION_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +46,7 @@ class Execution(_message.Message):
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    RESOLUTION_NOTE_FIELD_NUMBER: _ClassVar[int]
     execution_id: str
     connector_key: str
     operation: str
@@ -55,7 +56,8 @@ class Execution(_message.Message):
     attempts: int
     created_at: _timestamp_pb2.Timestamp
     result: _struct_pb2.Struct
-    def __init__(self, execution_id: _Optional[str] = ..., connector_key: _Optional[str] = ..., operation: _Optional[str] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., caller: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., attempts: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    resolution_note: str
+    def __init__(self, execution_id: _Optional[str] = ..., connector_key: _Optional[str] = ..., operation: _Optional[str] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., caller: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., attempts: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., resolution_note: _Optional[str] = ...) -> None: ...
 
 class ListExecutionsRequest(_message.Message):
     __slots__ = ("status", "page_size")
@@ -84,14 +86,16 @@ class GetExecutionResponse(_message.Message):
     def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ...) -> None: ...
 
 class ResolveExecutionRequest(_message.Message):
-    __slots__ = ("execution_id", "resolution", "note")
+    __slots__ = ("execution_id", "resolution", "note", "result")
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
     RESOLUTION_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
     execution_id: str
     resolution: Resolution
     note: str
-    def __init__(self, execution_id: _Optional[str] = ..., resolution: _Optional[_Union[Resolution, str]] = ..., note: _Optional[str] = ...) -> None: ...
+    result: _struct_pb2.Struct
+    def __init__(self, execution_id: _Optional[str] = ..., resolution: _Optional[_Union[Resolution, str]] = ..., note: _Optional[str] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ResolveExecutionResponse(_message.Message):
     __slots__ = ("execution",)

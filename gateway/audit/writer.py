@@ -230,38 +230,43 @@ class AuditWriter:
                 pass
 
     async def _write(self, batch: list[_Pending], *, force_anchor: bool = False) -> None:
-        """Writes ``batch`` (and an anchor when due) in one transaction, then resolves it."""
+        """Writes ``batch`` (and an anchor when due) in one transaction, then resolves it.
+
+        The chain head is read inside the write transaction (BEGIN IMMEDIATE holds SQLite's
+        write lock), so another gateway process appending to the same database meanwhile
+        cannot fork the chain: each batch links to whatever was committed last."""
         conn = self._conn
         assert conn is not None
         self._in_flight = batch
         anchor: Anchor | None = None
         try:
-            if not self._head_known:
-                await self._load_head()
-            seq, prev = self._head_seq, self._head_hash
-            rows: list[dict[str, Any]] = []
-            for item in batch:
-                seq += 1
-                row: dict[str, Any] = {
-                    **item.columns,
-                    "seq": seq,
-                    "event_id": uuid.uuid4().hex,
-                    "occurred_at": to_text(utc_now()),
-                    "prev_hash": prev,
-                }
-                prev = row["row_hash"] = row_hash(row_content(row))
-                rows.append(row)
-            unanchored = seq - self._anchored_event_seq
-            if unanchored > 0 and (
-                force_anchor
-                or unanchored >= self._settings.anchor_every_rows
-                or time.monotonic() >= self._anchor_due_at
-            ):
-                anchor = self._make_anchor(seq, prev)
-            if not rows and anchor is None:
-                return
             await conn.execute("BEGIN IMMEDIATE")
             try:
+                await self._load_head()
+                seq, prev = self._head_seq, self._head_hash
+                rows: list[dict[str, Any]] = []
+                for item in batch:
+                    seq += 1
+                    row: dict[str, Any] = {
+                        **item.columns,
+                        "seq": seq,
+                        "event_id": uuid.uuid4().hex,
+                        "occurred_at": to_text(utc_now()),
+                        "prev_hash": prev,
+                    }
+                    prev = row["row_hash"] = row_hash(row_content(row))
+                    rows.append(row)
+                unanchored = seq - self._anchored_event_seq
+                if unanchored > 0 and (
+                    force_anchor
+                    or unanchored >= self._settings.anchor_every_rows
+                    or time.monotonic() >= self._anchor_due_at
+                ):
+                    anchor = self._make_anchor(seq, prev)
+                if not rows and anchor is None:
+                    await conn.execute("ROLLBACK")
+                    self._in_flight = []
+                    return
                 if rows:
                     await conn.executemany(
                         _INSERT_EVENT, [tuple(row[c] for c in COLUMNS) for row in rows]

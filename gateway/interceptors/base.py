@@ -24,6 +24,8 @@ from gateway.identity import Identity
 from gateway.status import to_grpc_status
 
 if TYPE_CHECKING:
+    from gateway.store.ledger import Execution
+
     Context = grpc.aio.ServicerContext[Any, Any]
     Handler = grpc.RpcMethodHandler[Any, Any]
     _Interceptor = grpc.aio.ServerInterceptor[Any, Any]
@@ -69,6 +71,16 @@ class Target:
 
 
 @dataclass(frozen=True)
+class KeyRef:
+    """The idempotency key an action runs under: whose it is (``scope``: the caller, or "" for
+    a tenant-wide compensation key), the key, and the request it is bound to."""
+
+    scope: str
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
 class Deadline:
     """The instant (monotonic clock) by which the gateway must have its answer ready."""
 
@@ -94,6 +106,12 @@ class Call:
     target: Target | None = None
     deadline: Deadline | None = None
     audit: Any = None  # the audit layer's recorder for this call (gateway.interceptors.audit)
+    execution: Execution | None = None  # for Compensate: the execution it undoes
+    key: KeyRef | None = None  # for actions that write: set by the replay layer
+    # A repeat of an action admitted earlier (its key is in flight or of unknown outcome):
+    # no approval is asked for again.
+    repeat: bool = False
+    needs_approval: bool = False  # policy class B: the servicer runs it only with approval_id
     approval_id: str = ""  # a granted approval the policy layer checked, consumed by the servicer
 
     def with_(self, **changes: Any) -> Call:

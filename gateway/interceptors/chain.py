@@ -13,9 +13,11 @@ from gateway.auth.authenticator import Authenticator
 from gateway.auth.policy import AuthorizationPolicy
 from gateway.interceptors.audit import AuditLayer, AuditLog
 from gateway.interceptors.authentication import AuthenticationLayer
+from gateway.interceptors.authorization import AuthorizationLayer
 from gateway.interceptors.base import Layer
 from gateway.interceptors.deadline import DeadlineLayer
 from gateway.interceptors.policy import PolicyLayer
+from gateway.interceptors.replay import ReplayLayer
 from gateway.interceptors.status_mapping import StatusMappingLayer
 from gateway.interceptors.telemetry import TelemetryLayer
 from gateway.interceptors.validation import ValidationLayer
@@ -30,6 +32,8 @@ ORDER = (
     "authentication",
     "validation",
     "deadline",
+    "authorization",
+    "replay",
     "policy",
 )
 
@@ -52,6 +56,8 @@ def build_chain(
         "authentication": AuthenticationLayer(authenticator),
         "validation": ValidationLayer(registry, ledger, settings.max_payload_bytes),
         "deadline": DeadlineLayer(settings.deadline_reserve_ms, settings.max_call_deadline_ms),
-        "policy": PolicyLayer(registry, approvals, authorization),
+        "authorization": AuthorizationLayer(authorization),
+        "replay": ReplayLayer(ledger),
+        "policy": PolicyLayer(registry, approvals),
     }
     return [layers[name] for name in ORDER]

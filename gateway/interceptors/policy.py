@@ -1,55 +1,77 @@
-"""Policy: who may call what, and the policy class of the action.
+"""Policy: the policy class of the action, and the approval class B needs.
 
 Class A runs; class C never runs; class B runs only with a granted approval bound to this
-exact tenant, connector, operation and payload (for a compensation: the execution it undoes).
-Without one, the call creates (or finds) the pending approval request and is refused with
-APPROVAL_REQUIRED naming it. The approval is checked here and consumed by the servicer only
-after the idempotency look-up, so a network retry of an approved call gets its stored answer.
+exact tenant, connector, operation and payload (for a compensation: the execution it undoes),
+requested by this caller. Without one, the call creates (or finds) the caller's pending
+approval request and is refused with APPROVAL_REQUIRED naming it. The approval is checked
+here and consumed by the servicer once it has reserved the new execution. A repeat of an
+action admitted earlier (see the replay layer) is not asked to approve it again.
 """
 
 from __future__ import annotations
 
-import contextlib
+from typing import Any
 
 from google.protobuf.message import Message
 
 from gateway.approvals.store import ApprovalStore
-from gateway.auth.policy import AuthorizationPolicy
 from gateway.contract import PolicyClass
-from gateway.errors import ApprovalRequired, ApprovalUsed, PolicyForbidden
+from gateway.errors import ApprovalRequired, PolicyForbidden
 from gateway.interceptors.base import Call, Context, Next
 from gateway.registry import Registry
 
 POLICY_DENIED = "policy_denied"
 APPROVAL_REQUESTED = "approval_requested"
 APPROVAL_REFUSED = "approval_refused"
-OPERATOR_METHODS = (
-    "ListApprovals",
-    "ApproveApproval",
-    "DenyApproval",
-    "ListExecutions",
-    "ResolveExecution",
-)
+
+
+def binding(call: Call) -> dict[str, str]:
+    """The exact action an approval of this call is bound to."""
+    assert call.identity is not None
+    assert call.target is not None
+    return {
+        "tenant": call.identity.tenant,
+        "connector_key": call.target.metadata.key,
+        "operation": call.target.operation.name,
+        "payload_digest": call.facts.payload_digest,
+        "execution_id": call.facts.execution_id if call.method == "Compensate" else "",
+    }
+
+
+async def require_approval(approvals: ApprovalStore, call: Call, where: dict[str, Any]) -> None:
+    """Opens (or finds) the caller's pending request for this action and refuses the call
+    with APPROVAL_REQUIRED naming it."""
+    assert call.identity is not None
+    assert call.target is not None
+    key, operation = call.target.metadata.key, call.target.operation.name
+    approval, _ = await approvals.request(
+        **binding(call),
+        payload_redacted=call.facts.payload_redacted,
+        requested_by=call.identity.caller,
+    )
+    call.facts.refusal_event = APPROVAL_REQUESTED
+    call.facts.approval_id = approval.approval_id
+    raise ApprovalRequired(
+        f"{key}.{operation} needs a person's approval of this exact payload "
+        f"(policy class B). Approval {approval.approval_id} is pending: watch it with "
+        "ApprovalService.WatchApproval and re-send this request with approval_id set "
+        "once it is granted",
+        metadata={**where, "approval_id": approval.approval_id},
+    )
 
 
 class PolicyLayer:
     name = "policy"
 
-    def __init__(
-        self, registry: Registry, approvals: ApprovalStore, authorization: AuthorizationPolicy
-    ) -> None:
+    def __init__(self, registry: Registry, approvals: ApprovalStore) -> None:
         self._registry = registry
         self._approvals = approvals
-        self._authorization = authorization
 
     async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
-        assert call.identity is not None
-        if call.method in OPERATOR_METHODS:
-            self._authorization.check_operator(call.identity)
         if call.method not in ("Execute", "Compensate") or call.target is None:
             return await call_next(call)
+        assert call.identity is not None
         key, operation = call.target.metadata.key, call.target.operation
-        self._authorization.check_call(call.identity, key, operation.name)
         policy = self._registry.policy_class(key, operation)
         where = {"connector_key": key, "operation": operation.name, "policy_class": policy.value}
         if policy is PolicyClass.C:
@@ -61,35 +83,15 @@ class PolicyLayer:
             )
         if policy is PolicyClass.A:
             return await call_next(call)
-        facts = call.facts
-        binding = {
-            "tenant": call.identity.tenant,
-            "connector_key": key,
-            "operation": operation.name,
-            "payload_digest": facts.payload_digest,
-            "execution_id": facts.execution_id if call.method == "Compensate" else "",
-        }
+        call = call.with_(needs_approval=True)
+        if call.repeat:  # admitted (and approved) when it first ran
+            return await call_next(call)
         approval_id = call.request.approval_id
         if not approval_id:
-            approval, _ = await self._approvals.request(
-                **binding,
-                payload_redacted=facts.payload_redacted,
-                requested_by=call.identity.caller,
-            )
-            facts.refusal_event = APPROVAL_REQUESTED
-            facts.approval_id = approval.approval_id
-            raise ApprovalRequired(
-                f"{key}.{operation.name} needs a person's approval of this exact payload "
-                f"(policy class B). Approval {approval.approval_id} is pending: watch it with "
-                "ApprovalService.WatchApproval and re-send this request with approval_id set "
-                "once it is granted",
-                metadata={**where, "approval_id": approval.approval_id},
-            )
+            await require_approval(self._approvals, call, where)
+        facts = call.facts
         facts.approval_id = approval_id
         facts.refusal_event = APPROVAL_REFUSED
-        # A used approval passes here: only a replay of the call that used it may succeed, and
-        # the servicer, consuming after the idempotency look-up, refuses anything else.
-        with contextlib.suppress(ApprovalUsed):
-            await self._approvals.check(approval_id=approval_id, **binding)
+        await self._approvals.check(approval_id=approval_id, **binding(call))
         facts.refusal_event = ""
         return await call_next(call.with_(approval_id=approval_id))

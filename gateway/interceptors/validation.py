@@ -17,7 +17,7 @@ from gateway.canonical import sha256_hex
 from gateway.contract import OperationSpec
 from gateway.errors import (
     ConnectorNotFound,
-    ExecutionNotFound,
+    ExecutionResultMissing,
     FieldViolation,
     InvalidField,
     InvalidPayload,
@@ -28,10 +28,11 @@ from gateway.errors import (
     PayloadTooLarge,
     UnknownOperation,
 )
+from gateway.execution_access import visible_execution
 from gateway.interceptors.base import Call, Context, Next, Target
 from gateway.redaction import redact
 from gateway.registry import Connector, Registry
-from gateway.store.ledger import Ledger
+from gateway.store.ledger import Execution, ExecutionStatus, Ledger
 
 APPROVAL_METHODS = ("GetApproval", "WatchApproval", "ApproveApproval", "DenyApproval")
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
@@ -204,13 +205,8 @@ class ValidationLayer:
         if not request.reason.strip():
             raise _missing("reason", "say why the execution is undone; it is audited")
         self._idempotency_key(call, request.idempotency_key, required=True)
-        tenant = call.identity.tenant if call.identity else ""
-        execution = await self._ledger.execution(tenant, request.execution_id)
-        if execution is None:
-            raise ExecutionNotFound(
-                f"no execution {request.execution_id!r}",
-                metadata={"execution_id": request.execution_id},
-            )
+        assert call.identity is not None  # authentication runs first
+        execution = await visible_execution(self._ledger, call.identity, request.execution_id)
         call.facts.execution_id = execution.execution_id
         connector = self._connector(execution.connector_key)
         meta = connector.metadata
@@ -226,9 +222,29 @@ class ValidationLayer:
                 metadata={"connector_key": meta.key, "operation": execution.operation},
             )
         call.facts.operation = undo.name
+        if execution.status is ExecutionStatus.SUCCEEDED:
+            self._undoable_result(execution, original)
         # What an approval of this compensation is bound to: the execution and the undo.
         call.facts.payload_digest = sha256_hex(
             {"execution_id": execution.execution_id, "operation": undo.name}
         )
         call.facts.payload_redacted = {"execution_id": execution.execution_id}
-        return call.with_(target=Target(meta, undo, original.payload_model.model_construct()))
+        return call.with_(
+            target=Target(meta, undo, original.payload_model.model_construct()),
+            execution=execution,
+        )
+
+    @staticmethod
+    def _undoable_result(execution: Execution, original: OperationSpec) -> None:
+        """Refuses an execution whose stored result lacks the vendor ids the undo needs."""
+        if original.result_model is None:
+            return
+        try:
+            original.result_model.model_validate(execution.result)
+        except ValidationError:
+            raise ExecutionResultMissing(
+                f"execution {execution.execution_id!r} holds no vendor ids to undo (it was "
+                "resolved by an operator without the vendor's result); undo it at the vendor "
+                "directly",
+                metadata={"execution_id": execution.execution_id},
+            ) from None

@@ -1,6 +1,6 @@
-"""Idempotency keys with the semantics of Stripe's: scoped to the tenant, the first final
-answer replayed to repeats, a different request under the same key refused, and a concurrent
-duplicate waiting for the first call instead of running a second one."""
+"""Idempotency keys with the semantics of Stripe's: scoped to the caller within its tenant, the
+first final answer replayed to repeats, a different request under the same key refused, and a
+concurrent duplicate waiting for the first call instead of running a second one."""
 
 from __future__ import annotations
 
@@ -12,20 +12,39 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import Message
 
-from gateway.errors import DeadlineExceeded, GatewayError, IdempotencyKeyReused, StoredError
+from gateway.canonical import sha256_hex
+from gateway.errors import (
+    DeadlineExceeded,
+    GatewayError,
+    IdempotencyKeyReused,
+    OutcomeUnknown,
+    StoredError,
+)
 from gateway.interceptors.base import Deadline
 from gateway.store.ledger import IdempotencyRecord, Ledger, NewExecution, RecordState
 
-POLL_S = 0.05
+POLL_S = 0.05  # how often to look again at a key held by another live gateway process
 # The key of an execution's compensation. Agents' keys never hold a space (validation), so
-# no Execute can take, or be mistaken for, a compensation's key.
+# no Execute can take, or be mistaken for, a compensation's key. It is tenant-wide (scope
+# ""): an execution is undone at most once, whoever asks.
 COMPENSATION_KEY_PREFIX = "compensation "
+COMPENSATION_SCOPE = ""
 
 
 def compensation_key(execution_id: str) -> str:
-    return (
-        COMPENSATION_KEY_PREFIX + execution_id
-    )  # how often to look again at a key held by another gateway process
+    return COMPENSATION_KEY_PREFIX + execution_id
+
+
+def execute_fingerprint(connector_key: str, operation: str, payload_digest: str) -> str:
+    """What a key is bound to for an Execute: the connector, the operation and the payload."""
+    return sha256_hex(
+        {"connector_key": connector_key, "operation": operation, "payload_digest": payload_digest}
+    )
+
+
+def compensation_fingerprint(execution_id: str, operation: str) -> str:
+    """What a compensation's key is bound to: the execution and the undo."""
+    return sha256_hex({"execution_id": execution_id, "operation": operation})
 
 
 def response_outcome(response: Message) -> dict[str, Any]:
@@ -57,12 +76,44 @@ def stored_response(outcome: dict[str, Any], response_type: type[M]) -> M:
     return response
 
 
+def replay(record: IdempotencyRecord, response_type: type[M]) -> M:
+    """The stored answer of an earlier call with this key: its response (``replayed``
+    set), or its stored failure raised again; OUTCOME_UNKNOWN while nobody knows."""
+    if record.state is RecordState.UNKNOWN:
+        raise OutcomeUnknown(
+            f"the first call with idempotency key {record.key!r} may have reached the "
+            "vendor, and its outcome is not known; it is listed for operators to resolve. "
+            "Do not repeat it under a new key before checking with them",
+            metadata={"execution_id": record.execution_id, "replayed": "true"},
+        )
+    return replay_outcome(record.outcome, response_type)
+
+
+def replay_outcome(outcome: dict[str, Any], response_type: type[M]) -> M:
+    if "error" in outcome:
+        raise stored_error(outcome).with_metadata(replayed="true")
+    response = stored_response(outcome, response_type)
+    response.replayed = True  # type: ignore[attr-defined]
+    return response
+
+
+def check_fingerprint(record: IdempotencyRecord, fingerprint: str) -> None:
+    """Refuses a key first used for a different request."""
+    if record.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            f"idempotency key {record.key!r} was first used for a different request "
+            f"({record.connector_key}.{record.operation} with another payload); "
+            "use a new key for a new request",
+            metadata={"idempotency_key": record.key},
+        )
+
+
 class IdempotencyKeys:
     def __init__(self, ledger: Ledger, *, owner: str, ttl_s: float) -> None:
         self._ledger = ledger
         self.owner = owner
-        self._ttl_s = ttl_s
-        self._running: dict[tuple[str, str], asyncio.Event] = {}
+        self.ttl_s = ttl_s
+        self._running: dict[tuple[str, str, str], asyncio.Event] = {}
 
     async def begin(
         self, *, key: str, fingerprint: str, execution: NewExecution, deadline: Deadline
@@ -70,7 +121,7 @@ class IdempotencyKeys:
         """Reserves the key (returns None; the caller must ``end`` it) or returns the record
         of the earlier call to replay. Waits, within the deadline, for an earlier call with
         the same key that is still running."""
-        local = (execution.tenant, key)
+        local = (execution.tenant, execution.scope, key)
         while True:
             running = self._running.get(local)
             if running is not None:
@@ -84,54 +135,45 @@ class IdempotencyKeys:
                     fingerprint=fingerprint,
                     execution=execution,
                     owner=self.owner,
-                    ttl_s=self._ttl_s,
+                    ttl_s=self.ttl_s,
                 )
             except BaseException:
-                self.end(execution.tenant, key)
+                self.end(execution.tenant, execution.scope, key)
                 raise
             if existing is None:
                 return None
-            self.end(execution.tenant, key)
-            if existing.fingerprint != fingerprint:
-                raise IdempotencyKeyReused(
-                    f"idempotency key {key!r} was first used for a different request "
-                    f"({existing.connector_key}.{existing.operation} with another payload); "
-                    "use a new key for a new request",
-                    metadata={"idempotency_key": key},
-                )
-            if existing.state is RecordState.IN_FLIGHT and existing.owner != self.owner:
-                # Held by another gateway process sharing the store: look again shortly.
+            self.end(execution.tenant, execution.scope, key)
+            check_fingerprint(existing, fingerprint)
+            if (
+                existing.state is RecordState.IN_FLIGHT
+                and existing.owner != self.owner
+                and await self._ledger.owner_alive(existing.owner)
+            ):
+                # Held by another live gateway process sharing the store: look again.
                 await self._wait(asyncio.sleep(POLL_S), deadline, key)
                 continue
             if existing.state is RecordState.IN_FLIGHT:
-                # Ours, yet no call of this process runs it: the call that reserved it was
-                # cancelled at the wrong moment. Nobody knows whether the vendor acted.
-                await self._ledger.orphan_to_unknown(
-                    tenant=existing.tenant, key=key, execution_id=existing.execution_id
-                )
+                # No running call holds it: the call that reserved it was cancelled at the
+                # wrong moment, or its process died. Nobody knows whether the vendor acted.
+                await self._ledger.orphan_to_unknown(existing)
                 existing = dataclasses.replace(existing, state=RecordState.UNKNOWN)
             return existing
 
     async def claim(self, record: IdempotencyRecord) -> bool:
         """Takes an unknown-outcome key back for this call, to ask the vendor again; the
         caller must ``end`` it. False when another call got there first: begin again."""
-        local = (record.tenant, record.key)
+        local = (record.tenant, record.scope, record.key)
         if local in self._running:
             return False
         self._running[local] = asyncio.Event()
-        claimed = await self._ledger.claim_unknown(
-            tenant=record.tenant,
-            key=record.key,
-            execution_id=record.execution_id,
-            owner=self.owner,
-        )
+        claimed = await self._ledger.claim_unknown(record, self.owner)
         if not claimed:
-            self.end(record.tenant, record.key)
+            self.end(record.tenant, record.scope, record.key)
         return claimed
 
-    def end(self, tenant: str, key: str) -> None:
+    def end(self, tenant: str, scope: str, key: str) -> None:
         """Wakes the calls waiting for this key."""
-        event = self._running.pop((tenant, key), None)
+        event = self._running.pop((tenant, scope, key), None)
         if event is not None:
             event.set()
 

@@ -99,7 +99,7 @@ async def test_end_to_end_approval_runs_once(
         ("approval_granted", "local-operator"),
     ]
     assert ("execution_requested", "local-agent") in events
-    assert events[-1] == ("request_rejected", "local-agent")  # the APPROVAL_USED refusal
+    assert events[-1] == ("approval_refused", "local-agent")  # the APPROVAL_USED refusal
     assert all(
         r["detail"].find(approval_id) >= 0
         for r in gw.audit_rows()

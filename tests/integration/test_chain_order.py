@@ -21,6 +21,8 @@ EXPECTED = [
     "authentication",
     "validation",
     "deadline",
+    "authorization",
+    "replay",
     "policy",
 ]
 
@@ -50,9 +52,17 @@ async def test_layers_run_in_documented_order(tmp_path: Path) -> None:
         assert seen == EXPECTED
         assert len(fake.calls) == 1
 
+        # A repeat is answered by the replay layer, before any policy class or approval.
+        seen.clear()
+        replayed = await gw.stub.Execute(request, timeout=5)
+        assert replayed.replayed
+        assert seen == EXPECTED[: EXPECTED.index("replay") + 1]
+        assert len(fake.calls) == 1
+
         # A refusal stops at the layer that refuses: policy ran, nothing after it.
         seen.clear()
         request.operation = "forbidden"
+        request.idempotency_key = "o2"
         with pytest.raises(grpc.aio.AioRpcError):
             await gw.stub.Execute(request, timeout=5)
         assert seen == EXPECTED

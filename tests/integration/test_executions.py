@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 import pytest
 
@@ -40,13 +42,19 @@ async def unknown_outcome(gw: RunningGateway, fake: FakeAdapter, key: str) -> st
 
 
 def resolve(
-    execution_id: str, resolution: int, note: str = "checked the vendor's console"
+    execution_id: str,
+    resolution: int,
+    note: str = "checked the vendor's console",
+    result: dict[str, Any] | None = None,
 ) -> epb.ResolveExecutionRequest:
-    return epb.ResolveExecutionRequest(
+    request = epb.ResolveExecutionRequest(
         execution_id=execution_id,
-        resolution=resolution,
-        note=note,  # type: ignore[arg-type]
+        resolution=resolution,  # type: ignore[arg-type]
+        note=note,
     )
+    if result is not None:
+        request.result.update(result)
+    return request
 
 
 async def test_resolved_as_succeeded_replays_success(
@@ -56,14 +64,20 @@ async def test_resolved_as_succeeded_replays_success(
     stub = epb_grpc.ExecutionServiceStub(gw.channel)
     execution_id = await unknown_outcome(gw, fake, "k1")
     resolved = await stub.ResolveExecution(
-        resolve(execution_id, epb.RESOLUTION_SUCCEEDED, "vendor shows msg 42"),
+        resolve(
+            execution_id,
+            epb.RESOLUTION_SUCCEEDED,
+            "vendor shows msg 42",
+            result={"execution_id": "vendor-obj-42"},
+        ),
         metadata=OPERATOR,
         timeout=5,
     )
     assert resolved.execution.status == epb.EXECUTION_STATUS_SUCCEEDED
+    assert resolved.execution.resolution_note == "vendor shows msg 42"
     replay = await gw.stub.Execute(echo("k1"), metadata=AGENT, timeout=5)
     assert (replay.replayed, replay.execution_id) == (True, execution_id)
-    assert replay.result["note"] == "vendor shows msg 42"
+    assert replay.result["execution_id"] == "vendor-obj-42"
     assert len(fake.calls) == 1  # never sent again
     # Resolving twice is refused.
     with pytest.raises(grpc.aio.AioRpcError) as caught:

@@ -241,7 +241,7 @@ async def test_in_flight_record_no_call_holds_answers_unknown(
             {"connector_key": "fake", "operation": "echo", "payload_digest": digest}
         ),
         execution=NewExecution(
-            "ex-orphan", "default", "local-agent", "fake", "echo", "orphan", digest
+            "ex-orphan", "default", "local-agent", "fake", "echo", "orphan", digest, "local-agent"
         ),
         owner=gateway.instance_id,
         ttl_s=60,

@@ -101,7 +101,8 @@ async def test_gateway_errors_are_retried_for_a_deduplicating_vendor(rig: Rig, c
     assert isinstance(result, pb.ExecuteResponse)
     assert result.attempts == 2
     keys = [r.headers["idempotency-key"] for r in rig.vendor.requests]
-    assert keys == ["k1", "k1"]  # the same key, so the vendor acts once
+    # The same key on both attempts (the execution's), so the vendor acts once.
+    assert keys == [result.execution_id, result.execution_id]
     assert rig.outcome_rows() == [("execution_succeeded", "succeeded", "")]
 
 
@@ -147,7 +148,11 @@ async def test_unknown_outcome_is_reconciled_with_a_deduplicating_vendor(rig: Ri
     # and learns the real outcome.
     result = await rig.call("charge")
     assert isinstance(result, pb.ExecuteResponse)
-    assert [r.headers["idempotency-key"] for r in rig.vendor.requests] == ["k1", "k1"]
+    # Both sends carry the execution's key: the vendor acts once, whichever arrived.
+    assert [r.headers["idempotency-key"] for r in rig.vendor.requests] == [
+        result.execution_id,
+        result.execution_id,
+    ]
     again = await rig.call("charge")
     assert isinstance(again, pb.ExecuteResponse)
     assert again.replayed
@@ -235,7 +240,11 @@ async def test_reset_on_a_deduplicating_vendor_is_retried(rig: Rig) -> None:
     result = await rig.call("charge")
     assert isinstance(result, pb.ExecuteResponse)
     assert result.attempts == 2
-    assert [r.headers["idempotency-key"] for r in rig.vendor.requests] == ["k1", "k1"]
+    # Both sends carry the execution's key: the vendor acts once, whichever arrived.
+    assert [r.headers["idempotency-key"] for r in rig.vendor.requests] == [
+        result.execution_id,
+        result.execution_id,
+    ]
     assert rig.outcome_rows() == [("execution_succeeded", "succeeded", "")]
 
 
@@ -249,7 +258,7 @@ async def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> No
         seen = refused(await rig.call("create"), grpc.StatusCode.UNAVAILABLE, "VENDOR_UNAVAILABLE")
         assert seen.metadata["attempts"] == "4"  # never sent, so safe to retry each time
         # Nothing stored: the key is free again.
-        assert await gw.gateway.ledger.record("default", "k1") is None
+        assert await gw.gateway.ledger.record("default", "local-agent", "k1") is None
         assert rig.outcome_rows() == [("execution_failed", "failed", "VENDOR_UNAVAILABLE")]
 
 

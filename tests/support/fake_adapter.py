@@ -29,6 +29,13 @@ class EchoPayload(BaseModel):
     count: SafeInt = Field(default=1, ge=0, description="How many times.")
 
 
+class EchoResult(BaseModel):
+    """What ``echo`` returns; ``unecho`` needs its execution id."""
+
+    model_config = ConfigDict(extra="allow")
+    execution_id: str = Field(min_length=1)
+
+
 def _op(name: str, policy: PolicyClass, **kw: Any) -> OperationSpec:
     return OperationSpec(
         name=name, description=f"fake {name}", payload_model=EchoPayload, policy_class=policy, **kw
@@ -46,6 +53,7 @@ FAKE_METADATA = ConnectorMetadata(
             "echo",
             PolicyClass.A,
             compensation="unecho",
+            result_model=EchoResult,
             success_event="echoed",
             failure_event="echo_failed",
         ),
@@ -66,6 +74,10 @@ class FakeAdapter:
         self.contexts: list[AttemptContext] = []
         self.failures: list[Exception] = []  # raised by the next calls, one per call
         self.stall_s = 0.0
+        # Raised by the next calls before anything reaches the vendor (a bug in the adapter).
+        self.broken: list[Exception] = []
+        self.entered = asyncio.Event()  # set when a call reaches the vendor
+        self.hold: asyncio.Event | None = None  # when set, calls wait for it at the vendor
 
     @property
     def metadata(self) -> ConnectorMetadata:
@@ -81,8 +93,15 @@ class FakeAdapter:
     async def execute(
         self, operation: str, payload: BaseModel, ctx: AttemptContext
     ) -> Mapping[str, Any]:
+        if self.broken:
+            raise self.broken.pop(0)
+        # An in-memory vendor acts the moment it is called.
+        ctx.contact.may_have_acted()
         self.calls.append((operation, payload.model_dump()))
         self.contexts.append(ctx)
+        self.entered.set()
+        if self.hold is not None:
+            await self.hold.wait()
         if self.stall_s:
             await asyncio.sleep(self.stall_s)
         if self.failures:
@@ -92,6 +111,7 @@ class FakeAdapter:
     async def compensate(
         self, operation: str, original: Mapping[str, Any], ctx: AttemptContext
     ) -> Mapping[str, Any]:
+        ctx.contact.may_have_acted()
         self.calls.append((operation, dict(original)))
         return {"undone": original.get("execution_id", "")}
 

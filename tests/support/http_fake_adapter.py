@@ -41,6 +41,11 @@ class AmountPayload(BaseModel):
     note: str = Field(default="", description="Free text passed to the vendor.")
 
 
+class ChargeResult(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(min_length=1, description="The vendor's charge id, which refund needs.")
+
+
 class GetPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1, description="The vendor's object id.")
@@ -60,6 +65,7 @@ FAULTY_METADATA = ConnectorMetadata(
             policy_class=PolicyClass.A,
             idempotency=Idempotency.NATIVE,
             compensation="refund",
+            result_model=ChargeResult,
         ),
         OperationSpec(
             name="refund",
@@ -124,7 +130,11 @@ class HttpFakeAdapter:
         key = ctx.idempotency_key if spec.idempotency is Idempotency.NATIVE else None
         if spec.read_only:
             response = await self.client.request(
-                "GET", path, params=payload.model_dump(mode="json"), timeout_s=ctx.timeout_s
+                "GET",
+                path,
+                params=payload.model_dump(mode="json"),
+                timeout_s=ctx.timeout_s,
+                contact=ctx.contact,
             )
         else:
             response = await self.client.request(
@@ -133,6 +143,7 @@ class HttpFakeAdapter:
                 json=payload.model_dump(mode="json"),
                 idempotency_key=key,
                 timeout_s=ctx.timeout_s,
+                contact=ctx.contact,
             )
         return _result(response.body, operation)
 
@@ -150,6 +161,7 @@ class HttpFakeAdapter:
             json={"charge": charge},
             idempotency_key=ctx.idempotency_key,
             timeout_s=ctx.timeout_s,
+            contact=ctx.contact,
         )
         return _result(response.body, operation)
 
