@@ -329,6 +329,7 @@ class ConnectorServicer:
         await self._approvals.consume(
             tenant=call.identity.tenant,
             approval_id=call.approval_id,
+            caller=call.identity.caller,
             connector_key=call.target.metadata.key,
             operation=call.target.operation.name,
             payload_digest=call.facts.payload_digest,

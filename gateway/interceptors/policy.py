@@ -1,15 +1,17 @@
 """Policy: who may call what, and the policy class of the action.
 
 Class A runs; class C never runs; class B runs only with a granted approval bound to this
-exact tenant, connector, operation and payload (for a compensation: the execution it undoes).
-Without one, the call creates (or finds) the pending approval request and is refused with
-APPROVAL_REQUIRED naming it. The approval is checked here and consumed by the servicer only
-after the idempotency look-up, so a network retry of an approved call gets its stored answer.
+exact tenant, connector, operation and payload (for a compensation: the execution it undoes),
+which the same caller asked for. Without one, the call creates (or finds) the caller's pending
+approval request and is refused with APPROVAL_REQUIRED naming it. The approval is checked
+here and consumed by the servicer only after the idempotency look-up, so a network retry of
+an approved call gets its stored answer.
 """
 
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from google.protobuf.message import Message
 
@@ -30,6 +32,15 @@ OPERATOR_METHODS = (
     "ListExecutions",
     "ResolveExecution",
 )
+
+
+def approval_payload(call: Call) -> dict[str, Any]:
+    """What an approval of this call is given for, in full for the operator who decides: the
+    value the validation layer took the payload digest of."""
+    assert call.target is not None
+    if call.method == "Compensate":
+        return {"execution_id": call.facts.execution_id, "operation": call.target.operation.name}
+    return call.target.payload.model_dump(mode="json", exclude_defaults=True)
 
 
 class PolicyLayer:
@@ -73,6 +84,7 @@ class PolicyLayer:
         if not approval_id:
             approval, _ = await self._approvals.request(
                 **binding,
+                payload=approval_payload(call),
                 payload_redacted=facts.payload_redacted,
                 requested_by=call.identity.caller,
             )
@@ -90,6 +102,8 @@ class PolicyLayer:
         # A used approval passes here: only a replay of the call that used it may succeed, and
         # the servicer, consuming after the idempotency look-up, refuses anything else.
         with contextlib.suppress(ApprovalUsed):
-            await self._approvals.check(approval_id=approval_id, **binding)
+            await self._approvals.check(
+                approval_id=approval_id, caller=call.identity.caller, **binding
+            )
         facts.refusal_event = ""
         return await call_next(call.with_(approval_id=approval_id))
