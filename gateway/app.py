@@ -8,6 +8,7 @@ import logging
 import signal
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 
 import grpc
 from aiohttp import web
@@ -29,7 +30,7 @@ from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from connectorgateway.v1 import execution_service_pb2 as epb
 from connectorgateway.v1 import execution_service_pb2_grpc as epb_grpc
 from gateway.anchor_key import load_anchor_key
-from gateway.approval_servicer import ApprovalNotifier, ApprovalServicer
+from gateway.approval_servicer import ApprovalServicer
 from gateway.approvals.model import ApprovalClocks
 from gateway.approvals.store import ApprovalStore
 from gateway.audit.record import AuditEvent, Outcome
@@ -180,8 +181,9 @@ class Gateway:
             sla_warning_s=s.approvals.sla_warning_s,
             sla_breach_s=s.approvals.sla_breach_s,
         )
-        self.approvals = ApprovalStore(approvals_conn, clocks)
-        self.notifier = ApprovalNotifier()
+        self.approvals = ApprovalStore(
+            approvals_conn, clocks, max_pending_per_caller=s.approvals.max_pending_per_caller
+        )
 
         conn = await sqlite.connect(s.database_path, durability="NORMAL")
         self._closers.append(("state database", conn.close))
@@ -233,7 +235,6 @@ class Gateway:
                 self.guards,
                 self.approvals,
                 min_attempt_s=s.reliability.min_attempt_ms / 1000,
-                notify=self.notifier.notify,
             ),
             server,
         )
@@ -244,7 +245,10 @@ class Gateway:
             server,
         )
         apb_grpc.add_ApprovalServiceServicer_to_server(
-            ApprovalServicer(self.approvals, clocks, self.notifier),  # type: ignore[arg-type]
+            # A watch re-reads at the sweep's pace only for another process's changes.
+            ApprovalServicer(  # type: ignore[arg-type]
+                self.approvals, watch_recheck_s=s.approvals.expiry_sweep_s
+            ),
             server,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health_servicer, server)
@@ -269,7 +273,7 @@ class Gateway:
                 serving=lambda: self._serving,
                 authenticator=self.authenticator,
                 approvals=self.approvals,
-                notifier=self.notifier,
+                notifier=self.approvals.notifier,
                 audit=self.audit,
                 open_reads=s.http_open_reads,
             )
@@ -292,6 +296,7 @@ class Gateway:
             (s.reliability.prune_interval_s, self._prune, "idempotency key pruning"),
             (1.0, self.health.flush, "health state flush"),
             (s.approvals.expiry_sweep_s, self.expire_approvals, "approval expiry"),
+            (s.approvals.prune_interval_s, self.prune_approvals, "approval pruning"),
         ):
             self._tasks.append(asyncio.create_task(self._every(interval_s, job, name)))
         log.info(
@@ -333,9 +338,17 @@ class Gateway:
                     detail={"approval_id": approval.approval_id},
                 )
             )
-            self.notifier.notify(approval.approval_id)
         await self.approvals.expiry_recorded([a.approval_id for a in expired])
         return len(expired)
+
+    async def prune_approvals(self) -> int:
+        """Deletes approvals settled longer ago than ``approvals.retention_s``."""
+        pruned = await self.approvals.prune_settled(
+            timedelta(seconds=self.settings.approvals.retention_s)
+        )
+        if pruned:
+            log.info("pruned %d settled approvals past their retention", pruned)
+        return pruned
 
     @staticmethod
     async def _every(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
@@ -10,14 +9,16 @@ from google.protobuf import timestamp_pb2
 
 from connectorgateway.v1 import approval_service_pb2 as apb
 from gateway.approvals.model import Approval, ApprovalClocks, ApprovalStatus
-from gateway.approvals.sla import escalation_level, sla_compliance
+from gateway.approvals.notifier import ApprovalNotifier
+from gateway.approvals.refusals import not_found
+from gateway.approvals.sla import escalation_level
 from gateway.approvals.store import ApprovalStore
 from gateway.clock import utc_now
 from gateway.descriptors import to_struct
-from gateway.errors import ApprovalNotFound
+from gateway.identity import Identity
 from gateway.interceptors.base import Call, Context
+from gateway.paging import decode, page, page_size
 
-WATCH_POLL_S = 1.0  # also catches expiry, which no call announces
 SLA_PERIOD = timedelta(days=30)
 
 _STATUS = {
@@ -28,7 +29,8 @@ _STATUS = {
     ApprovalStatus.USED: apb.APPROVAL_STATUS_USED,
 }
 _FROM_STATUS = {v: k for k, v in _STATUS.items()}
-FINAL = (ApprovalStatus.DENIED, ApprovalStatus.EXPIRED, ApprovalStatus.USED)
+
+__all__ = ["ApprovalNotifier", "ApprovalServicer", "decide", "to_message"]
 
 
 def _ts(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
@@ -39,13 +41,21 @@ def _ts(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
     return ts
 
 
-def to_message(approval: Approval, clocks: ApprovalClocks, now: datetime) -> apb.Approval:
+def to_message(
+    approval: Approval, clocks: ApprovalClocks, now: datetime, *, full_payload: bool = False
+) -> apb.Approval:
+    """The approval as the API shows it. ``full_payload`` is for an operator of the approval's
+    tenant, who must see the exact payload to approve it; anyone else gets the copy redacted by
+    the operation's data classification. ``payload_full`` says which one was sent (requests
+    stored before full payloads were kept have only the redacted copy)."""
+    full = approval.payload if full_payload else None
     return apb.Approval(
         approval_id=approval.approval_id,
         connector_key=approval.connector_key,
         operation=approval.operation,
         payload_digest=approval.payload_digest,
-        payload=to_struct(dict(approval.payload_redacted)),
+        payload=to_struct(dict(full if full is not None else approval.payload_redacted)),
+        payload_full=full is not None,
         execution_id=approval.execution_id,
         status=_STATUS[approval.status],
         requested_by=approval.requested_by,
@@ -60,24 +70,9 @@ def to_message(approval: Approval, clocks: ApprovalClocks, now: datetime) -> apb
     )
 
 
-class ApprovalNotifier:
-    """Wakes the watchers of an approval when this process changes it."""
-
-    def __init__(self) -> None:
-        self._events: dict[str, asyncio.Event] = {}
-
-    def event(self, approval_id: str) -> asyncio.Event:
-        return self._events.setdefault(approval_id, asyncio.Event())
-
-    def notify(self, approval_id: str) -> None:
-        event = self._events.pop(approval_id, None)
-        if event is not None:
-            event.set()
-
-
 async def decide(
     store: ApprovalStore,
-    notifier: ApprovalNotifier,
+    notifier: ApprovalNotifier,  # not needed: the store wakes the watchers of what it changes
     *,
     tenant: str,
     approval_id: str,
@@ -86,49 +81,48 @@ async def decide(
     text: str,
     found: Callable[[Approval], None],
 ) -> Approval:
-    """An operator grants (``text``: a note) or denies (``text``: the reason) an approval, and
-    its watchers are woken. ``found`` sees the approval before the decision, so that a refused
-    decision is audited with what it was about."""
+    """An operator grants (``text``: a note) or denies (``text``: the reason) an approval.
+    ``found`` sees the approval before the decision, so that a refused decision is audited
+    with what it was about."""
     found(await store.get(tenant, approval_id))
     if grant:
-        approval = await store.grant(
+        return await store.grant(
             tenant=tenant, approval_id=approval_id, approver=approver, note=text
         )
-    else:
-        approval = await store.deny(
-            tenant=tenant, approval_id=approval_id, approver=approver, reason=text
-        )
-    notifier.notify(approval_id)
-    return approval
+    return await store.deny(tenant=tenant, approval_id=approval_id, approver=approver, reason=text)
 
 
 class ApprovalServicer:
     def __init__(
         self,
         store: ApprovalStore,
-        clocks: ApprovalClocks,
-        notifier: ApprovalNotifier,
         *,
+        watch_recheck_s: float,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._store = store
-        self._clocks = clocks
-        self._notifier = notifier
+        self._clocks = store.clocks
+        self._recheck_s = watch_recheck_s
         self._clock = clock
 
-    def _message(self, approval: Approval) -> apb.Approval:
-        return to_message(approval, self._clocks, self._clock())
+    def _message(self, call: Call, approval: Approval) -> apb.Approval:
+        assert call.identity is not None
+        # The store answers only within the caller's tenant: an operator here is its operator.
+        return to_message(
+            approval, self._clocks, self._clock(), full_payload=call.identity.operator
+        )
 
-    async def _visible(self, call: Call) -> Approval:
-        """The approval, if the caller may see it: an operator of its tenant, or the caller
-        that asked for it. Anyone else gets NOT_FOUND, as for an unknown id."""
+    @staticmethod
+    def _visible(identity: Identity, approval: Approval) -> None:
+        """An approval is seen by the operators of its tenant and by the caller that asked
+        for it. Anyone else gets NOT_FOUND, exactly as for an unknown id."""
+        if not identity.operator and approval.requested_by != identity.caller:
+            raise not_found(approval.approval_id)
+
+    async def _get_visible(self, call: Call) -> Approval:
         assert call.identity is not None
         approval = await self._store.get(call.identity.tenant, call.request.approval_id)
-        if not call.identity.operator and approval.requested_by != call.identity.caller:
-            raise ApprovalNotFound(
-                f"no approval {call.request.approval_id!r}",
-                metadata={"approval_id": call.request.approval_id},
-            )
+        self._visible(call.identity, approval)
         self._describe(call, approval)
         return approval
 
@@ -141,52 +135,58 @@ class ApprovalServicer:
 
     async def ListApprovals(self, call: Call, ctx: Context) -> apb.ListApprovalsResponse:
         assert call.identity is not None
+        tenant = call.identity.tenant
         status = _FROM_STATUS.get(call.request.status)
-        listed = await self._store.list(call.identity.tenant, status, call.request.page_size or 100)
+        scope = f"approvals/{status.value if status else 'all'}"
+        after = decode(call.request.page_token, scope)
+        size = page_size(call.request.page_size)
+        rows = await self._store.list(tenant, status, size + 1, after=after)
+        shown, next_page_token = page(rows, size, ApprovalStore.cursor, scope)
         now = self._clock()
-        recent = await self._store.list(call.identity.tenant, None, 100_000)
-        compliance = sla_compliance(
-            recent, period_start=now - SLA_PERIOD, period_end=now, now=now, clocks=self._clocks
+        compliance = await self._store.sla_compliance(
+            tenant, period_start=now - SLA_PERIOD, period_end=now, now=now
         )
         return apb.ListApprovalsResponse(
-            approvals=[self._message(a) for a in listed],
+            approvals=[self._message(call, a) for a in shown],
             approval_sla_compliance=1.0 if compliance is None else compliance,
+            next_page_token=next_page_token,
         )
 
     async def GetApproval(self, call: Call, ctx: Context) -> apb.GetApprovalResponse:
-        return apb.GetApprovalResponse(approval=self._message(await self._visible(call)))
+        approval = await self._get_visible(call)
+        return apb.GetApprovalResponse(approval=self._message(call, approval))
 
     async def WatchApproval(
         self, call: Call, ctx: Context
     ) -> AsyncIterator[apb.WatchApprovalResponse]:
         assert call.identity is not None
-        approval = await self._visible(call)
-        yield apb.WatchApprovalResponse(approval=self._message(approval))
-        while approval.status is ApprovalStatus.PENDING:
-            changed = self._notifier.event(approval.approval_id)
-            try:
-                async with asyncio.timeout(WATCH_POLL_S):
-                    await changed.wait()
-            except TimeoutError:
-                pass
-            latest = await self._store.get(call.identity.tenant, approval.approval_id)
-            if latest != approval:
-                approval = latest
-                yield apb.WatchApprovalResponse(approval=self._message(approval))
+        updates = self._store.watch(
+            call.identity.tenant, call.request.approval_id, recheck_s=self._recheck_s
+        )
+        try:
+            first = True
+            async for approval in updates:
+                if first:
+                    self._visible(call.identity, approval)
+                    self._describe(call, approval)
+                    first = False
+                yield apb.WatchApprovalResponse(approval=self._message(call, approval))
+        finally:
+            await updates.aclose()
 
     async def ApproveApproval(self, call: Call, ctx: Context) -> apb.ApproveApprovalResponse:
         approval = await self._decide(call, grant=True, text=call.request.note)
-        return apb.ApproveApprovalResponse(approval=self._message(approval))
+        return apb.ApproveApprovalResponse(approval=self._message(call, approval))
 
     async def DenyApproval(self, call: Call, ctx: Context) -> apb.DenyApprovalResponse:
         approval = await self._decide(call, grant=False, text=call.request.reason)
-        return apb.DenyApprovalResponse(approval=self._message(approval))
+        return apb.DenyApprovalResponse(approval=self._message(call, approval))
 
     async def _decide(self, call: Call, *, grant: bool, text: str) -> Approval:
         assert call.identity is not None
         return await decide(
             self._store,
-            self._notifier,
+            self._store.notifier,
             tenant=call.identity.tenant,
             approval_id=call.request.approval_id,
             approver=call.identity.caller,

@@ -35,6 +35,7 @@ from gateway.auth.authenticator import DEV_CALLER_HEADER
 from gateway.settings import Settings
 
 DEV_OPERATOR = "local-operator"
+PREVIEW_CHARS = 60  # of a payload in the approvals table; `approvals get` shows all of it
 
 
 def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
@@ -50,6 +51,22 @@ def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
 
 def _to_json(message: Message) -> dict[str, Any]:
     return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def _preview(payload: Message) -> str:
+    """A payload on one line, keys sorted, cut short for a table column."""
+    text = json.dumps(
+        json_format.MessageToDict(payload),
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def _next_page(token: str) -> None:
+    if token:
+        print(f"more: repeat with --page-token {token}")
 
 
 def _print_rpc_error(error: grpc.aio.AioRpcError) -> None:
@@ -100,7 +117,9 @@ async def _approvals(stub: apb_grpc.ApprovalServiceAsyncStub, args: argparse.Nam
     timeout = args.timeout
     if args.action == "list":
         wanted = apb.ListApprovalsRequest(
-            status=f"APPROVAL_STATUS_{args.status.upper()}" if args.status else None
+            status=f"APPROVAL_STATUS_{args.status.upper()}" if args.status else None,
+            page_size=args.page_size,
+            page_token=args.page_token,
         )
         listed = await stub.ListApprovals(wanted, metadata=metadata, timeout=timeout)
         if args.json:
@@ -114,15 +133,14 @@ async def _approvals(stub: apb_grpc.ApprovalServiceAsyncStub, args: argparse.Nam
                 a.requested_by,
                 a.requested_at.ToJsonString(),
                 str(a.escalation_level),
+                _preview(a.payload),
             ]
             for a in listed.approvals
         ]
-        print(
-            _table(
-                rows, ["APPROVAL", "ACTION", "STATUS", "REQUESTED BY", "REQUESTED AT", "ESCALATION"]
-            )
-        )
+        headers = ["APPROVAL", "ACTION", "STATUS", "REQUESTED BY", "REQUESTED AT", "ESCALATION"]
+        print(_table(rows, [*headers, "PAYLOAD"]))
         print(f"SLA compliance (30 days): {listed.approval_sla_compliance:.0%}")
+        _next_page(listed.next_page_token)
         return 0
     if args.action == "get":
         got = await stub.GetApproval(
@@ -276,11 +294,15 @@ async def _executions(stub: epb_grpc.ExecutionServiceAsyncStub, args: argparse.N
     timeout = args.timeout
     if args.action == "list":
         wanted = epb.ListExecutionsRequest(
-            status=f"EXECUTION_STATUS_{args.status.upper()}" if args.status else None
+            status=f"EXECUTION_STATUS_{args.status.upper()}" if args.status else None,
+            page_size=args.page_size,
+            page_token=args.page_token,
         )
         listed = await stub.ListExecutions(wanted, metadata=metadata, timeout=timeout)
         if args.json:
             print(json.dumps(_to_json(listed).get("executions", []), ensure_ascii=False))
+            if listed.next_page_token:  # the list is the output; the token goes beside it
+                print(f"more: --page-token {listed.next_page_token}", file=sys.stderr)
             return 0
         rows = [
             [
@@ -308,6 +330,7 @@ async def _executions(stub: epb_grpc.ExecutionServiceAsyncStub, args: argparse.N
                 ],
             )
         )
+        _next_page(listed.next_page_token)
         return 0
     if args.action == "get":
         got = await stub.GetExecution(
@@ -329,6 +352,15 @@ async def _executions(stub: epb_grpc.ExecutionServiceAsyncStub, args: argparse.N
     status = epb.ExecutionStatus.Name(resolved.execution.status).removeprefix("EXECUTION_STATUS_")
     print(f"resolved {resolved.execution.execution_id}: {status.lower()}")
     return 0
+
+
+def _paging_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--page-size", type=int, default=0, help="at most this many (default 100, at most 1000)"
+    )
+    parser.add_argument(
+        "--page-token", default="", help="the token printed after the previous page"
+    )
 
 
 def _parser(settings: Settings) -> argparse.ArgumentParser:
@@ -380,6 +412,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     listing_approvals.add_argument(
         "--status", choices=["pending", "granted", "denied", "expired", "used"]
     )
+    _paging_arguments(listing_approvals)
     listing_approvals.add_argument("--json", action="store_true")
     get_approval = approval_actions.add_parser("get", help="one approval")
     get_approval.add_argument("approval_id")
@@ -399,6 +432,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
         choices=["running", "succeeded", "failed", "unknown", "compensated"],
         help="only this status",
     )
+    _paging_arguments(listing_executions)
     listing_executions.add_argument("--json", action="store_true")
     get_execution = execution_actions.add_parser("get", help="one execution")
     get_execution.add_argument("execution_id")

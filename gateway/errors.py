@@ -390,3 +390,10 @@ class ApprovalNotPending(GatewayError):
 class SelfApprovalForbidden(GatewayError):
     code = grpc.StatusCode.PERMISSION_DENIED
     reason = "SELF_APPROVAL_FORBIDDEN"
+
+
+class TooManyPendingApprovals(GatewayError):
+    """The caller already has as many approval requests waiting as it may have."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "TOO_MANY_PENDING_APPROVALS"

@@ -10,11 +10,13 @@ from pydantic import ValidationError
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import execution_service_pb2 as epb
+from gateway.clock import to_text
 from gateway.contract import OperationSpec
 from gateway.descriptors import to_struct
 from gateway.errors import ExecutionNotUnknown, FieldViolation, InvalidField
 from gateway.execution_access import visible_execution
 from gateway.interceptors.base import Call, Context
+from gateway.paging import Cursor, decode, page, page_size
 from gateway.registry import Registry
 from gateway.reliability.idempotency import COMPENSATION_KEY_PREFIX, response_outcome
 from gateway.store.ledger import Execution, ExecutionStatus, Ledger
@@ -27,6 +29,10 @@ _STATUS = {
     ExecutionStatus.COMPENSATED: epb.EXECUTION_STATUS_COMPENSATED,
 }
 _FROM_STATUS = {v: k for k, v in _STATUS.items()}
+
+
+def _cursor(execution: Execution) -> Cursor:
+    return Cursor(to_text(execution.created_at), execution.execution_id)
 
 
 def to_message(execution: Execution) -> epb.Execution:
@@ -94,12 +100,15 @@ class ExecutionServicer:
 
     async def ListExecutions(self, call: Call, ctx: Context) -> epb.ListExecutionsResponse:
         assert call.identity is not None
-        listed = await self._ledger.executions(
-            call.identity.tenant,
-            _FROM_STATUS.get(call.request.status),
-            call.request.page_size or 100,
+        status = _FROM_STATUS.get(call.request.status)
+        scope = f"executions/{status.value if status else 'all'}"
+        after = decode(call.request.page_token, scope)
+        size = page_size(call.request.page_size)
+        rows = await self._ledger.executions(call.identity.tenant, status, size + 1, after=after)
+        shown, next_page_token = page(rows, size, _cursor, scope)
+        return epb.ListExecutionsResponse(
+            executions=[to_message(e) for e in shown], next_page_token=next_page_token
         )
-        return epb.ListExecutionsResponse(executions=[to_message(e) for e in listed])
 
     async def GetExecution(self, call: Call, ctx: Context) -> epb.GetExecutionResponse:
         return epb.GetExecutionResponse(execution=to_message(await self._visible(call)))

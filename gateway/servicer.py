@@ -84,10 +84,8 @@ class ConnectorServicer:
         approvals: ApprovalStore,
         *,
         min_attempt_s: float = 0.05,
-        notify: Callable[[str], None] = lambda _: None,
     ) -> None:
         self._approvals = approvals
-        self._notify = notify
         self._registry = registry
         self._ledger = ledger
         self._keys = keys
@@ -346,10 +344,10 @@ class ConnectorServicer:
         assert call.target is not None
         await self._approvals.consume(
             approval_id=call.approval_id,
+            caller=call.identity.caller,
             **binding(call),
             used_by_execution_id=used_by,
         )
-        self._notify(call.approval_id)
 
     async def _reconcile(
         self,
@@ -461,7 +459,6 @@ class ConnectorServicer:
                 approval_id=call.approval_id,
                 used_by_execution_id=execution.execution_id,
             )
-            self._notify(call.approval_id)
 
     async def _abandon(self, call: Call, execution: NewExecution, log: AttemptLog) -> None:
         if call.facts.vendor_contacted:

@@ -111,6 +111,11 @@ class ApprovalSettings(BaseModel):
     sla_warning_s: float = Field(default=4 * 3600, gt=0)
     sla_breach_s: float = Field(default=24 * 3600, gt=0)
     expiry_sweep_s: float = Field(default=30, gt=0)  # how often expired requests are recorded
+    # Bounds. A caller with this many requests pending is refused new ones; settled approvals
+    # (denied, used, expired) are deleted this long after they settled; pruning runs this often.
+    max_pending_per_caller: int = Field(default=100, ge=1)
+    retention_s: float = Field(default=90 * 24 * 3600, gt=0)
+    prune_interval_s: float = Field(default=3600, gt=0)
 
 
 class HealthSettings(BaseModel):

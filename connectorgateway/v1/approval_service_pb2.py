@@ -26,37 +26,37 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*connectorgateway/v1/approval_service.proto\x12\x13\x63onnectorgateway.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x88\x04\n\x08\x41pproval\x12\x13\n\x0b\x61pproval_id\x18\x01 \x01(\t\x12\x15\n\rconnector_key\x18\x02 \x01(\t\x12\x11\n\toperation\x18\x03 \x01(\t\x12\x16\n\x0epayload_digest\x18\x04 \x01(\t\x12(\n\x07payload\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x0c\x65xecution_id\x18\x06 \x01(\t\x12\x33\n\x06status\x18\x07 \x01(\x0e\x32#.connectorgateway.v1.ApprovalStatus\x12\x14\n\x0crequested_by\x18\x08 \x01(\t\x12\x30\n\x0crequested_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bresolved_by\x18\n \x01(\t\x12/\n\x0bresolved_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12.\n\nexpires_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06use_by\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x65scalation_level\x18\x0f \x01(\x05\x12\x1c\n\x14used_by_execution_id\x18\x10 \x01(\t\"^\n\x14ListApprovalsRequest\x12\x33\n\x06status\x18\x01 \x01(\x0e\x32#.connectorgateway.v1.ApprovalStatus\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"j\n\x15ListApprovalsResponse\x12\x30\n\tapprovals\x18\x01 \x03(\x0b\x32\x1d.connectorgateway.v1.Approval\x12\x1f\n\x17\x61pproval_sla_compliance\x18\x02 \x01(\x01\")\n\x12GetApprovalRequest\x12\x13\n\x0b\x61pproval_id\x18\x01 \x01(\t\"F\n\x13GetApprovalResponse\x12/\n\x08\x61pproval\x18\x01 \x01(\x0b\x32\x1d.connectorgateway.v1.Approval\"+\n\x14WatchApprovalRequest\x12\x13\n\x0b\x61pproval_id\x18\x01 \x01(\t\"H\n\x15WatchApprovalResponse\x12/\n\x08\x61pproval\x18\x01 \x01(\x0b\x32\x1d.connectorgateway.v1.Approval\";\n\x16\x41pproveApprovalRequest\x12\x13\n\x0b\x61pproval_id\x18\x01 \x01(\t\x12\x0c\n\x04note\x18\x02 \x01(\t\"J\n\x17\x41pproveApprovalResponse\x12/\n\x08\x61pproval\x18\x01 \x01(\x0b\x32\x1d.connectorgateway.v1.Approval\":\n\x13\x44\x65nyApprovalRequest\x12\x13\n\x0b\x61pproval_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"G\n\x14\x44\x65nyApprovalResponse\x12/\n\x08\x61pproval\x18\x01 \x01(\x0b\x32\x1d.connectorgateway.v1.Approval*\xbe\x01\n\x0e\x41pprovalStatus\x12\x1f\n\x1b\x41PPROVAL_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41PPROVAL_STATUS_PENDING\x10\x01\x12\x1b\n\x17\x41PPROVAL_STATUS_GRANTED\x10\x02\x12\x1a\n\x16\x41PPROVAL_STATUS_DENIED\x10\x03\x12\x1b\n\x17\x41PPROVAL_STATUS_EXPIRED\x10\x04\x12\x18\n\x14\x41PPROVAL_STATUS_USED\x10\x05\x32\x98\x04\n\x0f\x41pprovalService\x12\x66\n\rListApprovals\x12).connectorgateway.v1.ListApprovalsRequest\x1a*.connectorgateway.v1.ListApprovalsResponse\x12`\n\x0bGetApproval\x12\'.connectorgateway.v1.GetApprovalRequest\x1a(.connectorgateway.v1.GetApprovalResponse\x12h\n\rWatchApproval\x12).connectorgateway.v1.WatchApprovalRequest\x1a*.connectorgateway.v1.WatchApprovalResponse0\x01\x12l\n\x0f\x41pproveApproval\x12+.connectorgateway.v1.ApproveApprovalRequest\x1a,.connectorgateway.v1.ApproveApprovalResponse\x12\x63\n\x0c\x44\x65nyApproval\x12(.connectorgateway.v1.DenyApprovalRequest\x1a).connectorgateway.v1.DenyApprovalResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*connectorgateway/v1/approval_service.proto\x12\x13\x63onnectorgateway.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\x04\n\x08\x41pproval\x12\x13\n\x0b\x61pproval_id\x18\x01 \x01(\t\x12\x15\n\rconnector_key\x18\x02 \x01(\t\x12\x11\n\toperation\x18\x03 \x01(\t\x12\x16\n\x0epayload_digest\x18\x04 \x01(\t\x12(\n\x07payload\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x0c\x65xecution_id\x18\x06 \x01(\t\x12\x33\n\x06status\x18\x07 \x01(\x0e\x32#.connectorgateway.v1.ApprovalStatus\x12\x14\n\x0crequested_by\x18\x08 \x01(\t\x12\x30\n\x0crequested_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bresolved_by\x18\n \x01(\t\x12/\n\x0bresolved_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12.\n\nexpires_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06use_by\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x65scalation_level\x18\x0f \x01(\x05\x12\x1c\n\x14used_by_execution_id\x18\x10 \x01(\t\x12\x14\n\x0cpayload_full\x18\x11 \x01(\x08\"r\n\x14ListApprovalsRequest\x12\x33\n\x06status\x18\x01 \x01(\x0e\x32#.connectorgateway.v1.ApprovalStatus\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\x83\x01\n\x15ListApprovalsResponse\x12\x30\n\tapprovals\x18\x01 \x03(\x0b\x32\x1d.connectorgateway.v1.Approval\x12\x1f\n\x17\x61pproval_sla_compliance\x18\x02 \x01(\x01\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\")\n\x12GetApprovalRequest\x12\x13\n\x0b\x61pproval_id\x18\x01 \x01(\t\"F\n\x13GetApprovalResponse\x12/\n\x08\x61pproval\x18\x01 \x01(\x0b\x32\x1d.connectorgateway.v1.Approval\"+\n\x14WatchApprovalRequest\x12\x13\n\x0b\x61pproval_id\x18\x01 \x01(\t\"H\n\x15WatchApprovalResponse\x12/\n\x08\x61pproval\x18\x01 \x01(\x0b\x32\x1d.connectorgateway.v1.Approval\";\n\x16\x41pproveApprovalRequest\x12\x13\n\x0b\x61pproval_id\x18\x01 \x01(\t\x12\x0c\n\x04note\x18\x02 \x01(\t\"J\n\x17\x41pproveApprovalResponse\x12/\n\x08\x61pproval\x18\x01 \x01(\x0b\x32\x1d.connectorgateway.v1.Approval\":\n\x13\x44\x65nyApprovalRequest\x12\x13\n\x0b\x61pproval_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"G\n\x14\x44\x65nyApprovalResponse\x12/\n\x08\x61pproval\x18\x01 \x01(\x0b\x32\x1d.connectorgateway.v1.Approval*\xbe\x01\n\x0e\x41pprovalStatus\x12\x1f\n\x1b\x41PPROVAL_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41PPROVAL_STATUS_PENDING\x10\x01\x12\x1b\n\x17\x41PPROVAL_STATUS_GRANTED\x10\x02\x12\x1a\n\x16\x41PPROVAL_STATUS_DENIED\x10\x03\x12\x1b\n\x17\x41PPROVAL_STATUS_EXPIRED\x10\x04\x12\x18\n\x14\x41PPROVAL_STATUS_USED\x10\x05\x32\x98\x04\n\x0f\x41pprovalService\x12\x66\n\rListApprovals\x12).connectorgateway.v1.ListApprovalsRequest\x1a*.connectorgateway.v1.ListApprovalsResponse\x12`\n\x0bGetApproval\x12\'.connectorgateway.v1.GetApprovalRequest\x1a(.connectorgateway.v1.GetApprovalResponse\x12h\n\rWatchApproval\x12).connectorgateway.v1.WatchApprovalRequest\x1a*.connectorgateway.v1.WatchApprovalResponse0\x01\x12l\n\x0f\x41pproveApproval\x12+.connectorgateway.v1.ApproveApprovalRequest\x1a,.connectorgateway.v1.ApproveApprovalResponse\x12\x63\n\x0c\x44\x65nyApproval\x12(.connectorgateway.v1.DenyApprovalRequest\x1a).connectorgateway.v1.DenyApprovalResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'connectorgateway.v1.approval_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_APPROVALSTATUS']._serialized_start=1362
-  _globals['_APPROVALSTATUS']._serialized_end=1552
+  _globals['_APPROVALSTATUS']._serialized_start=1430
+  _globals['_APPROVALSTATUS']._serialized_end=1620
   _globals['_APPROVAL']._serialized_start=131
-  _globals['_APPROVAL']._serialized_end=651
-  _globals['_LISTAPPROVALSREQUEST']._serialized_start=653
-  _globals['_LISTAPPROVALSREQUEST']._serialized_end=747
-  _globals['_LISTAPPROVALSRESPONSE']._serialized_start=749
-  _globals['_LISTAPPROVALSRESPONSE']._serialized_end=855
-  _globals['_GETAPPROVALREQUEST']._serialized_start=857
-  _globals['_GETAPPROVALREQUEST']._serialized_end=898
-  _globals['_GETAPPROVALRESPONSE']._serialized_start=900
-  _globals['_GETAPPROVALRESPONSE']._serialized_end=970
-  _globals['_WATCHAPPROVALREQUEST']._serialized_start=972
-  _globals['_WATCHAPPROVALREQUEST']._serialized_end=1015
-  _globals['_WATCHAPPROVALRESPONSE']._serialized_start=1017
-  _globals['_WATCHAPPROVALRESPONSE']._serialized_end=1089
-  _globals['_APPROVEAPPROVALREQUEST']._serialized_start=1091
-  _globals['_APPROVEAPPROVALREQUEST']._serialized_end=1150
-  _globals['_APPROVEAPPROVALRESPONSE']._serialized_start=1152
-  _globals['_APPROVEAPPROVALRESPONSE']._serialized_end=1226
-  _globals['_DENYAPPROVALREQUEST']._serialized_start=1228
-  _globals['_DENYAPPROVALREQUEST']._serialized_end=1286
-  _globals['_DENYAPPROVALRESPONSE']._serialized_start=1288
-  _globals['_DENYAPPROVALRESPONSE']._serialized_end=1359
-  _globals['_APPROVALSERVICE']._serialized_start=1555
-  _globals['_APPROVALSERVICE']._serialized_end=2091
+  _globals['_APPROVAL']._serialized_end=673
+  _globals['_LISTAPPROVALSREQUEST']._serialized_start=675
+  _globals['_LISTAPPROVALSREQUEST']._serialized_end=789
+  _globals['_LISTAPPROVALSRESPONSE']._serialized_start=792
+  _globals['_LISTAPPROVALSRESPONSE']._serialized_end=923
+  _globals['_GETAPPROVALREQUEST']._serialized_start=925
+  _globals['_GETAPPROVALREQUEST']._serialized_end=966
+  _globals['_GETAPPROVALRESPONSE']._serialized_start=968
+  _globals['_GETAPPROVALRESPONSE']._serialized_end=1038
+  _globals['_WATCHAPPROVALREQUEST']._serialized_start=1040
+  _globals['_WATCHAPPROVALREQUEST']._serialized_end=1083
+  _globals['_WATCHAPPROVALRESPONSE']._serialized_start=1085
+  _globals['_WATCHAPPROVALRESPONSE']._serialized_end=1157
+  _globals['_APPROVEAPPROVALREQUEST']._serialized_start=1159
+  _globals['_APPROVEAPPROVALREQUEST']._serialized_end=1218
+  _globals['_APPROVEAPPROVALRESPONSE']._serialized_start=1220
+  _globals['_APPROVEAPPROVALRESPONSE']._serialized_end=1294
+  _globals['_DENYAPPROVALREQUEST']._serialized_start=1296
+  _globals['_DENYAPPROVALREQUEST']._serialized_end=1354
+  _globals['_DENYAPPROVALRESPONSE']._serialized_start=1356
+  _globals['_DENYAPPROVALRESPONSE']._serialized_end=1427
+  _globals['_APPROVALSERVICE']._serialized_start=1623
+  _globals['_APPROVALSERVICE']._serialized_end=2159
 # @@protoc_insertion_point(module_scope)

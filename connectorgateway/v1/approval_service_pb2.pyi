@@ -27,7 +27,7 @@ APPROVAL_STATUS_EXPIRED: ApprovalStatus
 APPROVAL_STATUS_USED: ApprovalStatus
 
 class Approval(_message.Message):
-    __slots__ = ("approval_id", "connector_key", "operation", "payload_digest", "payload", "execution_id", "status", "requested_by", "requested_at", "resolved_by", "resolved_at", "reason", "expires_at", "use_by", "escalation_level", "used_by_execution_id")
+    __slots__ = ("approval_id", "connector_key", "operation", "payload_digest", "payload", "execution_id", "status", "requested_by", "requested_at", "resolved_by", "resolved_at", "reason", "expires_at", "use_by", "escalation_level", "used_by_execution_id", "payload_full")
     APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
     CONNECTOR_KEY_FIELD_NUMBER: _ClassVar[int]
     OPERATION_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +44,7 @@ class Approval(_message.Message):
     USE_BY_FIELD_NUMBER: _ClassVar[int]
     ESCALATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
     USED_BY_EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FULL_FIELD_NUMBER: _ClassVar[int]
     approval_id: str
     connector_key: str
     operation: str
@@ -60,23 +61,28 @@ class Approval(_message.Message):
     use_by: _timestamp_pb2.Timestamp
     escalation_level: int
     used_by_execution_id: str
-    def __init__(self, approval_id: _Optional[str] = ..., connector_key: _Optional[str] = ..., operation: _Optional[str] = ..., payload_digest: _Optional[str] = ..., payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., execution_id: _Optional[str] = ..., status: _Optional[_Union[ApprovalStatus, str]] = ..., requested_by: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolved_by: _Optional[str] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., use_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., escalation_level: _Optional[int] = ..., used_by_execution_id: _Optional[str] = ...) -> None: ...
+    payload_full: bool
+    def __init__(self, approval_id: _Optional[str] = ..., connector_key: _Optional[str] = ..., operation: _Optional[str] = ..., payload_digest: _Optional[str] = ..., payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., execution_id: _Optional[str] = ..., status: _Optional[_Union[ApprovalStatus, str]] = ..., requested_by: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolved_by: _Optional[str] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., use_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., escalation_level: _Optional[int] = ..., used_by_execution_id: _Optional[str] = ..., payload_full: _Optional[bool] = ...) -> None: ...
 
 class ListApprovalsRequest(_message.Message):
-    __slots__ = ("status", "page_size")
+    __slots__ = ("status", "page_size", "page_token")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     status: ApprovalStatus
     page_size: int
-    def __init__(self, status: _Optional[_Union[ApprovalStatus, str]] = ..., page_size: _Optional[int] = ...) -> None: ...
+    page_token: str
+    def __init__(self, status: _Optional[_Union[ApprovalStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListApprovalsResponse(_message.Message):
-    __slots__ = ("approvals", "approval_sla_compliance")
+    __slots__ = ("approvals", "approval_sla_compliance", "next_page_token")
     APPROVALS_FIELD_NUMBER: _ClassVar[int]
     APPROVAL_SLA_COMPLIANCE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     approvals: _containers.RepeatedCompositeFieldContainer[Approval]
     approval_sla_compliance: float
-    def __init__(self, approvals: _Optional[_Iterable[_Union[Approval, _Mapping]]] = ..., approval_sla_compliance: _Optional[float] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, approvals: _Optional[_Iterable[_Union[Approval, _Mapping]]] = ..., approval_sla_compliance: _Optional[float] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetApprovalRequest(_message.Message):
     __slots__ = ("approval_id",)

@@ -73,15 +73,18 @@ class ApprovalServiceServicer:
     """
 
     def ListApprovals(self, request, context):
-        """ListApprovals lists the caller's tenant's approvals, newest first. Operators only.
+        """ListApprovals lists the caller's tenant's approvals, newest first, one page at a time
+        (page_token / next_page_token). Operators only; they see each payload in full.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetApproval(self, request, context):
-        """GetApproval returns one approval of the caller's tenant. The agent that asked for it may
-        poll it; other tenants' ids answer NOT_FOUND.
+        """GetApproval returns one approval of the caller's tenant: to its operators, with the full
+        payload, and to the caller that asked for it, with the redacted payload. Anyone else,
+        other tenants, unknown ids and approvals pruned after their retention answer NOT_FOUND
+        (APPROVAL_NOT_FOUND), all alike.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -89,8 +92,9 @@ class ApprovalServiceServicer:
 
     def WatchApproval(self, request, context):
         """WatchApproval streams the approval now and on every change until it is resolved
-        (granted, denied, expired or used), then ends. Re-send the Execute with the approval_id
-        once it is GRANTED.
+        (granted, denied, expired or used), then ends; a request nobody answers ends the stream
+        EXPIRED at its expires_at. Re-send the Execute with the approval_id once it is GRANTED.
+        Who may watch is as for GetApproval.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -41,15 +41,20 @@ class ApprovalServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ApprovalServiceAsyncStub: ...
     ListApprovals: _grpc.UnaryUnaryMultiCallable[_approval_service_pb2.ListApprovalsRequest, _approval_service_pb2.ListApprovalsResponse]
-    """ListApprovals lists the caller's tenant's approvals, newest first. Operators only."""
+    """ListApprovals lists the caller's tenant's approvals, newest first, one page at a time
+    (page_token / next_page_token). Operators only; they see each payload in full.
+    """
     GetApproval: _grpc.UnaryUnaryMultiCallable[_approval_service_pb2.GetApprovalRequest, _approval_service_pb2.GetApprovalResponse]
-    """GetApproval returns one approval of the caller's tenant. The agent that asked for it may
-    poll it; other tenants' ids answer NOT_FOUND.
+    """GetApproval returns one approval of the caller's tenant: to its operators, with the full
+    payload, and to the caller that asked for it, with the redacted payload. Anyone else,
+    other tenants, unknown ids and approvals pruned after their retention answer NOT_FOUND
+    (APPROVAL_NOT_FOUND), all alike.
     """
     WatchApproval: _grpc.UnaryStreamMultiCallable[_approval_service_pb2.WatchApprovalRequest, _approval_service_pb2.WatchApprovalResponse]
     """WatchApproval streams the approval now and on every change until it is resolved
-    (granted, denied, expired or used), then ends. Re-send the Execute with the approval_id
-    once it is GRANTED.
+    (granted, denied, expired or used), then ends; a request nobody answers ends the stream
+    EXPIRED at its expires_at. Re-send the Execute with the approval_id once it is GRANTED.
+    Who may watch is as for GetApproval.
     """
     ApproveApproval: _grpc.UnaryUnaryMultiCallable[_approval_service_pb2.ApproveApprovalRequest, _approval_service_pb2.ApproveApprovalResponse]
     """ApproveApproval grants a pending approval. Operators only, and never the caller that
@@ -70,15 +75,20 @@ class ApprovalServiceAsyncStub(ApprovalServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListApprovals: _aio.UnaryUnaryMultiCallable[_approval_service_pb2.ListApprovalsRequest, _approval_service_pb2.ListApprovalsResponse]  # type: ignore[assignment]
-    """ListApprovals lists the caller's tenant's approvals, newest first. Operators only."""
+    """ListApprovals lists the caller's tenant's approvals, newest first, one page at a time
+    (page_token / next_page_token). Operators only; they see each payload in full.
+    """
     GetApproval: _aio.UnaryUnaryMultiCallable[_approval_service_pb2.GetApprovalRequest, _approval_service_pb2.GetApprovalResponse]  # type: ignore[assignment]
-    """GetApproval returns one approval of the caller's tenant. The agent that asked for it may
-    poll it; other tenants' ids answer NOT_FOUND.
+    """GetApproval returns one approval of the caller's tenant: to its operators, with the full
+    payload, and to the caller that asked for it, with the redacted payload. Anyone else,
+    other tenants, unknown ids and approvals pruned after their retention answer NOT_FOUND
+    (APPROVAL_NOT_FOUND), all alike.
     """
     WatchApproval: _aio.UnaryStreamMultiCallable[_approval_service_pb2.WatchApprovalRequest, _approval_service_pb2.WatchApprovalResponse]  # type: ignore[assignment]
     """WatchApproval streams the approval now and on every change until it is resolved
-    (granted, denied, expired or used), then ends. Re-send the Execute with the approval_id
-    once it is GRANTED.
+    (granted, denied, expired or used), then ends; a request nobody answers ends the stream
+    EXPIRED at its expires_at. Re-send the Execute with the approval_id once it is GRANTED.
+    Who may watch is as for GetApproval.
     """
     ApproveApproval: _aio.UnaryUnaryMultiCallable[_approval_service_pb2.ApproveApprovalRequest, _approval_service_pb2.ApproveApprovalResponse]  # type: ignore[assignment]
     """ApproveApproval grants a pending approval. Operators only, and never the caller that
@@ -102,7 +112,9 @@ class ApprovalServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _approval_service_pb2.ListApprovalsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_approval_service_pb2.ListApprovalsResponse, _abc.Awaitable[_approval_service_pb2.ListApprovalsResponse]]:
-        """ListApprovals lists the caller's tenant's approvals, newest first. Operators only."""
+        """ListApprovals lists the caller's tenant's approvals, newest first, one page at a time
+        (page_token / next_page_token). Operators only; they see each payload in full.
+        """
 
     @_abc_1.abstractmethod
     def GetApproval(
@@ -110,8 +122,10 @@ class ApprovalServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _approval_service_pb2.GetApprovalRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_approval_service_pb2.GetApprovalResponse, _abc.Awaitable[_approval_service_pb2.GetApprovalResponse]]:
-        """GetApproval returns one approval of the caller's tenant. The agent that asked for it may
-        poll it; other tenants' ids answer NOT_FOUND.
+        """GetApproval returns one approval of the caller's tenant: to its operators, with the full
+        payload, and to the caller that asked for it, with the redacted payload. Anyone else,
+        other tenants, unknown ids and approvals pruned after their retention answer NOT_FOUND
+        (APPROVAL_NOT_FOUND), all alike.
         """
 
     @_abc_1.abstractmethod
@@ -121,8 +135,9 @@ class ApprovalServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_approval_service_pb2.WatchApprovalResponse], _abc.AsyncIterator[_approval_service_pb2.WatchApprovalResponse]]:
         """WatchApproval streams the approval now and on every change until it is resolved
-        (granted, denied, expired or used), then ends. Re-send the Execute with the approval_id
-        once it is GRANTED.
+        (granted, denied, expired or used), then ends; a request nobody answers ends the stream
+        EXPIRED at its expires_at. Re-send the Execute with the approval_id once it is GRANTED.
+        Who may watch is as for GetApproval.
         """
 
     @_abc_1.abstractmethod

@@ -26,31 +26,31 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+connectorgateway/v1/execution_service.proto\x12\x13\x63onnectorgateway.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xae\x02\n\tExecution\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x15\n\rconnector_key\x18\x02 \x01(\t\x12\x11\n\toperation\x18\x03 \x01(\t\x12\x34\n\x06status\x18\x04 \x01(\x0e\x32$.connectorgateway.v1.ExecutionStatus\x12\x0e\n\x06\x63\x61ller\x18\x05 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x06result\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x17\n\x0fresolution_note\x18\n \x01(\t\"`\n\x15ListExecutionsRequest\x12\x34\n\x06status\x18\x01 \x01(\x0e\x32$.connectorgateway.v1.ExecutionStatus\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"L\n\x16ListExecutionsResponse\x12\x32\n\nexecutions\x18\x01 \x03(\x0b\x32\x1e.connectorgateway.v1.Execution\"+\n\x13GetExecutionRequest\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\"I\n\x14GetExecutionResponse\x12\x31\n\texecution\x18\x01 \x01(\x0b\x32\x1e.connectorgateway.v1.Execution\"\x9b\x01\n\x17ResolveExecutionRequest\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x33\n\nresolution\x18\x02 \x01(\x0e\x32\x1f.connectorgateway.v1.Resolution\x12\x0c\n\x04note\x18\x03 \x01(\t\x12\'\n\x06result\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"M\n\x18ResolveExecutionResponse\x12\x31\n\texecution\x18\x01 \x01(\x0b\x32\x1e.connectorgateway.v1.Execution*\xce\x01\n\x0f\x45xecutionStatus\x12 \n\x1c\x45XECUTION_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x45XECUTION_STATUS_RUNNING\x10\x01\x12\x1e\n\x1a\x45XECUTION_STATUS_SUCCEEDED\x10\x02\x12\x1b\n\x17\x45XECUTION_STATUS_FAILED\x10\x03\x12\x1c\n\x18\x45XECUTION_STATUS_UNKNOWN\x10\x04\x12 \n\x1c\x45XECUTION_STATUS_COMPENSATED\x10\x05*\\\n\nResolution\x12\x1a\n\x16RESOLUTION_UNSPECIFIED\x10\x00\x12\x18\n\x14RESOLUTION_SUCCEEDED\x10\x01\x12\x18\n\x14RESOLUTION_NOT_ACTED\x10\x02\x32\xd3\x02\n\x10\x45xecutionService\x12i\n\x0eListExecutions\x12*.connectorgateway.v1.ListExecutionsRequest\x1a+.connectorgateway.v1.ListExecutionsResponse\x12\x63\n\x0cGetExecution\x12(.connectorgateway.v1.GetExecutionRequest\x1a).connectorgateway.v1.GetExecutionResponse\x12o\n\x10ResolveExecution\x12,.connectorgateway.v1.ResolveExecutionRequest\x1a-.connectorgateway.v1.ResolveExecutionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+connectorgateway/v1/execution_service.proto\x12\x13\x63onnectorgateway.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xae\x02\n\tExecution\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x15\n\rconnector_key\x18\x02 \x01(\t\x12\x11\n\toperation\x18\x03 \x01(\t\x12\x34\n\x06status\x18\x04 \x01(\x0e\x32$.connectorgateway.v1.ExecutionStatus\x12\x0e\n\x06\x63\x61ller\x18\x05 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x06result\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x17\n\x0fresolution_note\x18\n \x01(\t\"t\n\x15ListExecutionsRequest\x12\x34\n\x06status\x18\x01 \x01(\x0e\x32$.connectorgateway.v1.ExecutionStatus\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"e\n\x16ListExecutionsResponse\x12\x32\n\nexecutions\x18\x01 \x03(\x0b\x32\x1e.connectorgateway.v1.Execution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"+\n\x13GetExecutionRequest\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\"I\n\x14GetExecutionResponse\x12\x31\n\texecution\x18\x01 \x01(\x0b\x32\x1e.connectorgateway.v1.Execution\"\x9b\x01\n\x17ResolveExecutionRequest\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x33\n\nresolution\x18\x02 \x01(\x0e\x32\x1f.connectorgateway.v1.Resolution\x12\x0c\n\x04note\x18\x03 \x01(\t\x12\'\n\x06result\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"M\n\x18ResolveExecutionResponse\x12\x31\n\texecution\x18\x01 \x01(\x0b\x32\x1e.connectorgateway.v1.Execution*\xce\x01\n\x0f\x45xecutionStatus\x12 \n\x1c\x45XECUTION_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x45XECUTION_STATUS_RUNNING\x10\x01\x12\x1e\n\x1a\x45XECUTION_STATUS_SUCCEEDED\x10\x02\x12\x1b\n\x17\x45XECUTION_STATUS_FAILED\x10\x03\x12\x1c\n\x18\x45XECUTION_STATUS_UNKNOWN\x10\x04\x12 \n\x1c\x45XECUTION_STATUS_COMPENSATED\x10\x05*\\\n\nResolution\x12\x1a\n\x16RESOLUTION_UNSPECIFIED\x10\x00\x12\x18\n\x14RESOLUTION_SUCCEEDED\x10\x01\x12\x18\n\x14RESOLUTION_NOT_ACTED\x10\x02\x32\xd3\x02\n\x10\x45xecutionService\x12i\n\x0eListExecutions\x12*.connectorgateway.v1.ListExecutionsRequest\x1a+.connectorgateway.v1.ListExecutionsResponse\x12\x63\n\x0cGetExecution\x12(.connectorgateway.v1.GetExecutionRequest\x1a).connectorgateway.v1.GetExecutionResponse\x12o\n\x10ResolveExecution\x12,.connectorgateway.v1.ResolveExecutionRequest\x1a-.connectorgateway.v1.ResolveExecutionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'connectorgateway.v1.execution_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EXECUTIONSTATUS']._serialized_start=970
-  _globals['_EXECUTIONSTATUS']._serialized_end=1176
-  _globals['_RESOLUTION']._serialized_start=1178
-  _globals['_RESOLUTION']._serialized_end=1270
+  _globals['_EXECUTIONSTATUS']._serialized_start=1015
+  _globals['_EXECUTIONSTATUS']._serialized_end=1221
+  _globals['_RESOLUTION']._serialized_start=1223
+  _globals['_RESOLUTION']._serialized_end=1315
   _globals['_EXECUTION']._serialized_start=132
   _globals['_EXECUTION']._serialized_end=434
   _globals['_LISTEXECUTIONSREQUEST']._serialized_start=436
-  _globals['_LISTEXECUTIONSREQUEST']._serialized_end=532
-  _globals['_LISTEXECUTIONSRESPONSE']._serialized_start=534
-  _globals['_LISTEXECUTIONSRESPONSE']._serialized_end=610
-  _globals['_GETEXECUTIONREQUEST']._serialized_start=612
-  _globals['_GETEXECUTIONREQUEST']._serialized_end=655
-  _globals['_GETEXECUTIONRESPONSE']._serialized_start=657
-  _globals['_GETEXECUTIONRESPONSE']._serialized_end=730
-  _globals['_RESOLVEEXECUTIONREQUEST']._serialized_start=733
-  _globals['_RESOLVEEXECUTIONREQUEST']._serialized_end=888
-  _globals['_RESOLVEEXECUTIONRESPONSE']._serialized_start=890
-  _globals['_RESOLVEEXECUTIONRESPONSE']._serialized_end=967
-  _globals['_EXECUTIONSERVICE']._serialized_start=1273
-  _globals['_EXECUTIONSERVICE']._serialized_end=1612
+  _globals['_LISTEXECUTIONSREQUEST']._serialized_end=552
+  _globals['_LISTEXECUTIONSRESPONSE']._serialized_start=554
+  _globals['_LISTEXECUTIONSRESPONSE']._serialized_end=655
+  _globals['_GETEXECUTIONREQUEST']._serialized_start=657
+  _globals['_GETEXECUTIONREQUEST']._serialized_end=700
+  _globals['_GETEXECUTIONRESPONSE']._serialized_start=702
+  _globals['_GETEXECUTIONRESPONSE']._serialized_end=775
+  _globals['_RESOLVEEXECUTIONREQUEST']._serialized_start=778
+  _globals['_RESOLVEEXECUTIONREQUEST']._serialized_end=933
+  _globals['_RESOLVEEXECUTIONRESPONSE']._serialized_start=935
+  _globals['_RESOLVEEXECUTIONRESPONSE']._serialized_end=1012
+  _globals['_EXECUTIONSERVICE']._serialized_start=1318
+  _globals['_EXECUTIONSERVICE']._serialized_end=1657
 # @@protoc_insertion_point(module_scope)

@@ -59,7 +59,8 @@ class ExecutionServiceServicer:
     """
 
     def ListExecutions(self, request, context):
-        """ListExecutions lists the tenant's executions, newest first. Operators only.
+        """ListExecutions lists the tenant's executions, newest first, one page at a time
+        (page_token / next_page_token). Operators only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -38,7 +38,9 @@ class ExecutionServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ExecutionServiceAsyncStub: ...
     ListExecutions: _grpc.UnaryUnaryMultiCallable[_execution_service_pb2.ListExecutionsRequest, _execution_service_pb2.ListExecutionsResponse]
-    """ListExecutions lists the tenant's executions, newest first. Operators only."""
+    """ListExecutions lists the tenant's executions, newest first, one page at a time
+    (page_token / next_page_token). Operators only.
+    """
     GetExecution: _grpc.UnaryUnaryMultiCallable[_execution_service_pb2.GetExecutionRequest, _execution_service_pb2.GetExecutionResponse]
     """GetExecution returns one execution: to operators, and to the caller that ran it. Other
     ids answer NOT_FOUND.
@@ -58,7 +60,9 @@ class ExecutionServiceAsyncStub(ExecutionServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListExecutions: _aio.UnaryUnaryMultiCallable[_execution_service_pb2.ListExecutionsRequest, _execution_service_pb2.ListExecutionsResponse]  # type: ignore[assignment]
-    """ListExecutions lists the tenant's executions, newest first. Operators only."""
+    """ListExecutions lists the tenant's executions, newest first, one page at a time
+    (page_token / next_page_token). Operators only.
+    """
     GetExecution: _aio.UnaryUnaryMultiCallable[_execution_service_pb2.GetExecutionRequest, _execution_service_pb2.GetExecutionResponse]  # type: ignore[assignment]
     """GetExecution returns one execution: to operators, and to the caller that ran it. Other
     ids answer NOT_FOUND.
@@ -81,7 +85,9 @@ class ExecutionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _execution_service_pb2.ListExecutionsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_execution_service_pb2.ListExecutionsResponse, _abc.Awaitable[_execution_service_pb2.ListExecutionsResponse]]:
-        """ListExecutions lists the tenant's executions, newest first. Operators only."""
+        """ListExecutions lists the tenant's executions, newest first, one page at a time
+        (page_token / next_page_token). Operators only.
+        """
 
     @_abc_1.abstractmethod
     def GetExecution(

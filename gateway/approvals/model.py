@@ -58,7 +58,10 @@ class Approval:
     connector_key: str
     operation: str
     payload_digest: str  # SHA-256 hex of the canonical payload the approval is bound to
-    payload_redacted: dict[str, Any]  # the payload as the approver saw it
+    # The validated payload itself, for the tenant's operators only; None for requests stored
+    # before full payloads were kept.
+    payload: dict[str, Any] | None
+    payload_redacted: dict[str, Any]  # redacted by data classification: audit, everyone else
     execution_id: str  # for a compensation: the execution it undoes; "" for an Execute
     status: ApprovalStatus
     requested_by: str

@@ -2,7 +2,7 @@
 
 Class A runs; class C never runs; class B runs only with a granted approval bound to this
 exact tenant, connector, operation and payload (for a compensation: the execution it undoes),
-requested by this caller. Without one, the call creates (or finds) the caller's pending
+which the same caller asked for. Without one, the call creates (or finds) the caller's pending
 approval request and is refused with APPROVAL_REQUIRED naming it. The approval is checked
 here and consumed by the servicer once it has reserved the new execution. A repeat of an
 action admitted earlier (see the replay layer) is not asked to approve it again.
@@ -46,6 +46,7 @@ async def require_approval(approvals: ApprovalStore, call: Call, where: dict[str
     key, operation = call.target.metadata.key, call.target.operation.name
     approval, _ = await approvals.request(
         **binding(call),
+        payload=approval_payload(call),
         payload_redacted=call.facts.payload_redacted,
         requested_by=call.identity.caller,
     )
@@ -58,6 +59,15 @@ async def require_approval(approvals: ApprovalStore, call: Call, where: dict[str
         "once it is granted",
         metadata={**where, "approval_id": approval.approval_id},
     )
+
+
+def approval_payload(call: Call) -> dict[str, Any]:
+    """What an approval of this call is given for, in full for the operator who decides: the
+    value the validation layer took the payload digest of."""
+    assert call.target is not None
+    if call.method == "Compensate":
+        return {"execution_id": call.facts.execution_id, "operation": call.target.operation.name}
+    return call.target.payload.model_dump(mode="json", exclude_defaults=True)
 
 
 class PolicyLayer:
@@ -83,6 +93,7 @@ class PolicyLayer:
             )
         if policy is PolicyClass.A:
             return await call_next(call)
+        caller = call.identity.caller
         call = call.with_(needs_approval=True)
         if call.repeat:  # admitted (and approved) when it first ran
             return await call_next(call)
@@ -92,6 +103,6 @@ class PolicyLayer:
         facts = call.facts
         facts.approval_id = approval_id
         facts.refusal_event = APPROVAL_REFUSED
-        await self._approvals.check(approval_id=approval_id, **binding(call))
+        await self._approvals.check(approval_id=approval_id, caller=caller, **binding(call))
         facts.refusal_event = ""
         return await call_next(call.with_(approval_id=approval_id))

@@ -23,6 +23,7 @@ from typing import Any
 import aiosqlite
 
 from gateway.clock import from_text, to_text, utc_now
+from gateway.paging import Cursor
 from gateway.store.sqlite import SerializedConnection
 
 
@@ -446,15 +447,24 @@ class Ledger:
         return _execution(row) if row else None
 
     async def executions(
-        self, tenant: str, status: ExecutionStatus | None = None, limit: int = 100
+        self,
+        tenant: str,
+        status: ExecutionStatus | None = None,
+        limit: int = 100,
+        *,
+        after: Cursor | None = None,
     ) -> list[Execution]:
-        """The tenant's executions, newest first."""
+        """The tenant's executions, newest first (then by id), and only those after
+        ``after`` in that order (the next page)."""
         query = "SELECT * FROM executions WHERE tenant = ?"
         args: tuple[str | int, ...] = (tenant,)
         if status is not None:
             query += " AND status = ?"
             args = (*args, status.value)
-        query += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        if after is not None:
+            query += " AND (created_at, execution_id) < (?, ?)"
+            args = (*args, after.moment, after.key)
+        query += " ORDER BY created_at DESC, execution_id DESC LIMIT ?"
         async with self._lock, self._conn.execute(query, (*args, limit)) as cur:
             return [_execution(r) for r in await cur.fetchall()]
 

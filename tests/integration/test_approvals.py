@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 import aiohttp
@@ -17,7 +18,7 @@ from gateway.errors import VendorUnavailable
 from gateway.registry import Connector
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
-from tests.support.rpc import refusal
+from tests.support.rpc import Refusal, refusal
 
 AGENT = ((DEV_CALLER_HEADER, "local-agent"),)
 OPERATOR = ((DEV_CALLER_HEADER, "local-operator"),)
@@ -316,3 +317,246 @@ async def test_approval_is_given_back_when_the_vendor_never_acted(
         apb.GetApprovalRequest(approval_id=approval_id), metadata=AGENT, timeout=5
     )
     assert got.approval.status == apb.APPROVAL_STATUS_USED
+
+
+# --- the two-person rule ---------------------------------------------------------------------
+
+TWO_PERSON_POLICY = """
+[callers."agent-billing"]
+tenant = "acme"
+allow = ["fake.*"]
+[callers."agent-other"]
+tenant = "acme"
+allow = ["fake.*"]
+[callers."ops-alice"]
+tenant = "acme"
+allow = ["fake.*"]   # an operator who may also make the call
+operator = true
+"""
+
+
+def as_caller(caller: str) -> tuple[tuple[str, str], ...]:
+    return ((DEV_CALLER_HEADER, caller),)
+
+
+@pytest.fixture
+async def two_person_gateway(tmp_path: Path, fake: FakeAdapter) -> AsyncIterator[RunningGateway]:
+    policy = tmp_path / "policy.toml"
+    policy.write_text(TWO_PERSON_POLICY, encoding="utf-8")
+    settings = gateway_settings(
+        tmp_path / "var",
+        auth={"mode": "development", "policy_file": str(policy), "dev_caller": "agent-billing"},
+    )
+    async with running_gateway(settings, connectors=[Connector(fake, registered=True)]) as gw:
+        yield gw
+
+
+async def refused_with(call: Awaitable[object]) -> Refusal:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    return refusal(caught.value)
+
+
+async def test_an_operator_who_may_also_call_cannot_use_an_agents_approval(
+    two_person_gateway: RunningGateway, fake: FakeAdapter
+) -> None:
+    gw = two_person_gateway
+    agent, operator = as_caller("agent-billing"), as_caller("ops-alice")
+    asked = await refused_with(gw.stub.Execute(guarded("k1"), metadata=agent, timeout=5))
+    agents_id = asked.metadata["approval_id"]
+
+    # The operator repeats the agent's request: he gets a request of his own, not the agent's.
+    repeated = await refused_with(gw.stub.Execute(guarded("k1"), metadata=operator, timeout=5))
+    assert repeated.reason == "APPROVAL_REQUIRED"
+    operators_id = repeated.metadata["approval_id"]
+    assert operators_id != agents_id
+    got = await approvals(gw).GetApproval(
+        apb.GetApprovalRequest(approval_id=operators_id), metadata=operator, timeout=5
+    )
+    assert got.approval.requested_by == "ops-alice"
+    # Which he cannot approve himself.
+    own = await refused_with(
+        approvals(gw).ApproveApproval(
+            apb.ApproveApprovalRequest(approval_id=operators_id), metadata=operator, timeout=5
+        )
+    )
+    assert own.reason == "SELF_APPROVAL_FORBIDDEN"
+
+    # He approves the agent's request (it shows the agent as requester) ...
+    granted = await approvals(gw).ApproveApproval(
+        apb.ApproveApprovalRequest(approval_id=agents_id), metadata=operator, timeout=5
+    )
+    assert (granted.approval.requested_by, granted.approval.resolved_by) == (
+        "agent-billing",
+        "ops-alice",
+    )
+    # ... and cannot use it himself, under any key: NOT_FOUND, as for an unknown id.
+    unknown = await refused_with(
+        gw.stub.Execute(guarded("k2", approval_id="apr_" + "0" * 24), metadata=operator, timeout=5)
+    )
+    for key in ("k2", "k1"):
+        used = await refused_with(
+            gw.stub.Execute(guarded(key, approval_id=agents_id), metadata=operator, timeout=5)
+        )
+        assert (used.code, used.reason) == (grpc.StatusCode.NOT_FOUND, "APPROVAL_NOT_FOUND")
+        assert used.message.replace(agents_id, "ID") == unknown.message.replace(
+            "apr_" + "0" * 24, "ID"
+        )
+    assert fake.calls == []  # the vendor received nothing
+
+    # The agent still can, once.
+    ran = await gw.stub.Execute(guarded("k1", approval_id=agents_id), metadata=agent, timeout=5)
+    assert not ran.replayed
+    assert len(fake.calls) == 1
+    refusals = [
+        (r["caller"], r["reason"]) for r in gw.audit_rows() if r["reason"] == "APPROVAL_NOT_FOUND"
+    ]
+    assert refusals == [("ops-alice", "APPROVAL_NOT_FOUND")] * 3
+
+
+async def test_another_caller_cannot_get_or_watch_an_approval_it_did_not_ask_for(
+    two_person_gateway: RunningGateway,
+) -> None:
+    gw = two_person_gateway
+    asked = await refused_with(
+        gw.stub.Execute(guarded("k1"), metadata=as_caller("agent-billing"), timeout=5)
+    )
+    approval_id = asked.metadata["approval_id"]
+    unknown_id = "apr_" + "0" * 24
+    other = as_caller("agent-other")
+
+    for approval_id_asked in (approval_id, unknown_id):
+        got = await refused_with(
+            approvals(gw).GetApproval(
+                apb.GetApprovalRequest(approval_id=approval_id_asked), metadata=other, timeout=5
+            )
+        )
+        watch = approvals(gw).WatchApproval(
+            apb.WatchApprovalRequest(approval_id=approval_id_asked), metadata=other, timeout=5
+        )
+        watched = await refused_with(anext(aiter(watch)))
+        for seen in (got, watched):
+            assert (seen.code, seen.reason) == (grpc.StatusCode.NOT_FOUND, "APPROVAL_NOT_FOUND")
+            assert seen.message.replace(approval_id_asked, "ID") == "no approval 'ID'"
+            assert seen.metadata == {"approval_id": approval_id_asked}
+    # The operators of the tenant see it.
+    seen = await approvals(gw).GetApproval(
+        apb.GetApprovalRequest(approval_id=approval_id), metadata=as_caller("ops-alice"), timeout=5
+    )
+    assert seen.approval.requested_by == "agent-billing"
+
+
+# --- bounds ----------------------------------------------------------------------------------
+
+
+async def test_a_caller_with_too_many_pending_requests_is_refused_and_audited(
+    tmp_path: Path, fake: FakeAdapter
+) -> None:
+    settings = gateway_settings(tmp_path, approvals={"max_pending_per_caller": 2})
+    async with running_gateway(settings, connectors=[Connector(fake, registered=True)]) as gw:
+        first = await ask(gw, guarded("k1", text="one"))
+        await ask(gw, guarded("k2", text="two"))
+
+        refused = await refused_with(
+            gw.stub.Execute(guarded("k3", text="three"), metadata=AGENT, timeout=5)
+        )
+
+        assert (refused.code, refused.reason) == (
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "TOO_MANY_PENDING_APPROVALS",
+        )
+        assert refused.metadata["limit"] == "2"
+        assert refused.retry_delay_ms is None
+        listed = await approvals(gw).ListApprovals(
+            apb.ListApprovalsRequest(), metadata=OPERATOR, timeout=5
+        )
+        assert len(listed.approvals) == 2  # nothing stored
+        row = gw.audit_rows()[-1]
+        assert (row["event_type"], row["reason"], row["caller"]) == (
+            "request_rejected",
+            "TOO_MANY_PENDING_APPROVALS",
+            "local-agent",
+        )
+        # Asking again for an action already pending is no new request.
+        assert await ask(gw, guarded("k1", text="one")) == first
+        # Another caller is not held back by this one.
+        other = await refused_with(
+            gw.stub.Execute(guarded("k3", text="three"), metadata=OPERATOR, timeout=5)
+        )
+        assert other.reason == "APPROVAL_REQUIRED"
+        assert fake.calls == []
+
+
+async def test_a_watch_ends_when_the_request_expires_unanswered(
+    tmp_path: Path, fake: FakeAdapter
+) -> None:
+    # The sweep would take far longer: the watch itself notices the deadline.
+    settings = gateway_settings(tmp_path, approvals={"pending_ttl_s": 1.5, "expiry_sweep_s": 600})
+    async with running_gateway(settings, connectors=[Connector(fake, registered=True)]) as gw:
+        approval_id = await ask(gw, guarded("k1"))
+        watch = approvals(gw).WatchApproval(
+            apb.WatchApprovalRequest(approval_id=approval_id), metadata=AGENT, timeout=20
+        )
+        statuses = [update.approval.status async for update in watch]
+
+        assert statuses == [apb.APPROVAL_STATUS_PENDING, apb.APPROVAL_STATUS_EXPIRED]
+        assert gw.gateway.approvals.notifier.watched == 0
+        assert await gw.gateway.expire_approvals() == 1  # and it is recorded
+        assert gw.audit_rows()[-1]["event_type"] == "approval_expired"
+
+
+async def test_a_watch_sees_a_grant_made_over_http_at_once(
+    fake_gateway: RunningGateway,
+) -> None:
+    gw = fake_gateway
+    approval_id = await ask(gw, guarded("k1"))
+    watch = approvals(gw).WatchApproval(
+        apb.WatchApprovalRequest(approval_id=approval_id), metadata=AGENT, timeout=20
+    )
+    updates = aiter(watch)
+    first = await anext(updates)
+    assert first.approval.status == apb.APPROVAL_STATUS_PENDING
+
+    base = f"http://127.0.0.1:{gw.gateway.http_port}"
+    operator = {DEV_CALLER_HEADER: "local-operator"}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/v1/csrf-token", headers=operator) as r:
+            token = (await r.json())["token"]
+        async with http.post(
+            f"{base}/v1/approvals/{approval_id}/approve",
+            headers={**operator, "X-CSRF-Token": token},
+        ) as r:
+            assert r.status == 200
+
+    # Woken by the store's own change: no re-check interval (30 s here) elapses first.
+    update = await asyncio.wait_for(anext(updates), 5)
+    assert update.approval.status == apb.APPROVAL_STATUS_GRANTED
+
+
+async def test_a_pruned_approval_is_not_found(tmp_path: Path, fake: FakeAdapter) -> None:
+    settings = gateway_settings(tmp_path, approvals={"retention_s": 1e-6})
+    async with running_gateway(settings, connectors=[Connector(fake, registered=True)]) as gw:
+        denied_id = await ask(gw, guarded("k1", text="one"))
+        pending_id = await ask(gw, guarded("k2", text="two"))
+        await approvals(gw).DenyApproval(
+            apb.DenyApprovalRequest(approval_id=denied_id, reason="no"),
+            metadata=OPERATOR,
+            timeout=5,
+        )
+
+        assert await gw.gateway.prune_approvals() == 1
+
+        gone = await refused_with(
+            approvals(gw).GetApproval(
+                apb.GetApprovalRequest(approval_id=denied_id), metadata=OPERATOR, timeout=5
+            )
+        )
+        assert (gone.code, gone.reason) == (grpc.StatusCode.NOT_FOUND, "APPROVAL_NOT_FOUND")
+        used = await refused_with(
+            gw.stub.Execute(guarded("k1", "one", denied_id), metadata=AGENT, timeout=5)
+        )
+        assert used.reason == "APPROVAL_NOT_FOUND"
+        kept = await approvals(gw).GetApproval(
+            apb.GetApprovalRequest(approval_id=pending_id), metadata=OPERATOR, timeout=5
+        )
+        assert kept.approval.status == apb.APPROVAL_STATUS_PENDING

@@ -41,6 +41,7 @@ def make(
         connector_key="billing",
         operation="refund",
         payload_digest="ab" * 32,
+        payload={},
         payload_redacted={},
         execution_id="",
         status=status,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,79 +24,29 @@ from gateway.errors import (
     ApprovalUsed,
     SelfApprovalForbidden,
 )
-from gateway.store.sqlite import connect, migrate
-
-T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-DIGEST = "ab" * 32
-OTHER_DIGEST = "cd" * 32
-PAYLOAD = {"to": "[redacted]", "subject": "مرحبا", "amount": 125.5}
-AGENT = "agent-billing"
-OPERATOR = "alice@example.com"
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
-@dataclass
-class Env:
-    store: ApprovalStore
-    clock: Clock
-    path: Path
+from gateway.store.sqlite import connect
+from tests.support.approval_store import (
+    AGENT,
+    DIGEST,
+    OPERATOR,
+    OTHER_DIGEST,
+    OTHER_PAYLOAD,
+    PAYLOAD,
+    REDACTED,
+    T0,
+    Env,
+    action,
+    binding,
+    granted,
+    numbered,
+    store_env,
+)
 
 
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    path = tmp_path / "gateway.db"
-    await migrate(path)
-    conn = await connect(path, durability="FULL")
-    clock = Clock(T0)
-    try:
-        yield Env(ApprovalStore(conn, ApprovalClocks(), clock), clock, path)
-    finally:
-        await conn.close()
-
-
-def action(**changes: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "tenant": "acme",
-        "connector_key": "billing",
-        "operation": "refund",
-        "payload_digest": DIGEST,
-        "payload_redacted": PAYLOAD,
-        "execution_id": "",
-        "requested_by": AGENT,
-    }
-    fields.update(changes)
-    return fields
-
-
-def binding(approval: Approval, **changes: str) -> dict[str, str]:
-    fields = {
-        "tenant": approval.tenant,
-        "approval_id": approval.approval_id,
-        "connector_key": approval.connector_key,
-        "operation": approval.operation,
-        "payload_digest": approval.payload_digest,
-        "execution_id": approval.execution_id,
-    }
-    fields.update(changes)
-    return fields
-
-
-async def granted(env: Env, **changes: Any) -> Approval:
-    approval, _ = await env.store.request(**action(**changes))
-    return await env.store.grant(
-        tenant=approval.tenant, approval_id=approval.approval_id, approver=OPERATOR, note="ok"
-    )
+    async with store_env(tmp_path / "gateway.db") as env:
+        yield env
 
 
 # --- find-or-create --------------------------------------------------------------------------
@@ -116,14 +66,37 @@ async def test_request_creates_a_pending_approval(env: Env) -> None:
     assert await env.store.get("acme", approval.approval_id) == approval
 
 
-async def test_request_reuses_the_pending_request_for_the_same_action(env: Env) -> None:
+async def test_request_keeps_the_full_payload_and_the_redacted_copy(env: Env) -> None:
+    approval, _ = await env.store.request(**action())
+
+    stored = await env.store.get("acme", approval.approval_id)
+    assert (stored.payload, stored.payload_redacted) == (PAYLOAD, REDACTED)
+    assert stored.payload_digest == DIGEST
+    with pytest.raises(ValueError, match="digest"):  # never shown a payload it is not bound to
+        await env.store.request(**{**action(), "payload_digest": OTHER_DIGEST})
+
+
+async def test_request_reuses_the_callers_own_pending_request(env: Env) -> None:
     first, created = await env.store.request(**action())
     env.clock.advance(hours=23)
-    again, created_again = await env.store.request(**action(requested_by="agent-other"))
+    again, created_again = await env.store.request(**action())
 
     assert created
     assert not created_again
-    assert again == first  # the first requester stays the requester
+    assert again == first
+
+
+async def test_another_caller_asking_for_the_same_action_opens_its_own_request(
+    env: Env,
+) -> None:
+    agents, _ = await env.store.request(**action())
+    operators, created = await env.store.request(**action(requested_by=OPERATOR))
+
+    assert created
+    assert operators.approval_id != agents.approval_id
+    assert (agents.requested_by, operators.requested_by) == (AGENT, OPERATOR)
+    again, created_again = await env.store.request(**action())
+    assert (again, created_again) == (agents, False)
 
 
 @pytest.mark.parametrize(
@@ -131,12 +104,12 @@ async def test_request_reuses_the_pending_request_for_the_same_action(env: Env) 
     [
         {"connector_key": "email"},
         {"operation": "charge"},
-        {"payload_digest": OTHER_DIGEST},
+        {"payload": OTHER_PAYLOAD},
         {"execution_id": "exec-1"},
         {"tenant": "globex"},
     ],
 )
-async def test_another_action_gets_its_own_request(env: Env, change: dict[str, str]) -> None:
+async def test_another_action_gets_its_own_request(env: Env, change: dict[str, Any]) -> None:
     first, _ = await env.store.request(**action())
     other, created = await env.store.request(**action(**change))
 
@@ -317,6 +290,44 @@ async def test_resolving_a_lapsed_request_marks_it_expired(env: Env) -> None:
 # --- check and consume -----------------------------------------------------------------------
 
 
+async def test_only_the_caller_that_asked_may_use_an_approval(env: Env) -> None:
+    approval = await granted(env)  # asked for by AGENT, granted by OPERATOR
+    with pytest.raises(ApprovalNotFound) as unknown:
+        await env.store.check(**binding(approval, approval_id="apr_" + "0" * 24))
+
+    for caller in (OPERATOR, "agent-other"):
+        for attempt in (
+            env.store.check(**binding(approval, caller=caller)),
+            env.store.consume(**binding(approval, caller=caller), used_by_execution_id="x"),
+        ):
+            with pytest.raises(ApprovalNotFound) as refused:
+                await attempt
+            # Exactly what an unknown id gets: nothing says the approval exists.
+            assert refused.value.message.replace(approval.approval_id, "ID") == (
+                unknown.value.message.replace("apr_" + "0" * 24, "ID")
+            )
+
+    assert await env.store.get("acme", approval.approval_id) == approval  # not spent
+    used = await env.store.consume(**binding(approval), used_by_execution_id="exec-1")
+    assert used.status is ApprovalStatus.USED
+
+
+async def test_whoever_decided_an_approval_never_uses_it(env: Env) -> None:
+    approval = await granted(env)
+    # A row whose requester is also its approver, which decisions never write.
+    with sqlite3.connect(env.path) as conn:
+        conn.execute(
+            "UPDATE approval_requests SET resolved_by = requested_by WHERE approval_id = ?",
+            (approval.approval_id,),
+        )
+
+    with pytest.raises(SelfApprovalForbidden):
+        await env.store.check(**binding(approval))
+    with pytest.raises(SelfApprovalForbidden):
+        await env.store.consume(**binding(approval), used_by_execution_id="exec-1")
+    assert (await env.store.get("acme", approval.approval_id)).status is ApprovalStatus.GRANTED
+
+
 async def test_grant_then_consume_once(env: Env) -> None:
     approval = await granted(env)
     env.clock.advance(minutes=10)
@@ -470,7 +481,7 @@ async def test_a_granted_approval_past_use_by_is_expired(env: Env) -> None:
 
 async def test_a_pending_request_past_24_hours_is_expired(env: Env) -> None:
     checked, _ = await env.store.request(**action())
-    swept, _ = await env.store.request(**action(payload_digest=OTHER_DIGEST))
+    swept, _ = await env.store.request(**action(payload=OTHER_PAYLOAD))
     env.clock.advance(hours=24, minutes=5)
 
     with pytest.raises(ApprovalExpired, match="before anyone answered"):
@@ -489,13 +500,13 @@ async def test_a_pending_request_past_24_hours_is_expired(env: Env) -> None:
 
 
 async def test_expire_due_marks_only_what_lapsed_as_of_its_deadline(env: Env) -> None:
-    pending_late, _ = await env.store.request(**action(payload_digest="01" * 32))
+    pending_late, _ = await env.store.request(**action(payload=numbered(1)))
     env.clock.advance(hours=2)
-    granted_late = await granted(env, payload_digest="02" * 32)  # use_by T0+3h
+    granted_late = await granted(env, payload=numbered(2))  # use_by T0+3h
     env.clock.advance(hours=21)
-    granted_fresh = await granted(env, payload_digest="03" * 32)  # use_by T0+24h
-    pending_fresh, _ = await env.store.request(**action(payload_digest="04" * 32))
-    used = await granted(env, payload_digest="05" * 32)
+    granted_fresh = await granted(env, payload=numbered(3))  # use_by T0+24h
+    pending_fresh, _ = await env.store.request(**action(payload=numbered(4)))
+    used = await granted(env, payload=numbered(5))
     await env.store.consume(**binding(used), used_by_execution_id="exec-5")
     env.clock.advance(hours=1)  # now T0+24h: exactly at pending_late's expires_at
 
@@ -524,7 +535,7 @@ async def test_expire_due_marks_only_what_lapsed_as_of_its_deadline(env: Env) ->
 async def test_list_is_newest_first_and_filters_by_status(env: Env) -> None:
     made = []
     for i in range(5):
-        approval, _ = await env.store.request(**action(payload_digest=f"{i:02d}" * 32))
+        approval, _ = await env.store.request(**action(payload=numbered(i)))
         made.append(approval)
         env.clock.advance(minutes=1)
     await env.store.grant(
@@ -549,14 +560,30 @@ async def test_list_is_newest_first_and_filters_by_status(env: Env) -> None:
         await env.store.list("acme", None, 0)
 
 
-async def test_same_instant_requests_list_newest_first(env: Env) -> None:
-    first, _ = await env.store.request(**action(payload_digest="01" * 32))
-    second, _ = await env.store.request(**action(payload_digest="02" * 32))
+async def test_pages_continue_after_the_last_row_without_gaps_or_repeats(env: Env) -> None:
+    for i in range(7):
+        await env.store.request(**action(payload=numbered(i)))
+        if i % 3 == 2:  # some requests share an instant: the id orders them
+            env.clock.advance(minutes=1)
+    everything = await env.store.list("acme", None, 100)
 
-    assert [a.approval_id for a in await env.store.list("acme")] == [
-        second.approval_id,
-        first.approval_id,
-    ]
+    pages: list[list[str]] = []
+    after = None
+    while True:
+        rows = await env.store.list("acme", None, 3, after=after)
+        if not rows:
+            break
+        pages.append([a.approval_id for a in rows])
+        after = env.store.cursor(rows[-1])
+        if len(pages) == 1:  # a request made meanwhile is newer: it shifts nothing
+            env.clock.advance(minutes=1)
+            await env.store.request(**action(payload=numbered(99)))
+
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert [i for p in pages for i in p] == [a.approval_id for a in everything]
+    assert [(a.requested_at, a.approval_id) for a in everything] == sorted(
+        ((a.requested_at, a.approval_id) for a in everything), reverse=True
+    )
 
 
 async def test_decisions_are_committed(env: Env) -> None:
@@ -571,7 +598,8 @@ async def test_decisions_are_committed(env: Env) -> None:
         await reopened.close()
 
     assert seen == approval
-    assert seen.payload_redacted == PAYLOAD
+    assert seen.payload_redacted == REDACTED
+    assert seen.payload == PAYLOAD
 
 
 def test_clocks_must_be_sensible() -> None:
