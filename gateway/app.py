@@ -37,6 +37,7 @@ from gateway.audit.writer import AuditWriter
 from gateway.auth.authenticator import (
     Authenticator,
     assert_safe_to_start,
+    clear_text_warning,
     development_banner,
 )
 from gateway.auth.mtls import server_credentials
@@ -128,12 +129,9 @@ class Gateway:
         authorization = self.authenticator.policy
         if s.auth.mode == "development":
             log.warning("%s", development_banner(s.auth))
-        elif s.auth.tls is None and not s.grpc_address.startswith(("127.", "localhost", "[::1]")):
-            log.warning(
-                "bearer tokens arrive in clear text on %s: terminate TLS in front of the "
-                "gateway (a mesh) or set auth.tls",
-                s.grpc_address,
-            )
+        clear_text = clear_text_warning(s.auth, s.grpc_address, s.http_address)
+        if clear_text:
+            log.warning("%s", clear_text)
         await sqlite.migrate(s.database_path)
         key = load_anchor_key(s, create=True)
 
