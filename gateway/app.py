@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
 import grpc
-from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -43,7 +42,7 @@ from gateway.auth.authenticator import (
 from gateway.auth.mtls import server_credentials
 from gateway.execution_servicer import ExecutionServicer
 from gateway.health_state import HealthTracker
-from gateway.http_api import build_app
+from gateway.http.server import HttpServer, start_http
 from gateway.interceptors.base import GovernanceInterceptor, Layer
 from gateway.interceptors.chain import build_chain
 from gateway.metrics import MetricsRegistry
@@ -116,6 +115,7 @@ class Gateway:
         self._tasks: list[asyncio.Task[None]] = []
         self.grpc_port = 0
         self.http_port = 0
+        self.http: HttpServer | None = None
         self.registry: Registry | None = None
         self.audit: AuditWriter | None = None
 
@@ -254,24 +254,18 @@ class Gateway:
             await self._health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
         self._serving = True
 
-        runner = web.AppRunner(
-            build_app(
-                registry=self.registry,
-                health=self.health,
-                serving=lambda: self._serving,
-                authenticator=self.authenticator,
-                approvals=self.approvals,
-                notifier=self.notifier,
-                audit=self.audit,
-                open_reads=s.http_open_reads,
-            )
+        self.http = await start_http(
+            s,
+            registry=self.registry,
+            health=self.health,
+            serving=lambda: self._serving,
+            authenticator=self.authenticator,
+            approvals=self.approvals,
+            notifier=self.notifier,
+            audit=self.audit,
         )
-        await runner.setup()
-        host, _, port = s.http_address.rpartition(":")
-        site = web.TCPSite(runner, host, int(port))
-        await site.start()
-        self.http_port = int(runner.addresses[0][1])
-        self._closers.append(("http server", runner.cleanup))
+        self.http_port = self.http.port
+        self._closers.append(("http server", self.http.close))
 
         if s.health.probe_interval_s > 0:
             self._tasks.append(

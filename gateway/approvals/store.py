@@ -177,9 +177,7 @@ class ApprovalStore:
         ) as cur:
             row = await cur.fetchone()
         if row is None:
-            raise ApprovalNotFound(
-                f"no approval {approval_id!r} in this tenant", metadata=_meta(approval_id)
-            )
+            raise ApprovalNotFound.for_id(approval_id)
         return _approval(row)
 
     async def _mark_expired(self, approval: Approval) -> Approval:

@@ -207,6 +207,8 @@ def development_banner(settings: AuthSettings) -> str:
         f"The metadata header {DEV_CALLER_HEADER} picks another caller:",
         other,
         "Bearer tokens and client certificates are still checked when sent.",
+        "Over HTTP, browsers must sign in with the login link logged below",
+        "(`connector-gateway login-url` prints a fresh one).",
         "",
         "This is for one machine only: the gateway listens on loopback addresses only.",
         "Anywhere else set auth.mode = enforced, auth.policy_file and auth.jwt or",
