@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 import grpc
-from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -38,12 +37,13 @@ from gateway.audit.writer import AuditWriter
 from gateway.auth.authenticator import (
     Authenticator,
     assert_safe_to_start,
+    clear_text_warning,
     development_banner,
 )
 from gateway.auth.mtls import server_credentials
 from gateway.execution_servicer import ExecutionServicer
 from gateway.health_state import HealthTracker
-from gateway.http_api import build_app
+from gateway.http.server import HttpServer, start_http
 from gateway.interceptors.base import GovernanceInterceptor, Layer
 from gateway.interceptors.chain import build_chain
 from gateway.metrics import MetricsRegistry
@@ -116,6 +116,7 @@ class Gateway:
         self._tasks: list[asyncio.Task[None]] = []
         self.grpc_port = 0
         self.http_port = 0
+        self.http: HttpServer | None = None
         self.registry: Registry | None = None
         self.audit: AuditWriter | None = None
 
@@ -129,12 +130,9 @@ class Gateway:
         authorization = self.authenticator.policy
         if s.auth.mode == "development":
             log.warning("%s", development_banner(s.auth))
-        elif s.auth.tls is None and not s.grpc_address.startswith(("127.", "localhost", "[::1]")):
-            log.warning(
-                "bearer tokens arrive in clear text on %s: terminate TLS in front of the "
-                "gateway (a mesh) or set auth.tls",
-                s.grpc_address,
-            )
+        clear_text = clear_text_warning(s.auth, s.grpc_address, s.http_address)
+        if clear_text:
+            log.warning("%s", clear_text)
         await sqlite.migrate(s.database_path)
         key = load_anchor_key(s, create=True)
 
@@ -266,24 +264,17 @@ class Gateway:
             await self._health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
         self._serving = True
 
-        runner = web.AppRunner(
-            build_app(
-                registry=self.registry,
-                health=self.health,
-                serving=lambda: self._serving,
-                authenticator=self.authenticator,
-                approvals=self.approvals,
-                notifier=self.approvals.notifier,
-                audit=self.audit,
-                open_reads=s.http_open_reads,
-            )
+        self.http = await start_http(
+            s,
+            registry=self.registry,
+            health=self.health,
+            serving=lambda: self._serving,
+            authenticator=self.authenticator,
+            approvals=self.approvals,
+            audit=self.audit,
         )
-        await runner.setup()
-        host, _, port = s.http_address.rpartition(":")
-        site = web.TCPSite(runner, host, int(port))
-        await site.start()
-        self.http_port = int(runner.addresses[0][1])
-        self._closers.append(("http server", runner.cleanup))
+        self.http_port = self.http.port
+        self._closers.append(("http server", self.http.close))
 
         if s.health.probe_interval_s > 0:
             self._tasks.append(

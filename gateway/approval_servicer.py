@@ -9,7 +9,6 @@ from google.protobuf import timestamp_pb2
 
 from connectorgateway.v1 import approval_service_pb2 as apb
 from gateway.approvals.model import Approval, ApprovalClocks, ApprovalStatus
-from gateway.approvals.notifier import ApprovalNotifier
 from gateway.approvals.refusals import not_found
 from gateway.approvals.sla import escalation_level
 from gateway.approvals.store import ApprovalStore
@@ -30,7 +29,7 @@ _STATUS = {
 }
 _FROM_STATUS = {v: k for k, v in _STATUS.items()}
 
-__all__ = ["ApprovalNotifier", "ApprovalServicer", "decide", "to_message"]
+__all__ = ["ApprovalServicer", "decide", "to_message"]
 
 
 def _ts(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
@@ -72,7 +71,6 @@ def to_message(
 
 async def decide(
     store: ApprovalStore,
-    notifier: ApprovalNotifier,  # not needed: the store wakes the watchers of what it changes
     *,
     tenant: str,
     approval_id: str,
@@ -186,7 +184,6 @@ class ApprovalServicer:
         assert call.identity is not None
         return await decide(
             self._store,
-            self._store.notifier,
             tenant=call.identity.tenant,
             approval_id=call.request.approval_id,
             approver=call.identity.caller,

@@ -32,6 +32,7 @@ from connectorgateway.v1 import execution_service_pb2_grpc as epb_grpc
 from gateway.anchor_key import load_anchor_key
 from gateway.audit.verify import verify_chain
 from gateway.auth.authenticator import DEV_CALLER_HEADER
+from gateway.http.login import read_login_url
 from gateway.settings import Settings
 
 DEV_OPERATOR = "local-operator"
@@ -363,6 +364,20 @@ def _paging_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _login_url(settings: Settings) -> int:
+    """Prints the development mode's one-time link that signs a browser in."""
+    try:
+        print(read_login_url(settings.data_dir))
+    except (OSError, ValueError):
+        print(
+            f"error: no login link in {settings.data_dir}: is the gateway running there in "
+            "development mode (auth.mode = development)?",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def _parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="connector-gateway", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -385,6 +400,10 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the gateway until SIGTERM or SIGINT")
+    sub.add_parser(
+        "login-url",
+        help="development mode: print the one-time link that signs a browser in to the HTTP side",
+    )
     connectors = sub.add_parser("connectors", help="list or describe connectors")
     actions = connectors.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="every connector's contract")
@@ -459,6 +478,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "audit":
         return asyncio.run(_audit_verify(args, settings))
+    if args.command == "login-url":
+        return _login_url(settings)
     return asyncio.run(_client_command(args))
 
 

@@ -352,6 +352,13 @@ class ApprovalNotFound(GatewayError):
     code = grpc.StatusCode.NOT_FOUND
     reason = "APPROVAL_NOT_FOUND"
 
+    @classmethod
+    def for_id(cls, approval_id: str) -> ApprovalNotFound:
+        """The one answer for an unknown id, and for an approval the caller may not see."""
+        return cls(
+            f"no approval {approval_id!r} in this tenant", metadata={"approval_id": approval_id}
+        )
+
 
 class ApprovalPending(GatewayError):
     code = grpc.StatusCode.FAILED_PRECONDITION
@@ -397,3 +404,60 @@ class TooManyPendingApprovals(GatewayError):
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
     reason = "TOO_MANY_PENDING_APPROVALS"
+
+
+# --- the HTTP side ---------------------------------------------------------------------------
+
+
+class HostNotAllowed(GatewayError):
+    """The Host header names a host this gateway does not answer to (DNS rebinding)."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "HOST_NOT_ALLOWED"
+
+
+class OriginNotAllowed(GatewayError):
+    """A change sent by a web page of another origin (or an opaque ``Origin: null``)."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "ORIGIN_NOT_ALLOWED"
+
+
+class SessionInvalid(Unauthenticated):
+    """A sign-in cookie that is forged, expired, or from an earlier run of the gateway."""
+
+    reason = "SESSION_INVALID"
+
+
+class LoginTokenInvalid(Unauthenticated):
+    """A wrong or already used one-time login token."""
+
+    reason = "LOGIN_TOKEN_INVALID"
+
+
+class RouteNotFound(GatewayError):
+    code = grpc.StatusCode.NOT_FOUND
+    reason = "ROUTE_NOT_FOUND"
+
+
+class MethodNotAllowed(GatewayError):
+    code = grpc.StatusCode.UNIMPLEMENTED
+    reason = "METHOD_NOT_ALLOWED"
+
+
+class BodyTimeout(GatewayError):
+    """The request's body did not arrive within ``http.body_timeout_s``."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    reason = "BODY_TIMEOUT"
+    retryable = True
+    default_retry_after_ms = 0
+
+
+class TooManyConnections(GatewayError):
+    """``http.max_connections`` connections are open; the new one is answered and closed."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "TOO_MANY_CONNECTIONS"
+    retryable = True
+    default_retry_after_ms = 1000

@@ -1,75 +1,138 @@
-"""The HTTP side: liveness, the connectors' health as JSON, and the approval queue.
+"""The HTTP side's routes: liveness, the connectors' health as JSON, and the approval queue.
 
-Reads of the board may be opened by configuration (``http.open_reads``); everything else
-needs the same identity as the gRPC side (a bearer token, or the development caller header
-on loopback). Changes are POSTs carrying a CSRF token bound to the caller, and are audited in
-the same hash chain as gRPC calls.
+Reads of the board may be opened by configuration (``http_open_reads``); everything else
+needs the same identity as the gRPC side (``gateway.http.callers``). Changes are POSTs
+carrying a CSRF token bound to the caller, and are audited in the same hash chain as gRPC
+calls. Host and Origin checks, refusals and connection bounds are in ``gateway.http``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-import time
+import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Middleware
 from google.protobuf import json_format
 
-from gateway.approval_servicer import ApprovalNotifier, decide, to_message
+from gateway.approval_servicer import decide, to_message
 from gateway.approvals.model import Approval, ApprovalStatus
 from gateway.approvals.store import ApprovalStore
 from gateway.audit.record import AuditEvent, Outcome
-from gateway.auth.authenticator import Authenticator
 from gateway.clock import utc_now
 from gateway.descriptors import health_entry
 from gateway.errors import (
-    CallerNotAllowed,
+    ApprovalNotFound,
+    BodyTimeout,
     CsrfRejected,
-    GatewayError,
+    FieldViolation,
+    InvalidField,
+    LoginTokenInvalid,
+    MalformedRequest,
     MissingField,
     OperatorRequired,
+    PayloadTooLarge,
 )
 from gateway.health_state import HealthTracker
+from gateway.http.callers import HttpCallers
+from gateway.http.hosts import AllowedHosts, host_guard
+from gateway.http.login import LOGIN_PATH, SESSION_COOKIE, SignIn
+from gateway.http.refusals import refusal_middleware, remember_approval, remember_identity
+from gateway.http.signed import SignedTokens
 from gateway.identity import Identity
 from gateway.interceptors.audit import AuditLog
+from gateway.paging import MAX_PAGE_SIZE, decode, page, page_size
 from gateway.registry import Registry
+from gateway.settings import HttpSettings
 
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_TTL_S = 3600
 OPEN_READS_TENANT = "default"
-
-_HTTP_STATUS = {
-    "INVALID_ARGUMENT": 400,
-    "UNAUTHENTICATED": 401,
-    "PERMISSION_DENIED": 403,
-    "NOT_FOUND": 404,
-    "FAILED_PRECONDITION": 409,
-    "RESOURCE_EXHAUSTED": 429,
-    "UNAVAILABLE": 503,
-}
+HEALTHZ_PATH = "/healthz"  # answers probes addressed by IP, whatever the host names
+AFTER_LOGIN_PATH = "/v1/approvals"
+MAX_APPROVAL_ID = 100
+_STATUSES = ", ".join(status.value for status in ApprovalStatus)
 
 
-class CsrfTokens:
-    """Tokens bound to one caller and an expiry, signed with a per-process secret."""
+async def read_json_object(request: web.Request, http: HttpSettings) -> dict[str, Any]:
+    """The request's body as a JSON object ({} when empty), read within
+    ``http.body_timeout_s`` and ``http.max_body_bytes``."""
+    if request.content_length is not None and request.content_length > http.max_body_bytes:
+        raise _too_large(http)
+    try:
+        async with asyncio.timeout(http.body_timeout_s):
+            raw = await request.read()
+    except TimeoutError:
+        raise BodyTimeout(
+            f"the request body did not arrive within {http.body_timeout_s:g} s "
+            "(http.body_timeout_s)"
+        ) from None
+    except web.HTTPRequestEntityTooLarge:
+        raise _too_large(http) from None
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise MalformedRequest(
+            'the body is not JSON: send a JSON object, e.g. {"note": "..."}'
+        ) from None
+    if not isinstance(body, dict):
+        raise MalformedRequest('the body must be a JSON object, e.g. {"note": "..."}')
+    return body
 
-    def __init__(self) -> None:
-        self._secret = secrets.token_bytes(32)
 
-    def _mac(self, caller: str, expires: int) -> str:
-        return hmac.new(self._secret, f"{caller}:{expires}".encode(), hashlib.sha256).hexdigest()
+def _too_large(http: HttpSettings) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the request body is larger than {http.max_body_bytes} bytes (http.max_body_bytes)",
+        metadata={"limit_bytes": str(http.max_body_bytes)},
+    )
 
-    def issue(self, caller: str) -> str:
-        expires = int(time.time()) + CSRF_TTL_S
-        return f"{expires}.{self._mac(caller, expires)}"
 
-    def valid(self, caller: str, token: str) -> bool:
-        expires_text, _, mac = token.partition(".")
-        if not expires_text.isdigit() or int(expires_text) < time.time():
-            return False
-        return hmac.compare_digest(mac, self._mac(caller, int(expires_text)))
+def _approval_id(request: web.Request) -> str:
+    """The approval id in the path; one that no approval could have is unknown, like any
+    other (undecodable bytes could not even be looked up)."""
+    approval_id = request.match_info["approval_id"]
+    if not approval_id.isprintable() or len(approval_id) > MAX_APPROVAL_ID:
+        raise ApprovalNotFound.for_id(approval_id[:MAX_APPROVAL_ID])
+    return approval_id
+
+
+def _text_field(body: dict[str, Any], name: str) -> str:
+    value = body.get(name, "")
+    # JSON may escape a lone surrogate ("\ud800"), which no UTF-8 store can hold.
+    if not isinstance(value, str) or not _is_unicode_text(value):
+        raise InvalidField(
+            f"{name} must be a string of Unicode text",
+            violations=(FieldViolation(name, "must be a string of Unicode text"),),
+        )
+    return value
+
+
+def _is_unicode_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _page_size(request: web.Request) -> int:
+    text = request.query.get("page_size", "")
+    if not text:
+        return 0
+    if (
+        not (text.isascii() and text.isdigit())
+        or len(text) > 4
+        or not 1 <= int(text) <= MAX_PAGE_SIZE
+    ):
+        raise InvalidField(
+            f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}",
+            violations=(FieldViolation("page_size", f"1 to {MAX_PAGE_SIZE}"),),
+        )
+    return int(text)
 
 
 def build_app(
@@ -77,72 +140,42 @@ def build_app(
     registry: Registry,
     health: HealthTracker,
     serving: Callable[[], bool],
-    authenticator: Authenticator,
+    callers: HttpCallers,
     approvals: ApprovalStore,
-    notifier: ApprovalNotifier,
     audit: AuditLog,
     open_reads: bool,
+    hosts: AllowedHosts,
+    http: HttpSettings,
+    sign_in: SignIn | None,
+    secure: bool,
+    first_middleware: Middleware | None = None,
 ) -> web.Application:
-    csrf = CsrfTokens()
+    csrf = SignedTokens("csrf", CSRF_TTL_S)
 
     def identify(request: web.Request) -> Identity:
-        metadata = [(k.lower(), v) for k, v in request.headers.items()]
-        return authenticator.authenticate(metadata, {})
-
-    def refusal(error: GatewayError) -> web.Response:
-        return web.json_response(
-            {
-                "error": {
-                    "code": error.code.name,
-                    "reason": error.reason,
-                    "message": error.message,
-                    "metadata": error.metadata,
-                }
-            },
-            status=_HTTP_STATUS.get(error.code.name, 500),
-        )
-
-    async def audited_refusal(
-        request: web.Request, error: GatewayError, caller: str, tenant: str
-    ) -> web.Response:
-        await audit.append(
-            AuditEvent(
-                event_type="request_rejected",
-                outcome=Outcome.REFUSED,
-                tenant=tenant,
-                caller=caller,
-                rpc_method=f"HTTP {request.method} {request.path}",
-                status_code=error.code.name,
-                reason=error.reason,
-                detail=dict(error.metadata),
-            )
-        )
-        return refusal(error)
+        identity = callers.identify(request)
+        remember_identity(request, identity)
+        return identity
 
     def guarded(
-        handler: Callable[[web.Request, Identity], Awaitable[web.Response]],
+        handler: Callable[[web.Request, Identity], Awaitable[web.StreamResponse]],
         *,
         change: bool = False,
         operator: bool = False,
-    ) -> Callable[[web.Request], Awaitable[web.Response]]:
-        async def run(request: web.Request) -> web.Response:
-            try:
-                identity = identify(request)
-            except GatewayError as error:
-                return await audited_refusal(request, error, "", "")
-            try:
-                if operator and not identity.operator:
-                    raise OperatorRequired(
-                        f"caller {identity.caller!r} is not an operator",
-                        metadata={"caller": identity.caller},
-                    )
-                if change and not csrf.valid(identity.caller, request.headers.get(CSRF_HEADER, "")):
-                    raise CsrfRejected(
-                        f"send the {CSRF_HEADER} header with a token from GET /v1/csrf-token"
-                    )
-                return await handler(request, identity)
-            except GatewayError as error:
-                return await audited_refusal(request, error, identity.caller, identity.tenant)
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def run(request: web.Request) -> web.StreamResponse:
+            identity = identify(request)
+            if operator and not identity.operator:
+                raise OperatorRequired(
+                    f"caller {identity.caller!r} is not an operator",
+                    metadata={"caller": identity.caller},
+                )
+            tokens = request.headers.getall(CSRF_HEADER, [])
+            if change and not (len(tokens) == 1 and csrf.valid(identity.caller, tokens[0])):
+                raise CsrfRejected(
+                    f"send the {CSRF_HEADER} header with a token from GET /v1/csrf-token"
+                )
+            return await handler(request, identity)
 
         return run
 
@@ -162,46 +195,70 @@ def build_app(
             )
         return web.json_response({"connectors": rows})
 
-    async def connectors(request: web.Request) -> web.Response:
-        if open_reads and "authorization" not in request.headers:
+    async def connectors(request: web.Request) -> web.StreamResponse:
+        if open_reads and hdrs.AUTHORIZATION not in request.headers:
             return await connectors_for(OPEN_READS_TENANT)
         return await guarded(lambda _r, identity: connectors_for(identity.tenant))(request)
 
     async def csrf_token(_: web.Request, identity: Identity) -> web.Response:
         return web.json_response({"token": csrf.issue(identity.caller), "header": CSRF_HEADER})
 
-    def approval_json(approval: Any) -> dict[str, Any]:
-        message = to_message(approval, approvals.clocks, utc_now())
+    def approval_json(approval: Approval, identity: Identity) -> dict[str, Any]:
+        # The tenant's operators see the full payload they decide on; anyone else the redacted
+        # copy.
+        message = to_message(approval, approvals.clocks, utc_now(), full_payload=identity.operator)
         return json_format.MessageToDict(message, preserving_proto_field_name=True)
 
     async def list_approvals(request: web.Request, identity: Identity) -> web.Response:
-        status_text = request.query.get("status")
-        status = ApprovalStatus(status_text) if status_text else None
-        listed = await approvals.list(identity.tenant, status, 100)
-        return web.json_response({"approvals": [approval_json(a) for a in listed]})
+        status_text = request.query.get("status", "")
+        try:
+            status = ApprovalStatus(status_text) if status_text else None
+        except ValueError:
+            raise InvalidField(
+                f"status must be one of {_STATUSES}",
+                violations=(FieldViolation("status", f"must be one of {_STATUSES}"),),
+            ) from None
+        scope = f"approvals/{status.value if status else 'all'}"
+        size = page_size(_page_size(request))
+        after = decode(request.query.get("page_token", ""), scope)
+        rows = await approvals.list(identity.tenant, status, size + 1, after=after)
+        shown, next_page_token = page(rows, size, ApprovalStore.cursor, scope)
+        return web.json_response(
+            {
+                "approvals": [approval_json(a, identity) for a in shown],
+                "next_page_token": next_page_token,
+            }
+        )
 
     async def get_approval(request: web.Request, identity: Identity) -> web.Response:
-        approval = await approvals.get(identity.tenant, request.match_info["approval_id"])
+        approval_id = _approval_id(request)
+        approval = await approvals.get(identity.tenant, approval_id)
         if not identity.operator and approval.requested_by != identity.caller:
-            raise CallerNotAllowed("not your approval")
-        return web.json_response(approval_json(approval))
+            # Exactly what an unknown id gets: the answer must not tell that it exists.
+            raise ApprovalNotFound.for_id(approval_id)
+        return web.json_response(approval_json(approval, identity))
 
     async def resolve(request: web.Request, identity: Identity, grant: bool) -> web.Response:
-        approval_id = request.match_info["approval_id"]
-        body = await request.json() if request.can_read_body else {}
-        text = str(body.get("note" if grant else "reason", "")) if isinstance(body, dict) else ""
+        approval_id = _approval_id(request)
+        body = await read_json_object(request, http)
+        text = _text_field(body, "note" if grant else "reason")
         if not grant and not text.strip():
             raise MissingField("reason is required: say why the action must not run")
+
         seen: list[Approval] = []
+
+        def found(approval: Approval) -> None:
+            remember_approval(request, approval)
+            seen.append(approval)
+
         approval = await decide(
             approvals,
-            notifier,
             tenant=identity.tenant,
             approval_id=approval_id,
             approver=identity.caller,
             grant=grant,
             text=text,
-            found=seen.append,
+            found=found,
         )
         before = seen[0]
         await audit.append(
@@ -218,7 +275,7 @@ def build_app(
                 detail={"approval_id": approval_id},
             )
         )
-        return web.json_response(approval_json(approval))
+        return web.json_response(approval_json(approval, identity))
 
     async def approve(request: web.Request, identity: Identity) -> web.Response:
         return await resolve(request, identity, grant=True)
@@ -226,8 +283,41 @@ def build_app(
     async def deny(request: web.Request, identity: Identity) -> web.Response:
         return await resolve(request, identity, grant=False)
 
-    app = web.Application()
-    app.router.add_get("/healthz", healthz)
+    async def login(request: web.Request) -> web.Response:
+        assert sign_in is not None
+        offered = request.query.getall("token", [])
+        if len(offered) != 1:
+            raise LoginTokenInvalid("open the login link exactly as the gateway gave it")
+        cookie = await sign_in.redeem(offered[0])
+        identity = callers.session_identity(sign_in.caller)
+        await audit.append(
+            AuditEvent(
+                event_type="session_opened",
+                outcome=Outcome.SUCCEEDED,
+                tenant=identity.tenant,
+                caller=identity.caller,
+                rpc_method=f"HTTP GET {LOGIN_PATH}",
+            )
+        )
+        response = web.Response(status=303, headers={hdrs.LOCATION: AFTER_LOGIN_PATH})
+        response.set_cookie(
+            SESSION_COOKIE,
+            cookie,
+            max_age=int(sign_in.session_ttl_s),
+            path="/",
+            httponly=True,
+            samesite="Strict",
+            secure=secure,
+        )
+        return response
+
+    middlewares = [
+        *([first_middleware] if first_middleware is not None else []),
+        refusal_middleware(audit),
+        host_guard(hosts, exempt_paths=frozenset({HEALTHZ_PATH})),
+    ]
+    app = web.Application(middlewares=middlewares, client_max_size=http.max_body_bytes)
+    app.router.add_get(HEALTHZ_PATH, healthz)
     app.router.add_get("/v1/connectors/health", connectors)
     app.router.add_get("/v1/csrf-token", guarded(csrf_token))
     app.router.add_get("/v1/approvals", guarded(list_approvals, operator=True))
@@ -238,4 +328,6 @@ def build_app(
     app.router.add_post(
         "/v1/approvals/{approval_id}/deny", guarded(deny, change=True, operator=True)
     )
+    if sign_in is not None:
+        app.router.add_get(LOGIN_PATH, login, allow_head=False)  # a HEAD must not spend it
     return app

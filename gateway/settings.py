@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -123,6 +123,25 @@ class HealthSettings(BaseModel):
     probe_interval_s: float = Field(default=60.0, ge=0)  # 0: no live probes
 
 
+class HttpSettings(BaseModel):
+    """The HTTP side: the host names it answers to, development sign-in sessions, and bounds
+    on connections and requests (aiohttp has no header timeout or connection cap of its own).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Host names (port ignored) accepted in Host and Origin. Empty: loopback names in
+    # development mode; in enforced mode the host of http_address, or any when that is a
+    # wildcard address (logged at start-up).
+    allowed_hosts: list[str] = Field(default_factory=list)
+    header_timeout_s: float = Field(default=10.0, gt=0)  # a request's headers must arrive within
+    idle_timeout_s: float = Field(default=60.0, gt=0)  # keep-alive: idle this long, closed
+    body_timeout_s: float = Field(default=10.0, gt=0)  # a request's body must arrive within
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)  # larger bodies: PAYLOAD_TOO_LARGE
+    max_connections: int = Field(default=256, ge=1)  # beyond this, new connections get 503
+    session_ttl_s: float = Field(default=12 * 3600, gt=0)  # development sign-in cookie lifetime
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CONNECTOR_GATEWAY_",
@@ -133,6 +152,7 @@ class Settings(BaseSettings):
     grpc_address: str = "127.0.0.1:50051"
     http_address: str = "127.0.0.1:8080"
     http_open_reads: bool = False  # let anyone on the network read the board's health JSON
+    http: HttpSettings = Field(default_factory=HttpSettings)
     data_dir: Path = Path("var")
     max_payload_bytes: int = Field(default=1024 * 1024, ge=1024)
     deadline_reserve_ms: int = Field(default=50, ge=0)

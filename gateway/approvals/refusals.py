@@ -45,7 +45,7 @@ def meta(approval_id: str) -> dict[str, str]:
 def not_found(approval_id: str) -> ApprovalNotFound:
     """The one answer for an unknown id, another tenant's approval, one pruned after its
     retention, and one that is not the caller's to see or use: nothing tells them apart."""
-    return ApprovalNotFound(f"no approval {approval_id!r}", metadata=meta(approval_id))
+    return ApprovalNotFound.for_id(approval_id)
 
 
 def check_user(approval: Approval, caller: str) -> None:

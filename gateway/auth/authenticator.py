@@ -165,6 +165,30 @@ def assert_safe_to_start(settings: AuthSettings, grpc_address: str, http_address
             "auth.mode = enforced needs auth.policy_file: the authorization policy names the "
             "callers, their tenants and what they may call"
         )
+    exposed = _exposed(grpc_address, http_address)
+    if exposed and settings.tls is None and not settings.tls_terminated_upstream:
+        raise ValueError(
+            f"refusing to serve clear text on {', '.join(exposed)}: bearer tokens would travel "
+            "unencrypted. Set auth.tls (cert_file, key_file: gRPC and HTTP then serve TLS), or "
+            "auth.tls_terminated_upstream = true when a proxy or mesh in front of the gateway "
+            "terminates TLS"
+        )
+
+
+def clear_text_warning(settings: AuthSettings, grpc_address: str, http_address: str) -> str | None:
+    """The warning to log when an enforced gateway serves clear text off this machine because
+    TLS is terminated in front of it; None when there is nothing to warn about."""
+    exposed = _exposed(grpc_address, http_address)
+    if settings.mode != "enforced" or settings.tls is not None or not exposed:
+        return None
+    return (
+        f"serving clear text on {', '.join(exposed)} (auth.tls_terminated_upstream): bearer "
+        "tokens are unencrypted between the TLS terminator and the gateway"
+    )
+
+
+def _exposed(*addresses: str) -> list[str]:
+    return [address for address in addresses if not _is_local(address)]
 
 
 def development_banner(settings: AuthSettings) -> str:
@@ -183,6 +207,8 @@ def development_banner(settings: AuthSettings) -> str:
         f"The metadata header {DEV_CALLER_HEADER} picks another caller:",
         other,
         "Bearer tokens and client certificates are still checked when sent.",
+        "Over HTTP, browsers must sign in with the login link logged below",
+        "(`connector-gateway login-url` prints a fresh one).",
         "",
         "This is for one machine only: the gateway listens on loopback addresses only.",
         "Anywhere else set auth.mode = enforced, auth.policy_file and auth.jwt or",

@@ -78,6 +78,9 @@ class AuthSettings(BaseModel):
     policy_file: Path | None = None
     dev_caller: str = Field(default="local-agent", min_length=1)
     dev_operator: str = Field(default="local-operator", min_length=1)
+    # Enforced mode on a non-loopback address without ``tls``: allowed only when a proxy or
+    # mesh in front of the gateway terminates TLS, since bearer tokens would travel in clear.
+    tls_terminated_upstream: bool = False
 
     @model_validator(mode="after")
     def _dev_identities_differ(self) -> AuthSettings:

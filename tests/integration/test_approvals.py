@@ -437,7 +437,9 @@ async def test_another_caller_cannot_get_or_watch_an_approval_it_did_not_ask_for
         watched = await refused_with(anext(aiter(watch)))
         for seen in (got, watched):
             assert (seen.code, seen.reason) == (grpc.StatusCode.NOT_FOUND, "APPROVAL_NOT_FOUND")
-            assert seen.message.replace(approval_id_asked, "ID") == "no approval 'ID'"
+            assert (
+                seen.message.replace(approval_id_asked, "ID") == "no approval 'ID' in this tenant"
+            )
             assert seen.metadata == {"approval_id": approval_id_asked}
     # The operators of the tenant see it.
     seen = await approvals(gw).GetApproval(

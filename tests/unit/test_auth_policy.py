@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.auth.authenticator import assert_safe_to_start, development_banner
+from gateway.auth.authenticator import (
+    assert_safe_to_start,
+    clear_text_warning,
+    development_banner,
+)
 from gateway.auth.policy import AuthorizationPolicy, CallerRule
 from gateway.auth.settings import AuthSettings, JwtKey, JwtSettings, TlsSettings
 from gateway.errors import CallerNotAllowed, OperatorRequired
@@ -214,11 +218,49 @@ def test_enforced_mode_needs_a_credential_and_a_policy(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"auth\.policy_file"):
         assert_safe_to_start(AuthSettings(mode="enforced", jwt=jwt), "0.0.0.0:1", "")
     assert_safe_to_start(
-        AuthSettings(mode="enforced", jwt=jwt, policy_file=policy), "0.0.0.0:1", "0.0.0.0:2"
+        AuthSettings(mode="enforced", jwt=jwt, policy_file=policy, tls=tls_only),
+        "0.0.0.0:1",
+        "0.0.0.0:2",
     )
     assert_safe_to_start(
         AuthSettings(mode="enforced", tls=mtls, policy_file=policy), "0.0.0.0:1", "0.0.0.0:2"
     )
+
+
+@pytest.mark.parametrize(
+    ("grpc_address", "http_address", "exposed"),
+    [
+        ("0.0.0.0:50051", "127.0.0.1:8080", "0.0.0.0:50051"),
+        ("127.0.0.1:50051", "[::]:8080", "[::]:8080"),
+        ("10.1.2.3:50051", "gateway.internal:8080", "10.1.2.3:50051, gateway.internal:8080"),
+    ],
+)
+def test_enforced_mode_refuses_clear_text_off_loopback(
+    tmp_path: Path, grpc_address: str, http_address: str, exposed: str
+) -> None:
+    jwt = JwtSettings(
+        issuer="i", audience="a", keys=[JwtKey(path=tmp_path / "k", algorithm="RS256")]
+    )
+    plain = AuthSettings(mode="enforced", jwt=jwt, policy_file=tmp_path / "policy.toml")
+    with pytest.raises(ValueError, match="refusing to serve clear text") as refused:
+        assert_safe_to_start(plain, grpc_address, http_address)
+    message = str(refused.value)
+    assert f"on {exposed}:" in message
+    assert "auth.tls " in message
+    assert "auth.tls_terminated_upstream = true" in message
+    assert clear_text_warning(plain, "127.0.0.1:1", "localhost:2") is None
+    assert_safe_to_start(plain, "127.0.0.1:1", "localhost:2")  # loopback stays on this machine
+
+    upstream = plain.model_copy(update={"tls_terminated_upstream": True})
+    assert_safe_to_start(upstream, grpc_address, http_address)
+    warning = clear_text_warning(upstream, grpc_address, http_address)
+    assert warning is not None
+    assert exposed in warning
+    assert "auth.tls_terminated_upstream" in warning
+    tls = TlsSettings(cert_file=tmp_path / "c", key_file=tmp_path / "k")
+    with_tls = plain.model_copy(update={"tls": tls})
+    assert_safe_to_start(with_tls, grpc_address, http_address)
+    assert clear_text_warning(with_tls, grpc_address, http_address) is None
 
 
 def test_auth_settings_defaults_and_validation() -> None:
