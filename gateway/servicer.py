@@ -33,6 +33,7 @@ from gateway.errors import (
 from gateway.health_state import HealthTracker
 from gateway.interceptors.base import Call, Context
 from gateway.metrics import MetricsRegistry
+from gateway.redaction import redact_error
 from gateway.registry import Connector, Registry
 from gateway.reliability.guards import Guards
 from gateway.reliability.idempotency import (
@@ -528,6 +529,7 @@ class ConnectorServicer:
                 raise self._overrun(operation, timeout_s) from None
             except GatewayError as error:
                 breaker.record(vendor_failure=error.vendor_fault, trial=trial)
+                redact_error(error, meta.data_classification)  # what the vendor said stays out
                 raise
             except BaseException:
                 breaker.release(trial=trial)

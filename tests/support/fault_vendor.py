@@ -159,6 +159,10 @@ class FaultVendor:
         """Queues faults, consumed one per incoming request, in order."""
         self._script.extend(faults)
 
+    def clear(self) -> None:
+        """Drops the scripted faults not consumed yet."""
+        self._script.clear()
+
     @property
     def pending(self) -> int:
         """Scripted faults not consumed yet."""
