@@ -47,6 +47,7 @@ from gateway.http.server import HttpServer, start_http
 from gateway.interceptors.base import GovernanceInterceptor, Layer
 from gateway.interceptors.chain import build_chain
 from gateway.metrics import MetricsRegistry
+from gateway.redaction import redact_error
 from gateway.registry import Connector, Registry
 from gateway.reliability.guards import Guards
 from gateway.reliability.idempotency import IdempotencyKeys
@@ -306,7 +307,10 @@ class Gateway:
                 except Exception as error:  # one broken probe must not stop the others
                     log.warning("probe of %s failed: %s", connector.key, type(error).__name__)
                     continue
-                await self.health.record_probe(tenant, connector.key, probe.ok, probe.detail)
+                failure = probe.error  # redacted like a call's error, by the classification
+                if failure is not None:
+                    redact_error(failure, connector.metadata.data_classification)
+                await self.health.record_probe(tenant, connector.key, probe.ok, failure)
 
     async def expire_approvals(self) -> int:
         """Records every approval that expired since the last sweep (``approval_expired``)."""

@@ -15,6 +15,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
+from gateway.errors import GatewayError
+
 
 class PolicyClass(enum.StrEnum):
     A = "A"  # runs automatically
@@ -210,7 +212,10 @@ class AttemptContext:
 @dataclass(frozen=True)
 class ProbeResult:
     ok: bool
-    detail: str = ""
+    detail: str = ""  # for the adapter's own logs and tests; no vendor free text
+    # Why a failing probe failed, as the domain error its phase maps to; the board shows
+    # only its reason, phase and vendor code.
+    error: GatewayError | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,10 @@ The state lives in memory and is written to ``integration_sync_states`` behind i
 when the status or the last error changes (what the board must show), otherwise (a newer
 success or attempt time) by ``flush``, which the gateway runs every second and on shutdown.
 So a healthy connector costs no database write per call.
+
+The last error shown on the board (to every caller of the tenant, and to anyone when open
+board reads are on) is built only from the error's reason, the phase and the vendor's status
+and code, never from a message: a vendor's words can quote the request.
 """
 
 from __future__ import annotations
@@ -15,9 +19,26 @@ from datetime import datetime
 from gateway.clock import utc_now
 from gateway.contract import ConnectorStatus
 from gateway.errors import GatewayError
+from gateway.redaction import is_token
 from gateway.store.sync_states import SyncState, SyncStateStore
 
 Key = tuple[str, str]  # (tenant, connector key)
+PROBE_FAILED = "PROBE_FAILED"
+_SUMMARY_KEYS = (
+    ("phase", "phase"),
+    ("vendor_status", "vendor status"),
+    ("vendor_code", "vendor code"),
+)
+
+
+def error_summary(error: GatewayError) -> str:
+    """``VENDOR_REJECTED (phase rcpt, vendor code 550)``: what the board may show."""
+    parts = [
+        f"{label} {value}"
+        for key, label in _SUMMARY_KEYS
+        if (value := error.metadata.get(key)) and is_token(value)
+    ]
+    return f"{error.reason} ({', '.join(parts)})" if parts else error.reason
 
 
 class HealthTracker:
@@ -86,14 +107,16 @@ class HealthTracker:
                 status,
                 previous.last_success_at if previous else None,
                 now,
-                f"{error.reason}: {error.message}"[:500],
+                error_summary(error),
                 failures,
             )
         )
 
-    async def record_probe(self, tenant: str, key: str, ok: bool, detail: str) -> None:
+    async def record_probe(
+        self, tenant: str, key: str, ok: bool, error: GatewayError | None = None
+    ) -> None:
         """A live probe: a failing probe marks the connector in error, a passing one clears
-        a probe's error but never hides recent call failures."""
+        a probe's error but never hides recent call failures. ``error`` says why it failed."""
         previous = await self.get(tenant, key)
         if previous is None:
             previous = SyncState(tenant, key, ConnectorStatus.UNKNOWN, None, None, "", 0)
@@ -102,7 +125,6 @@ class HealthTracker:
                 return
             state = dataclasses.replace(previous, status=ConnectorStatus.OK, last_error="")
         else:
-            state = dataclasses.replace(
-                previous, status=ConnectorStatus.ERROR, last_error=f"PROBE_FAILED: {detail}"[:500]
-            )
+            why = f"{PROBE_FAILED}: {error_summary(error)}" if error else PROBE_FAILED
+            state = dataclasses.replace(previous, status=ConnectorStatus.ERROR, last_error=why)
         await self._update(state)

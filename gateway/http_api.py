@@ -35,6 +35,7 @@ from gateway.errors import (
     OperatorRequired,
     PayloadTooLarge,
 )
+from gateway.field_rules import APPROVAL_ID, check_format, check_text
 from gateway.health_state import HealthTracker
 from gateway.http.callers import HttpCallers
 from gateway.http.hosts import AllowedHosts, host_guard
@@ -52,7 +53,6 @@ CSRF_TTL_S = 3600
 OPEN_READS_TENANT = "default"
 HEALTHZ_PATH = "/healthz"  # answers probes addressed by IP, whatever the host names
 AFTER_LOGIN_PATH = "/v1/approvals"
-MAX_APPROVAL_ID = 100
 _STATUSES = ", ".join(status.value for status in ApprovalStatus)
 
 
@@ -92,12 +92,9 @@ def _too_large(http: HttpSettings) -> PayloadTooLarge:
 
 
 def _approval_id(request: web.Request) -> str:
-    """The approval id in the path; one that no approval could have is unknown, like any
-    other (undecodable bytes could not even be looked up)."""
-    approval_id = request.match_info["approval_id"]
-    if not approval_id.isprintable() or len(approval_id) > MAX_APPROVAL_ID:
-        raise ApprovalNotFound.for_id(approval_id[:MAX_APPROVAL_ID])
-    return approval_id
+    """The approval id in the path, in the format the gateway hands out (INVALID_FIELD
+    otherwise, as over gRPC)."""
+    return check_format("approval_id", request.match_info["approval_id"], APPROVAL_ID)
 
 
 def _text_field(body: dict[str, Any], name: str) -> str:
@@ -108,7 +105,7 @@ def _text_field(body: dict[str, Any], name: str) -> str:
             f"{name} must be a string of Unicode text",
             violations=(FieldViolation(name, "must be a string of Unicode text"),),
         )
-    return value
+    return check_text(name, value)
 
 
 def _is_unicode_text(value: str) -> bool:

@@ -41,6 +41,7 @@ from gateway.interceptors.base import Call, Context
 from gateway.interceptors.policy import binding, require_approval
 from gateway.interceptors.replay import REPLAY_EVENT
 from gateway.metrics import MetricsRegistry
+from gateway.redaction import redact_error
 from gateway.registry import Connector, Registry
 from gateway.reliability.guards import Guards
 from gateway.reliability.idempotency import (
@@ -527,6 +528,7 @@ class ConnectorServicer:
                 raise overrun from None
             except GatewayError as error:
                 breaker.record(vendor_failure=error.vendor_fault, trial=trial)
+                redact_error(error, meta.data_classification)  # what the vendor said stays out
                 facts.vendor_contacted = log.may_have_acted or error.may_have_acted
                 raise
             except BaseException:

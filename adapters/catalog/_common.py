@@ -17,9 +17,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from gateway.payload_types import MAX_SAFE_INTEGER, integral
+from gateway.payload_types import MAX_SAFE_INTEGER, HeaderText, integral
 
-__all__ = ["MAX_SAFE_INTEGER", "integral"]
+__all__ = ["MAX_SAFE_INTEGER", "HeaderText", "integral"]
 
 
 class CatalogModel(BaseModel):
@@ -91,6 +91,6 @@ Uuid = Annotated[
 
 # Key-value metadata with the limits Stripe and Cal.com share: at most 50 keys, keys up to 40
 # characters, string values up to 500 characters.
-MetadataKey = Annotated[str, Field(min_length=1, max_length=40)]
+MetadataKey = Annotated[HeaderText, Field(min_length=1, max_length=40)]
 MetadataValue = Annotated[str, Field(max_length=500)]
 Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=50)]

@@ -16,6 +16,7 @@ from adapters.catalog._common import (
     MAX_SAFE_INTEGER,
     CatalogModel,
     E164Phone,
+    HeaderText,
     Metadata,
     UtcDateOrDateTime,
     UtcDateTime,
@@ -89,7 +90,7 @@ class GetSlots(CatalogModel):
 class Attendee(CatalogModel):
     """The person booking."""
 
-    name: str = Field(min_length=1, max_length=255, description="The attendee's name.")
+    name: HeaderText = Field(min_length=1, max_length=255, description="The attendee's name.")
     email: EmailStr = Field(description="The attendee's email; the confirmation goes here.")
     timeZone: TimeZone = Field(description="The attendee's time zone, e.g. Asia/Riyadh.")
     phoneNumber: E164Phone | None = Field(

@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BeforeValidator, EmailStr, Field, model_validator
 
-from adapters.catalog._common import CatalogModel, Uuid, integral
+from adapters.catalog._common import CatalogModel, HeaderText, Uuid, integral
 from adapters.catalog.results import EnvelopeSent
 from gateway.contract import (
     ConnectorMetadata,
@@ -37,7 +37,7 @@ class EnvelopeDocument(CatalogModel):
     """A document to sign, inline as base64."""
 
     documentId: DigitsId = Field(description='Document number, referenced by tabs, e.g. "1".')
-    name: str = Field(min_length=1, max_length=255, description="The document's name.")
+    name: HeaderText = Field(min_length=1, max_length=255, description="The document's name.")
     fileExtension: str = Field(
         default="pdf",
         pattern=r"^[a-z0-9]{1,10}$",
@@ -57,7 +57,7 @@ class EnvelopeDocument(CatalogModel):
 class SignHereTab(CatalogModel):
     """Where a signer signs, placed relative to a text anchor in the documents."""
 
-    anchorString: str = Field(
+    anchorString: HeaderText = Field(
         min_length=1,
         max_length=100,
         description="Text in the document to place the signature at, e.g. '/sn1/'.",
@@ -85,7 +85,9 @@ class Signer(CatalogModel):
     """A recipient who must sign."""
 
     email: EmailStr = Field(description="The signer's email address; the invitation goes here.")
-    name: str = Field(min_length=1, max_length=100, description="The signer's full legal name.")
+    name: HeaderText = Field(
+        min_length=1, max_length=100, description="The signer's full legal name."
+    )
     recipientId: DigitsId = Field(description='Unique within the envelope, e.g. "1".')
     routingOrder: DigitsId = Field(
         default="1", description="Signing order; equal numbers sign in parallel."
@@ -99,7 +101,7 @@ class CarbonCopy(CatalogModel):
     """A recipient who receives a copy and does not sign."""
 
     email: EmailStr = Field(description="The recipient's email address.")
-    name: str = Field(min_length=1, max_length=100, description="The recipient's full name.")
+    name: HeaderText = Field(min_length=1, max_length=100, description="The recipient's full name.")
     recipientId: DigitsId = Field(description='Unique within the envelope, e.g. "2".')
     routingOrder: DigitsId = Field(default="1", description="When the copy is sent.")
 
@@ -116,10 +118,12 @@ class Recipients(CatalogModel):
 class TemplateRole(CatalogModel):
     """A person filling one role of a server template."""
 
-    roleName: str = Field(
+    roleName: HeaderText = Field(
         min_length=1, max_length=100, description="The role as named in the template."
     )
-    name: str = Field(min_length=1, max_length=100, description="The person's full legal name.")
+    name: HeaderText = Field(
+        min_length=1, max_length=100, description="The person's full legal name."
+    )
     email: EmailStr = Field(description="The person's email address.")
 
 
@@ -127,7 +131,7 @@ class SendEnvelope(CatalogModel):
     """Send an envelope for signature, either from a server template (templateId and
     templateRoles) or from inline documents (documents and recipients)."""
 
-    emailSubject: str = Field(
+    emailSubject: HeaderText = Field(
         min_length=1, max_length=100, description="Subject of the signing invitation."
     )
     emailBlurb: str | None = Field(
@@ -187,16 +191,16 @@ class ListAgreements(CatalogModel):
     limit: PageLimit | None = Field(
         default=None, description="Agreements per page, 1 to 100 (Navigator default: 25)."
     )
-    ctoken: str | None = Field(
+    ctoken: HeaderText | None = Field(
         default=None,
         min_length=1,
         max_length=2000,
         description="Continuation token from the previous page; omit for the first page.",
     )
-    title: str | None = Field(
+    title: HeaderText | None = Field(
         default=None, min_length=1, max_length=500, description="Only agreements with this title."
     )
-    status: str | None = Field(
+    status: HeaderText | None = Field(
         default=None, min_length=1, max_length=100, description="Only agreements in this status."
     )
 

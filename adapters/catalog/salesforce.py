@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, EmailStr, Field, StrictFloat, model_validator
 
-from adapters.catalog._common import CatalogModel, IsoDate
+from adapters.catalog._common import CatalogModel, HeaderText, IsoDate
 from gateway.contract import (
     ConnectorMetadata,
     DataClassification,
@@ -71,19 +71,21 @@ class LeadFields(_SObjectFields):
     """Lead fields; send only those to set."""
 
     sobject: Literal["Lead"] = Field(description="The sObject type.")
-    FirstName: str | None = Field(default=None, max_length=40, description="First name.")
-    LastName: str | None = Field(default=None, max_length=80, description="Last name.")
-    Company: str | None = Field(default=None, max_length=255, description="Company name.")
+    FirstName: HeaderText | None = Field(default=None, max_length=40, description="First name.")
+    LastName: HeaderText | None = Field(default=None, max_length=80, description="Last name.")
+    Company: HeaderText | None = Field(default=None, max_length=255, description="Company name.")
     Email: EmailStr | None = Field(default=None, description="Email address.")
-    Phone: str | None = Field(default=None, max_length=40, description="Phone number.")
-    MobilePhone: str | None = Field(default=None, max_length=40, description="Mobile number.")
-    Title: str | None = Field(default=None, max_length=128, description="Job title.")
-    Status: str | None = Field(
+    Phone: HeaderText | None = Field(default=None, max_length=40, description="Phone number.")
+    MobilePhone: HeaderText | None = Field(
+        default=None, max_length=40, description="Mobile number."
+    )
+    Title: HeaderText | None = Field(default=None, max_length=128, description="Job title.")
+    Status: HeaderText | None = Field(
         default=None,
         max_length=255,
         description="Lead status picklist value, e.g. 'Open - Not Contacted'.",
     )
-    LeadSource: str | None = Field(
+    LeadSource: HeaderText | None = Field(
         default=None, max_length=255, description="Lead source picklist value, e.g. 'Web'."
     )
     Description: str | None = Field(default=None, max_length=32000, description="Free text.")
@@ -92,24 +94,26 @@ class LeadFields(_SObjectFields):
 class NewLead(LeadFields):
     """A new Lead; LastName and Company are required."""
 
-    LastName: str = Field(min_length=1, max_length=80, description="Last name.")
-    Company: str = Field(min_length=1, max_length=255, description="Company name.")
+    LastName: HeaderText = Field(min_length=1, max_length=80, description="Last name.")
+    Company: HeaderText = Field(min_length=1, max_length=255, description="Company name.")
 
 
 class ContactFields(_SObjectFields):
     """Contact fields; send only those to set."""
 
     sobject: Literal["Contact"] = Field(description="The sObject type.")
-    FirstName: str | None = Field(default=None, max_length=40, description="First name.")
-    LastName: str | None = Field(default=None, max_length=80, description="Last name.")
+    FirstName: HeaderText | None = Field(default=None, max_length=40, description="First name.")
+    LastName: HeaderText | None = Field(default=None, max_length=80, description="Last name.")
     Email: EmailStr | None = Field(default=None, description="Email address.")
-    Phone: str | None = Field(default=None, max_length=40, description="Phone number.")
-    MobilePhone: str | None = Field(default=None, max_length=40, description="Mobile number.")
-    Title: str | None = Field(default=None, max_length=128, description="Job title.")
+    Phone: HeaderText | None = Field(default=None, max_length=40, description="Phone number.")
+    MobilePhone: HeaderText | None = Field(
+        default=None, max_length=40, description="Mobile number."
+    )
+    Title: HeaderText | None = Field(default=None, max_length=128, description="Job title.")
     AccountId: SalesforceId | None = Field(
         default=None, description="The parent Account's id (001…)."
     )
-    LeadSource: str | None = Field(
+    LeadSource: HeaderText | None = Field(
         default=None, max_length=255, description="Lead source picklist value, e.g. 'Web'."
     )
     Description: str | None = Field(default=None, max_length=32000, description="Free text.")
@@ -118,15 +122,15 @@ class ContactFields(_SObjectFields):
 class NewContact(ContactFields):
     """A new Contact; LastName is required."""
 
-    LastName: str = Field(min_length=1, max_length=80, description="Last name.")
+    LastName: HeaderText = Field(min_length=1, max_length=80, description="Last name.")
 
 
 class OpportunityFields(_SObjectFields):
     """Opportunity fields; send only those to set."""
 
     sobject: Literal["Opportunity"] = Field(description="The sObject type.")
-    Name: str | None = Field(default=None, max_length=120, description="Opportunity name.")
-    StageName: str | None = Field(
+    Name: HeaderText | None = Field(default=None, max_length=120, description="Opportunity name.")
+    StageName: HeaderText | None = Field(
         default=None, max_length=255, description="Stage picklist value, e.g. 'Prospecting'."
     )
     CloseDate: IsoDate | None = Field(default=None, description="Expected close date.")
@@ -135,7 +139,7 @@ class OpportunityFields(_SObjectFields):
     )
     Probability: Percent | None = Field(default=None, description="Win probability, 0 to 100.")
     AccountId: SalesforceId | None = Field(default=None, description="The Account's id (001…).")
-    LeadSource: str | None = Field(
+    LeadSource: HeaderText | None = Field(
         default=None, max_length=255, description="Lead source picklist value, e.g. 'Web'."
     )
     Description: str | None = Field(default=None, max_length=32000, description="Free text.")
@@ -144,8 +148,8 @@ class OpportunityFields(_SObjectFields):
 class NewOpportunity(OpportunityFields):
     """A new Opportunity; Name, StageName and CloseDate are required."""
 
-    Name: str = Field(min_length=1, max_length=120, description="Opportunity name.")
-    StageName: str = Field(
+    Name: HeaderText = Field(min_length=1, max_length=120, description="Opportunity name.")
+    StageName: HeaderText = Field(
         min_length=1, max_length=255, description="Stage picklist value, e.g. 'Prospecting'."
     )
     CloseDate: IsoDate = Field(description="Expected close date.")
@@ -195,7 +199,7 @@ class UpsertByExternalId(CatalogModel):
         description="API name of a field marked External ID, e.g. Customer_Number__c.",
         examples=["Customer_Number__c"],
     )
-    external_id: str = Field(
+    external_id: HeaderText = Field(
         min_length=1,
         max_length=255,
         description="The external id value that identifies the record.",

@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BeforeValidator, Field, StrictBool, model_validator
 
-from adapters.catalog._common import CatalogModel, E164Phone, HttpsUrl, integral
+from adapters.catalog._common import CatalogModel, E164Phone, HeaderText, HttpsUrl, integral
 from gateway.contract import (
     ConnectorMetadata,
     DataClassification,
@@ -34,7 +34,7 @@ Amount1000 = Annotated[
 class MessageContext(CatalogModel):
     """Makes the message a reply to an earlier message in the same chat."""
 
-    message_id: str = Field(
+    message_id: HeaderText = Field(
         min_length=1,
         max_length=256,
         description="The WhatsApp message id (wamid.…) of the message being answered.",
@@ -84,13 +84,17 @@ class TextParameter(CatalogModel):
     """A text value for a {{n}} placeholder."""
 
     type: Literal["text"] = Field(description="Parameter type.")
-    text: str = Field(min_length=1, max_length=MAX_TEMPLATE_PARAMETER, description="The text.")
+    text: HeaderText = Field(
+        min_length=1,
+        max_length=MAX_TEMPLATE_PARAMETER,
+        description="The text, on one line (WhatsApp refuses line breaks and tabs here).",
+    )
 
 
 class CurrencyValue(CatalogModel):
     """An amount of money, localized by WhatsApp."""
 
-    fallback_value: str = Field(
+    fallback_value: HeaderText = Field(
         min_length=1, max_length=256, description="Text shown if localization fails."
     )
     code: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code, e.g. USD.")
@@ -110,7 +114,7 @@ class CurrencyParameter(CatalogModel):
 class DateTimeValue(CatalogModel):
     """A date or time; Cloud API always shows the fallback text."""
 
-    fallback_value: str = Field(
+    fallback_value: HeaderText = Field(
         min_length=1, max_length=256, description="The date or time as it should read."
     )
 
@@ -125,7 +129,7 @@ class DateTimeParameter(CatalogModel):
 class MediaRef(CatalogModel):
     """A media file, by uploaded media id or by public HTTPS link (exactly one)."""
 
-    id: str | None = Field(
+    id: HeaderText | None = Field(
         default=None, min_length=1, max_length=256, description="Media id from an upload."
     )
     link: HttpsUrl | None = Field(default=None, description="Public HTTPS URL of the file.")
@@ -181,14 +185,16 @@ class ButtonPayloadParameter(CatalogModel):
     """The payload returned to the business when a quick-reply button is tapped."""
 
     type: Literal["payload"] = Field(description="Parameter type.")
-    payload: str = Field(min_length=1, max_length=1000, description="Developer-defined payload.")
+    payload: HeaderText = Field(
+        min_length=1, max_length=1000, description="Developer-defined payload."
+    )
 
 
 class ButtonTextParameter(CatalogModel):
     """The suffix appended to a dynamic URL button's base URL."""
 
     type: Literal["text"] = Field(description="Parameter type.")
-    text: str = Field(min_length=1, max_length=2000, description="URL suffix.")
+    text: HeaderText = Field(min_length=1, max_length=2000, description="URL suffix.")
 
 
 ButtonParameter = Annotated[

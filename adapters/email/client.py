@@ -50,7 +50,7 @@ from .operations import SendEmail
 Security = Literal["none", "starttls", "tls"]
 
 QUIT_TIMEOUT_S = 1.0  # the polite QUIT after a delivery never holds the result longer
-_REPLY_TEXT_CHARS = 200  # how much of a relay's reply text goes into an error message
+_REPLY_TEXT_CHARS = 200  # how much of a relay's reply text is kept (as vendor_message)
 # Replies that mean "the relay wants (other) credentials" whatever the command (RFC 4954).
 _AUTH_REPLY_CODES = frozenset({530, 534, 535, 538})
 _LINE_ENDINGS = re.compile(rb"\r\n|\n|\r")
@@ -165,39 +165,49 @@ def data_section(wire: bytes) -> bytes:
 
 
 # --- the error mapping -----------------------------------------------------------------------
+#
+# Messages name the phase and the reply code only. A relay's reply text can quote what it was
+# sent (addresses, the subject, even credentials), so it goes to the vendor_message metadata,
+# which the gateway redacts by the connector's classification, and refused addresses to the
+# refused metadata; neither ever reaches a message.
 
 
 def _reply_text(text: str) -> str:
     return " ".join(text.split())[:_REPLY_TEXT_CHARS]
 
 
+def _with_reply(metadata: dict[str, str], text: str) -> dict[str, str]:
+    reply = _reply_text(text)
+    return {**metadata, "vendor_message": reply} if reply else metadata
+
+
 def reply_error(phase: Phase, code: int, text: str) -> GatewayError:
     """The domain error for a negative reply to MAIL, RCPT, DATA or the end of data."""
     metadata = {"phase": str(phase), "vendor_code": str(code)}
     if code in _AUTH_REPLY_CODES:
+        # The reply text is left out: a misbehaving relay might echo the credentials.
         return VendorAuthFailed(
             f"the SMTP relay requires authentication the gateway did not pass ({code})",
             metadata=metadata,
         )
-    reply = f"{code} {_reply_text(text)}".strip()
+    metadata = _with_reply(metadata, text)
+    where = phase.upper()
     if 500 <= code <= 599:
         return VendorRejected(
-            f"the SMTP relay refused the message at {phase.upper()}: {reply}",
-            metadata=metadata,
+            f"the SMTP relay refused the message at {where} ({code})", metadata=metadata
         )
     if 400 <= code <= 499:
         return VendorUnavailable(
-            f"the SMTP relay deferred the message at {phase.upper()} (temporary): {reply}",
+            f"the SMTP relay deferred the message at {where} ({code}, temporary)",
             metadata=metadata,
         )
     if phase is Phase.END_OF_DATA:
         return OutcomeUnknown(
-            f"the SMTP relay answered the delivered message with an unexpected reply: {reply}",
+            f"the SMTP relay answered the delivered message with an unexpected reply ({code})",
             metadata=metadata,
         )
     return VendorUnavailable(
-        f"the SMTP relay answered {phase.upper()} with an unexpected reply: {reply}",
-        metadata=metadata,
+        f"the SMTP relay answered {where} with an unexpected reply ({code})", metadata=metadata
     )
 
 
@@ -262,16 +272,23 @@ def failure_error(exc: BaseException, phase: Phase) -> GatewayError | None:
         return reply_error(phase, exc.code, exc.message)
     if isinstance(exc, SMTPResponseException):
         return VendorUnavailable(
-            f"the SMTP relay answered {phase.upper()} with "
-            f"{exc.code} {_reply_text(exc.message)}".rstrip(),
-            metadata=meta,
+            f"the SMTP relay answered {phase.upper()} with {exc.code}",
+            metadata=_with_reply(meta, exc.message),
         )
     if isinstance(exc, SMTPException | OSError):
-        detail = _reply_text(str(exc)) or type(exc).__name__
-        return VendorUnavailable(
+        unreachable = (
             f"the SMTP relay could not be reached or dropped the connection during "
-            f"{phase.upper()}; the message was not sent: {detail}",
-            metadata=meta,
+            f"{phase.upper()}; the message was not sent"
+        )
+        if isinstance(exc, SMTPException):
+            # The SMTP library's text can hold the relay's words: metadata only.
+            return VendorUnavailable(
+                f"{unreachable} ({type(exc).__name__})",
+                metadata={**meta, "transport_detail": _reply_text(str(exc)) or "-"},
+            )
+        # The operating system's or the TLS library's own words.
+        return VendorUnavailable(
+            f"{unreachable}: {_reply_text(str(exc)) or type(exc).__name__}", metadata=meta
         )
     return None
 

@@ -15,12 +15,12 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.payload_types import HeaderText
+
 MAX_TO = 50
 MAX_RECIPIENTS = 100  # to + cc + bcc together
 MAX_SUBJECT_CHARS = 998  # RFC 5322 section 2.1.1: the hard limit of a header line
 
-# C0 controls and DEL, except horizontal tab: CR and LF would let a value start a new header.
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # RFC 5322 msg-id, simplified: "<" id-left "@" id-right ">", no whitespace or brackets inside.
 _MESSAGE_ID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
 
@@ -46,12 +46,12 @@ class SendEmail(BaseModel):
         max_length=MAX_RECIPIENTS,
         description=("Blind-copy recipients; they receive the message but appear in no header."),
     )
-    subject: str = Field(
+    subject: HeaderText = Field(
         min_length=1,
         max_length=MAX_SUBJECT_CHARS,
         description=(
             f"Subject line, 1 to {MAX_SUBJECT_CHARS} characters on a single line "
-            "(no line breaks or control characters)."
+            "(no line breaks, line or paragraph separators, or control characters)."
         ),
         examples=["Your order has shipped"],
     )
@@ -73,7 +73,7 @@ class SendEmail(BaseModel):
         default=None,
         description="Address that replies should go to, if not the sender's.",
     )
-    in_reply_to: str | None = Field(
+    in_reply_to: HeaderText | None = Field(
         default=None,
         max_length=MAX_SUBJECT_CHARS,
         description=(
@@ -82,13 +82,6 @@ class SendEmail(BaseModel):
         ),
         examples=["<CAF3x9aB7@mail.example.com>"],
     )
-
-    @field_validator("subject")
-    @classmethod
-    def _single_line(cls, value: str) -> str:
-        if _CONTROL.search(value):
-            raise ValueError("must be a single line without CR, LF or other control characters")
-        return value
 
     @field_validator("in_reply_to")
     @classmethod

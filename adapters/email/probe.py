@@ -10,7 +10,7 @@ from aiosmtplib import SMTPResponseException
 from gateway.contract import ProbeResult
 from gateway.errors import GatewayError
 
-from .client import Phase, Progress, SmtpClient
+from .client import Phase, Progress, SmtpClient, failure_error
 
 DEFAULT_PROBE_TIMEOUT_S = 5.0
 
@@ -20,8 +20,9 @@ async def probe_relay(
 ) -> ProbeResult:
     """Connect (with the configured TLS), EHLO, NOOP, close. Never logs in, never sends.
 
-    The detail names the relay, the phase and the reply code; it never holds a credential,
-    since none is used.
+    A failure carries the domain error of its phase (what the board shows: its reason, phase
+    and reply code). The detail names the relay, the phase and the reply code; it never holds
+    the relay's words, nor a credential, since none is used.
     """
     config = client.config
     where = f"{config.host}:{config.port} ({config.security})"
@@ -33,15 +34,17 @@ async def probe_relay(
             await client.hello(smtp, progress)
             progress.phase = Phase.NOOP
             reply = await smtp.noop()
-    except TimeoutError:
-        return ProbeResult(False, f"{where}: timed out after {timeout_s:g}s at {progress.phase}")
+    except TimeoutError as exc:
+        detail = f"{where}: timed out after {timeout_s:g}s at {progress.phase}"
+        return ProbeResult(False, detail, failure_error(exc, progress.phase))
     except GatewayError as exc:
-        return ProbeResult(False, f"{where}: {exc.message}")
+        return ProbeResult(False, f"{where}: {exc.message}", exc)
     except SMTPResponseException as exc:
-        return ProbeResult(False, f"{where}: relay answered {exc.code} at {progress.phase}")
+        detail = f"{where}: relay answered {exc.code} at {progress.phase}"
+        return ProbeResult(False, detail, failure_error(exc, progress.phase))
     except (aiosmtplib.SMTPException, OSError) as exc:
-        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-        return ProbeResult(False, f"{where}: {progress.phase} failed: {reason}")
+        detail = f"{where}: {progress.phase} failed: {type(exc).__name__}"
+        return ProbeResult(False, detail, failure_error(exc, progress.phase))
     finally:
         if smtp is not None:
             client.release(smtp)

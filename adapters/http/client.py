@@ -4,7 +4,13 @@ Each adapter owns one ``VendorHttpClient`` (one ``aiohttp.ClientSession``, one c
 pool). ``request`` bounds the whole exchange (connect, send, read the body) by the attempt's
 timeout, continues the current OpenTelemetry trace in the ``traceparent`` header and maps
 every failure to one ``gateway.errors`` class, keeping the vendor's own status, code and
-message in the error metadata (``vendor_status``, ``vendor_code``, ``vendor_message``).
+message in the error metadata (``vendor_status``, ``vendor_code``, ``vendor_message``). What
+the vendor says, and what a transport error says (``transport_detail``), stays in the
+metadata, which the gateway redacts by the connector's data classification; messages name
+only the vendor, the method, the path and the status. No query string reaches either.
+
+A response body is read up to ``max_response_bytes`` (4 MiB unless the adapter says
+otherwise), never further: a larger answer is ``VENDOR_BAD_RESPONSE``.
 
 Whether the vendor may have acted is decided by how far the request got, which an aiohttp
 ``TraceConfig`` records per request:
@@ -31,6 +37,7 @@ import enum
 import http
 import json as jsonlib
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -59,7 +66,13 @@ ErrorParser = Callable[[int, Any], tuple[str, str]]
 
 VENDOR_MESSAGE_CHARS = 300  # how much of the vendor's own message is kept
 VENDOR_CODE_CHARS = 100
-_DETAIL_CHARS = 200  # how much of a transport error's text goes into a message
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+_DETAIL_CHARS = 200  # how much of a transport error's text is kept
+_READ_CHUNK_BYTES = 64 * 1024
+# A vendor's code is a token (card_declined, 21211, INVALID_FIELD); anything else is text.
+_CODE_TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+# The query of any URL in a text (aiohttp's exception texts quote the whole URL).
+_URL_QUERY = re.compile(r"(\w+://[^\s?#'\"]*)[?#][^\s'\"]*")
 # The outer guard only stops a request that aiohttp's own total timeout failed to stop.
 _GUARD_GRACE_S = 0.5
 # Header names whose values are credentials, matched on the lowercased name.
@@ -252,6 +265,20 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def without_query(text: str) -> str:
+    """``text`` with the query and fragment of every URL in it removed."""
+    return _URL_QUERY.sub(r"\1", text)
+
+
+def _detail(exc: BaseException) -> str:
+    """A transport error's own text, without query strings, for the error metadata."""
+    return _clip(without_query(str(exc)), _DETAIL_CHARS) or type(exc).__name__
+
+
+class _TooLarge(Exception):
+    """The response body went past the client's limit."""
+
+
 def _reason_phrase(status: int) -> str:
     try:
         return http.HTTPStatus(status).phrase.lower()
@@ -279,16 +306,20 @@ class VendorHttpClient:
         headers: Mapping[str, str] | None = None,
         error_parser: ErrorParser | None = None,
         max_retry_after_s: float = 30.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if "://" not in base_url:
             raise ValueError(f"{vendor}: base_url must be an absolute URL")
         if max_retry_after_s < 0:
             raise ValueError("max_retry_after_s must be >= 0")
+        if max_response_bytes < 1:
+            raise ValueError("max_response_bytes must be >= 1")
         self.vendor = vendor
         self.base_url = base_url.rstrip("/")
         self._headers = dict(headers or {})
         self._error_parser = error_parser or default_error_parser
         self._max_retry_after_s = max_retry_after_s
+        self.max_response_bytes = max_response_bytes
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
@@ -383,8 +414,10 @@ class VendorHttpClient:
                     trace_request_ctx=progress,
                 ) as response:
                     status = response.status
-                    raw = await response.read()
+                    raw = await self._read(response)
                     response_headers = response.headers
+        except _TooLarge:
+            raise self._too_large(where, status) from None
         except TimeoutError as exc:
             raise _scrub(
                 self._timeout_error(where, progress.phase, status, timeout_s), secrets
@@ -396,7 +429,38 @@ class VendorHttpClient:
             raise _scrub(error, secrets) from exc
         return self._answer(status, response_headers, raw, where, secrets)
 
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        """The body, read no further than the limit. An error answer's body only explains
+        the status, so past the limit it is dropped instead (b"")."""
+        limit = self.max_response_bytes
+        success = 200 <= response.status <= 299
+        declared = response.content_length
+        if declared is not None and declared > limit:
+            if success:
+                raise _TooLarge
+            return b""
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(_READ_CHUNK_BYTES):
+            body += chunk
+            if len(body) > limit:
+                if success:
+                    raise _TooLarge
+                return b""
+        return bytes(body)
+
     # --- mapping ------------------------------------------------------------------------------
+
+    def _too_large(self, where: str, status: int | None) -> GatewayError:
+        return VendorBadResponse(
+            f"{self.vendor} answered {where} with a body larger than "
+            f"{self.max_response_bytes} bytes, which the gateway does not read; it may have "
+            "acted: check with the vendor before repeating it",
+            metadata={
+                "vendor_status": str(status),
+                "phase": str(Phase.RESPONSE),
+                "limit_bytes": str(self.max_response_bytes),
+            },
+        )
 
     def _timeout_error(
         self, where: str, phase: Phase, status: int | None, timeout_s: float
@@ -433,10 +497,10 @@ class VendorHttpClient:
                 may_have_acted=False,
                 metadata={"phase": str(phase)},
             )
-        metadata = {"phase": str(phase)}
+        metadata = {"phase": str(phase), "transport_detail": _detail(exc)}
         if status is not None:
             metadata["vendor_status"] = str(status)
-        detail = _clip(str(exc), _DETAIL_CHARS) or type(exc).__name__
+        kind = type(exc).__name__
         if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError | OSError):
             when = (
                 "while the request was being sent"
@@ -444,16 +508,17 @@ class VendorHttpClient:
                 else "after the request was sent and before its full answer"
             )
             return VendorUnavailable(
-                f"the connection to {self.vendor} dropped {when} ({where}: {detail}); the "
+                f"the connection to {self.vendor} dropped {when} ({where}: {kind}); the "
                 f"request may have reached {self.vendor}: repeat it only with the same "
                 "idempotency key, or check with the vendor first",
                 may_have_acted=True,
                 metadata=metadata,
             )
         if isinstance(exc, aiohttp.ClientError):  # e.g. an answer that is not valid HTTP
+            # The parser's text quotes the vendor's bytes: metadata only.
             return VendorBadResponse(
                 f"{self.vendor} answered {where} with a response that could not be read "
-                f"({detail}); it may have acted: check with the vendor before repeating it",
+                f"({kind}); it may have acted: check with the vendor before repeating it",
                 metadata=metadata,
             )
         return None
@@ -492,14 +557,18 @@ class VendorHttpClient:
             code, message = "", ""
         code = _clip(str(code or ""), VENDOR_CODE_CHARS)
         message = _clip(str(message or ""), VENDOR_MESSAGE_CHARS)
+        if code and not _CODE_TOKEN.fullmatch(code):
+            # Not a code but text, which may quote the request: it joins the message.
+            message, code = (
+                _clip(f"{code}: {message}" if message else code, VENDOR_MESSAGE_CHARS),
+                "",
+            )
         metadata = {"vendor_status": str(status)}
         if code:
             metadata["vendor_code"] = code
         if message:
-            metadata["vendor_message"] = message
-        said = f" [{code}: {message}]" if code and message else f" [{code or message}]"
-        if not code and not message:
-            said = ""
+            metadata["vendor_message"] = without_query(message)
+        said = f" [{code}]" if code else ""
         answered = f"{self.vendor} answered {status} ({_reason_phrase(status)}) to {where}{said}"
         wait_ms = retry_after_ms(headers.get("Retry-After"), cap_s=self._max_retry_after_s)
 
@@ -564,9 +633,9 @@ def _connect_detail(exc: BaseException) -> str:
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return f"could not resolve {exc.host}"
     if isinstance(exc, aiohttp.ClientSSLError):
-        return f"the TLS handshake failed: {_clip(str(exc.os_error), _DETAIL_CHARS)}"
+        return f"the TLS handshake failed: {_clip(without_query(str(exc.os_error)), _DETAIL_CHARS)}"
     if isinstance(exc, aiohttp.ClientConnectorError):
         os_error = exc.os_error
         text = os_error.strerror or str(os_error) or type(os_error).__name__
-        return _clip(text, _DETAIL_CHARS)
-    return _clip(str(exc), _DETAIL_CHARS) or type(exc).__name__
+        return _clip(without_query(text), _DETAIL_CHARS)
+    return _clip(without_query(str(exc)), _DETAIL_CHARS) or type(exc).__name__

@@ -6,19 +6,26 @@ whatever that layer had learned. For actions (Execute, Compensate) the servicer 
 this layer writes the outcome row; the reply leaves only once that row is durable. Rows are
 enqueued before the first await and awaited under ``asyncio.shield``, so a caller that goes
 away cannot cancel them.
+
+A row's ``detail`` (the error's metadata) is redacted like a payload, by the data
+classification of the call's connector, whatever redaction the error already had.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from google.protobuf.message import Message
 
 from gateway.audit.record import AuditEvent, Outcome, StoredEvent
+from gateway.contract import DataClassification
 from gateway.errors import GatewayError, OutcomeUnknown
 from gateway.interceptors.base import Call, CallFacts, Context, Next
+from gateway.redaction import redact_metadata
+from gateway.registry import Registry
 
 # Methods that change something, with their (requested, succeeded, failed) events; an empty
 # event is taken from what the call learned (the operation's own events).
@@ -31,6 +38,22 @@ ACTIONS = {
 }
 REQUEST_REJECTED = "request_rejected"
 
+# The data classification of a connector by its key ("" before one is resolved).
+Classify = Callable[[str], DataClassification]
+
+
+def confidential(_: str) -> DataClassification:
+    """Details of calls no connector's classification covers are taken as confidential."""
+    return DataClassification.CONFIDENTIAL
+
+
+def classified_by(registry: Registry) -> Classify:
+    def classify(key: str) -> DataClassification:
+        connector = registry.get(key) if key else None
+        return connector.metadata.data_classification if connector else confidential(key)
+
+    return classify
+
 
 class AuditLog(Protocol):
     async def append(self, event: AuditEvent) -> StoredEvent:
@@ -42,9 +65,10 @@ class AuditLog(Protocol):
 class CallAudit:
     """The audit trail of one call, handed to the servicer."""
 
-    def __init__(self, log: AuditLog, call: Call) -> None:
+    def __init__(self, log: AuditLog, call: Call, classify: Classify = confidential) -> None:
         self._log = log
         self._call = call
+        self._classify = classify
         self.requested_written = False
 
     def event(
@@ -74,10 +98,13 @@ class CallAudit:
             attempts=facts.attempts,
             latency_ms=round((time.monotonic() - self._call.received_at) * 1000, 3),
             trace_id=facts.trace_id,
-            detail={
-                **({"approval_id": facts.approval_id} if facts.approval_id else {}),
-                **(dict(error.metadata) if error else {}),
-            },
+            detail=redact_metadata(
+                {
+                    **({"approval_id": facts.approval_id} if facts.approval_id else {}),
+                    **(error.metadata if error else {}),
+                },
+                self._classify(facts.connector_key),
+            ),
         )
 
     async def write(self, event: AuditEvent) -> StoredEvent:
@@ -99,11 +126,12 @@ def _events(call: Call) -> tuple[str, str]:
 class AuditLayer:
     name = "audit"
 
-    def __init__(self, log: AuditLog) -> None:
+    def __init__(self, log: AuditLog, classify: Classify = confidential) -> None:
         self._log = log
+        self._classify = classify
 
     async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
-        audit = CallAudit(self._log, call)
+        audit = CallAudit(self._log, call, self._classify)
         try:
             response = await call_next(call.with_(audit=audit))
         except GatewayError as error:

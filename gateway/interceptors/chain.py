@@ -11,7 +11,7 @@ from opentelemetry import trace
 from gateway.approvals.store import ApprovalStore
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.policy import AuthorizationPolicy
-from gateway.interceptors.audit import AuditLayer, AuditLog
+from gateway.interceptors.audit import AuditLayer, AuditLog, classified_by
 from gateway.interceptors.authentication import AuthenticationLayer
 from gateway.interceptors.authorization import AuthorizationLayer
 from gateway.interceptors.base import Layer
@@ -52,7 +52,7 @@ def build_chain(
     layers: dict[str, Layer] = {
         "telemetry": TelemetryLayer(tracer),
         "status_mapping": StatusMappingLayer(),
-        "audit": AuditLayer(audit_log),
+        "audit": AuditLayer(audit_log, classified_by(registry)),
         "authentication": AuthenticationLayer(authenticator),
         "validation": ValidationLayer(registry, ledger, settings.max_payload_bytes),
         "deadline": DeadlineLayer(settings.deadline_reserve_ms, settings.max_call_deadline_ms),

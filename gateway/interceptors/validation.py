@@ -1,15 +1,17 @@
 """Validation: a caller's mistake stops here, before any policy decision or vendor contact.
 
-The message is parsed from raw bytes, the connector and operation are resolved, and the
-payload is checked against its size limit and the operation's model.
+The message is parsed from raw bytes; every id, name and free text is checked for its format
+and length (``gateway.field_rules``) before it is looked up, recorded in the call's facts or
+quoted; the connector and operation are resolved, and the payload is checked against its size
+limit and the operation's model.
 """
 
 from __future__ import annotations
 
-import re
+import math
 from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf import struct_pb2
 from google.protobuf.message import DecodeError, Message
 from pydantic import BaseModel, ValidationError
 
@@ -29,25 +31,83 @@ from gateway.errors import (
     UnknownOperation,
 )
 from gateway.execution_access import visible_execution
+from gateway.field_rules import (
+    APPROVAL_ID,
+    EXECUTION_ID,
+    IDEMPOTENCY_KEY,
+    NAME,
+    Format,
+    check_format,
+    check_text,
+)
 from gateway.interceptors.base import Call, Context, Next, Target
 from gateway.redaction import redact
 from gateway.registry import Connector, Registry
 from gateway.store.ledger import Execution, ExecutionStatus, Ledger
 
 APPROVAL_METHODS = ("GetApproval", "WatchApproval", "ApproveApproval", "DenyApproval")
-_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+# A payload refusal stays far below gRPC's 16 KiB trailers whatever the payload holds.
+MAX_VIOLATIONS = 20  # field violations reported per refusal
+_PATH_PART_CHARS = 64  # a payload key quoted in a field path is cut to this length
+_DESCRIPTION_CHARS = 200  # a model's message can quote the refused value
 
 
 def _missing(field: str, what: str) -> MissingField:
     return MissingField(f"{field} is required: {what}", violations=(FieldViolation(field, what),))
 
 
+def _required(field: str, value: str, expected: Format, what: str) -> str:
+    """A required id or name, present and well formed."""
+    if not value:
+        raise _missing(field, what)
+    return check_format(field, value, expected)
+
+
+def _optional(field: str, value: str, expected: Format) -> str:
+    """An optional id: empty, or well formed."""
+    return check_format(field, value, expected) if value else ""
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _path(*parts: object) -> str:
+    """A field path such as ``payload.to.0``; payload keys are the caller's, so cut short."""
+    return ".".join(_clip(str(part), _PATH_PART_CHARS) for part in parts)
+
+
 def _violations(error: ValidationError) -> tuple[FieldViolation, ...]:
-    found = []
-    for item in error.errors(include_url=False):
-        path = ".".join(str(p) for p in ("payload", *item["loc"]))
-        found.append(FieldViolation(path, item["msg"]))
-    return tuple(found)
+    return tuple(
+        FieldViolation(_path("payload", *item["loc"]), _clip(item["msg"], _DESCRIPTION_CHARS))
+        for item in error.errors(include_url=False)
+    )
+
+
+def _plain(value: struct_pb2.Value, path: str) -> Any:
+    """A ``Struct`` value as plain JSON data; INVALID_PAYLOAD for what JSON cannot carry."""
+    kind = value.WhichOneof("kind")
+    if kind == "number_value":
+        if not math.isfinite(value.number_value):
+            raise _bad_value(path, f"must be a finite number, not {value.number_value}")
+        return value.number_value
+    if kind == "string_value":
+        return value.string_value
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        return _object(value.struct_value, path)
+    if kind == "list_value":
+        return [_plain(item, _path(path, i)) for i, item in enumerate(value.list_value.values)]
+    return None  # null_value, or no kind set (read as null, as protobuf's JSON mapping does)
+
+
+def _object(struct: struct_pb2.Struct, path: str) -> dict[str, Any]:
+    return {key: _plain(item, _path(path, key)) for key, item in struct.fields.items()}
+
+
+def _bad_value(path: str, problem: str) -> InvalidPayload:
+    return InvalidPayload(f"{path} {problem}", violations=(FieldViolation(path, problem),))
 
 
 class ValidationLayer:
@@ -71,21 +131,30 @@ class ValidationLayer:
         elif call.method == "Compensate":
             call = await self._compensate(call, request)
         elif call.method == "DescribeConnector":
-            if not request.connector_key:
-                raise _missing("connector_key", "name the connector to describe")
-            self._connector(request.connector_key)
+            key = _required("connector_key", request.connector_key, NAME, "the connector's key")
+            self._connector(key)
         elif call.method in ("Health", "Metrics") and request.connector_key:
-            self._connector(request.connector_key)
+            self._connector(check_format("connector_key", request.connector_key, NAME))
         elif call.method in APPROVAL_METHODS:
-            if not request.approval_id:
-                raise _missing("approval_id", "the id from the APPROVAL_REQUIRED refusal")
-            call.facts.approval_id = request.approval_id
-            if call.method == "DenyApproval" and not request.reason.strip():
-                raise _missing("reason", "say why the action must not run; the agent reads it")
+            call.facts.approval_id = _required(
+                "approval_id",
+                request.approval_id,
+                APPROVAL_ID,
+                "the id from the APPROVAL_REQUIRED refusal",
+            )
+            if call.method == "ApproveApproval":
+                check_text("note", request.note)
+            if call.method == "DenyApproval":
+                check_text("reason", request.reason)
+                if not request.reason.strip():
+                    raise _missing("reason", "say why the action must not run; the agent reads it")
         elif call.method in ("GetExecution", "ResolveExecution"):
-            if not request.execution_id:
-                raise _missing("execution_id", "the execution_id returned by Execute")
-            call.facts.execution_id = request.execution_id
+            call.facts.execution_id = _required(
+                "execution_id",
+                request.execution_id,
+                EXECUTION_ID,
+                "the execution_id returned by Execute",
+            )
             if call.method == "ResolveExecution":
                 self._resolution(request)
         elif call.method in ("ListApprovals", "ListExecutions") and not (
@@ -115,6 +184,7 @@ class ValidationLayer:
                 "RESOLUTION_NOT_ACTED (it did not)",
                 violations=(FieldViolation("resolution", "SUCCEEDED or NOT_ACTED"),),
             )
+        check_text("note", request.note)
         if not request.note.strip():
             raise _missing("note", "say how you know; it is audited")
 
@@ -135,29 +205,24 @@ class ValidationLayer:
                     "choose a unique key per request and reuse it only to retry that request",
                 )
             return
-        if not _KEY_PATTERN.match(key):
-            raise InvalidField(
-                "idempotency_key must be 1 to 255 printable ASCII characters without spaces",
-                violations=(FieldViolation("idempotency_key", "1-255 printable ASCII"),),
-            )
-        call.facts.idempotency_key = key
+        call.facts.idempotency_key = check_format("idempotency_key", key, IDEMPOTENCY_KEY)
 
     def _execute(self, call: Call, request: Any) -> Call:
-        if not request.connector_key:
-            raise _missing("connector_key", "name the connector, see ListConnectors")
-        connector = self._connector(request.connector_key)
+        key = _required(
+            "connector_key", request.connector_key, NAME, "name the connector, see ListConnectors"
+        )
+        connector = self._connector(key)
         meta = connector.metadata
         call.facts.connector_key = meta.key
         self._configured(call, connector)
-        if not request.operation:
-            raise _missing("operation", f"one of: {', '.join(o.name for o in meta.operations)}")
-        operation = meta.operation(request.operation)
+        names = ", ".join(o.name for o in meta.operations)
+        name = _required("operation", request.operation, NAME, f"one of: {names}")
+        _optional("approval_id", request.approval_id, APPROVAL_ID)  # the policy layer reads it
+        operation = meta.operation(name)
         if operation is None:
-            names = ", ".join(o.name for o in meta.operations)
             raise UnknownOperation(
-                f"connector {meta.key!r} has no operation {request.operation!r}; "
-                f"its operations are: {names}",
-                metadata={"connector_key": meta.key, "operation": request.operation},
+                f"connector {meta.key!r} has no operation {name!r}; its operations are: {names}",
+                metadata={"connector_key": meta.key, "operation": name},
                 violations=(FieldViolation("operation", f"must be one of: {names}"),),
             )
         call.facts.operation = operation.name
@@ -171,7 +236,7 @@ class ValidationLayer:
                 metadata={"limit_bytes": str(self._max_payload), "size_bytes": str(size)},
                 violations=(FieldViolation("payload", f"at most {self._max_payload} bytes"),),
             )
-        payload = self._payload(operation, request.payload)
+        payload = self._payload(operation, _object(request.payload, "payload"))
         validated = payload.model_dump(mode="json", exclude_defaults=True)
         try:
             call.facts.payload_digest = sha256_hex(validated)
@@ -185,8 +250,7 @@ class ValidationLayer:
         return call.with_(target=Target(meta, operation, payload))
 
     @staticmethod
-    def _payload(operation: OperationSpec, struct: Any) -> BaseModel:
-        data = json_format.MessageToDict(struct)
+    def _payload(operation: OperationSpec, data: dict[str, Any]) -> BaseModel:
         try:
             return operation.payload_model.model_validate(data)
         except ValidationError as error:
@@ -196,17 +260,23 @@ class ValidationLayer:
                 f"the payload does not fit operation {operation.name!r}: "
                 f"{first.field}: {first.description}"
                 + (f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""),
-                violations=violations,
+                violations=violations[:MAX_VIOLATIONS],
             ) from None
 
     async def _compensate(self, call: Call, request: Any) -> Call:
-        if not request.execution_id:
-            raise _missing("execution_id", "the execution_id returned by Execute")
+        execution_id = _required(
+            "execution_id",
+            request.execution_id,
+            EXECUTION_ID,
+            "the execution_id returned by Execute",
+        )
+        check_text("reason", request.reason)
         if not request.reason.strip():
             raise _missing("reason", "say why the execution is undone; it is audited")
         self._idempotency_key(call, request.idempotency_key, required=True)
+        _optional("approval_id", request.approval_id, APPROVAL_ID)  # the policy layer reads it
         assert call.identity is not None  # authentication runs first
-        execution = await visible_execution(self._ledger, call.identity, request.execution_id)
+        execution = await visible_execution(self._ledger, call.identity, execution_id)
         call.facts.execution_id = execution.execution_id
         connector = self._connector(execution.connector_key)
         meta = connector.metadata

@@ -15,6 +15,8 @@ from tests.support.gateway import RunningGateway, running_gateway
 from tests.support.rpc import refusal
 from tests.support.smtp_peers import SmtpPeer
 
+UNKNOWN_ID = "0" * 32  # well formed, and no execution has it
+
 
 async def test_compensation_runs_the_declared_undo(
     fake_gateway: RunningGateway, fake: FakeAdapter
@@ -45,17 +47,17 @@ async def test_compensation_runs_the_declared_undo(
     ("request_", "code", "reason"),
     [
         (
-            pb.CompensateRequest(execution_id="nope", reason="r", idempotency_key="k"),
+            pb.CompensateRequest(execution_id=UNKNOWN_ID, reason="r", idempotency_key="k"),
             grpc.StatusCode.NOT_FOUND,
             "EXECUTION_NOT_FOUND",
         ),
         (
-            pb.CompensateRequest(execution_id="x", reason="", idempotency_key="k"),
+            pb.CompensateRequest(execution_id=UNKNOWN_ID, reason="", idempotency_key="k"),
             grpc.StatusCode.INVALID_ARGUMENT,
             "MISSING_FIELD",
         ),
         (
-            pb.CompensateRequest(execution_id="x", reason="r"),
+            pb.CompensateRequest(execution_id=UNKNOWN_ID, reason="r"),
             grpc.StatusCode.INVALID_ARGUMENT,
             "MISSING_FIELD",
         ),

@@ -136,7 +136,7 @@ async def test_only_operators_resolve_and_agents_see_their_own(
         ),
         (
             stub.GetExecution(
-                epb.GetExecutionRequest(execution_id="nope"), metadata=AGENT, timeout=5
+                epb.GetExecutionRequest(execution_id="0" * 32), metadata=AGENT, timeout=5
             ),
             "EXECUTION_NOT_FOUND",
         ),

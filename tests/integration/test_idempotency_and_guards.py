@@ -66,7 +66,7 @@ async def test_repeat_replays_and_different_payload_is_refused(
     assert len(fake.calls) == 1
     # The approval id is not part of the fingerprint: it does not make a new request.
     with_approval = echo("k1")
-    with_approval.approval_id = "apr-123"
+    with_approval.approval_id = "apr_" + "1" * 24
     assert (await fake_gateway.stub.Execute(with_approval, timeout=5)).replayed
 
 

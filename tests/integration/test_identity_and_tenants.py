@@ -139,7 +139,7 @@ async def test_tenant_comes_from_identity_and_stores_are_isolated(enforced: Enfo
     assert a.execution_id != g.execution_id
     assert len(enforced.fake.calls) == 2
     # Another tenant's execution id is NOT_FOUND, exactly like an unknown one.
-    for execution_id in (a.execution_id, "no-such-execution"):
+    for execution_id in (a.execution_id, "0" * 32):
         assert await refused_reason(
             stub.Compensate(
                 pb.CompensateRequest(execution_id=execution_id, reason="r", idempotency_key="u"),

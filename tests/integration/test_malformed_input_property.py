@@ -4,6 +4,7 @@ UNKNOWN (codes that would mean the gateway broke, or that something may have hap
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,7 +53,8 @@ def gateway_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.join(30)
 
 
-json_scalars = st.none() | st.booleans() | st.floats(allow_nan=False) | st.text(max_size=40)
+# Every double a Struct can carry, NaN and the infinities included.
+json_scalars = st.none() | st.booleans() | st.floats() | st.text(max_size=40)
 json_values = st.recursive(
     json_scalars,
     lambda inner: (
@@ -126,6 +128,42 @@ def test_malformed_execute_never_internal_or_unknown(
         request = _request(connector, operation, payload, key, approval)
         code, message = status_of(lambda: call(request, metadata=headers, timeout=10))
     assert code not in FORBIDDEN, (code, message)
+
+
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    return False
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    operation=st.sampled_from(["echo", "lookup", "guarded", "forbidden"]),
+    key=st.uuids().map(lambda u: f"property-{u.hex}"),
+    payload=st.dictionaries(
+        st.sampled_from(["text", "count"]) | st.text(max_size=8), json_values, max_size=5
+    ),
+)
+def test_any_payload_of_a_known_operation_never_internal_or_unknown(
+    gateway_address: str, operation: str, key: str, payload: dict[str, Any]
+) -> None:
+    """Past the connector, operation and key checks, whatever the payload holds; a number JSON
+    cannot carry (NaN, Infinity) is always the caller's INVALID_ARGUMENT."""
+    with grpc.insecure_channel(gateway_address) as channel:
+        call = channel.unary_unary(
+            EXECUTE,
+            request_serializer=pb.ExecuteRequest.SerializeToString,
+            response_deserializer=pb.ExecuteResponse.FromString,
+        )
+        request = _request("fake", operation, payload, key, "")
+        code, message = status_of(lambda: call(request, timeout=10))
+    assert code not in FORBIDDEN, (code, message)
+    if _non_finite(payload):
+        assert code is grpc.StatusCode.INVALID_ARGUMENT, (code, message)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

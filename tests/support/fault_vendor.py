@@ -19,6 +19,10 @@ Faults:
   success. The sleep ends early if the client goes away (handler cancellation).
 * ``malformed_json()``: read and record the request, answer 200 with the body ``{"id": ``
   and ``Content-Type: application/json``.
+* ``large(size, code=200, declare_length=True)``: read and record the request, answer
+  ``code`` with a JSON body of exactly ``size`` bytes, written in 64 KiB chunks (with a
+  Content-Length, or chunked), stopping when the client goes away. ``body_bytes_sent``
+  counts what was written; ``large_done`` is set when the answer ended either way.
 
 What a client can observe of the two resets: in both, the TCP connection is established (the
 kernel completes the handshake before the server even accepts), then closed by a reset
@@ -57,6 +61,7 @@ class FaultKind(enum.StrEnum):
     RESET_AFTER = "reset_after"
     SLOW = "slow"
     MALFORMED_JSON = "malformed_json"
+    LARGE = "large"
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,8 @@ class Fault:
     body: Any = None
     headers: tuple[tuple[str, str], ...] = ()
     seconds: float = 0.0
+    size: int = 0
+    declare_length: bool = True
 
 
 def status(code: int, body: Any = None, headers: Mapping[str, str] | None = None) -> Fault:
@@ -95,6 +102,17 @@ def slow(seconds: float) -> Fault:
 def malformed_json() -> Fault:
     """Answer 200 with a truncated JSON body."""
     return Fault(FaultKind.MALFORMED_JSON)
+
+
+_LARGE_HEAD, _LARGE_TAIL = b'{"pad": "', b'"}'
+_CHUNK = 64 * 1024
+
+
+def large(size: int, code: int = 200, *, declare_length: bool = True) -> Fault:
+    """Answer ``code`` with a JSON body of ``size`` bytes, streamed."""
+    if size < len(_LARGE_HEAD) + len(_LARGE_TAIL):
+        raise ValueError("size is too small for the JSON wrapper")
+    return Fault(FaultKind.LARGE, code=code, size=size, declare_length=declare_length)
 
 
 MALFORMED_BODY = b'{"id": '
@@ -132,12 +150,18 @@ class FaultVendor:
         self.url = ""
         self.requests: list[RecordedRequest] = []
         self.connections = 0
+        self.body_bytes_sent = 0
+        self.large_done = asyncio.Event()
         self._script: deque[Fault] = deque()
         self._recorded = asyncio.Condition()
 
     def script(self, *faults: Fault) -> None:
         """Queues faults, consumed one per incoming request, in order."""
         self._script.extend(faults)
+
+    def clear(self) -> None:
+        """Drops the scripted faults not consumed yet."""
+        self._script.clear()
 
     @property
     def pending(self) -> int:
@@ -197,12 +221,38 @@ class FaultVendor:
             return self._success(recorded)
         if fault.kind is FaultKind.MALFORMED_JSON:
             return web.Response(status=200, body=MALFORMED_BODY, content_type="application/json")
+        if fault.kind is FaultKind.LARGE:
+            return await self._large(request, fault)
         headers = dict(fault.headers)
         if fault.body is None:
             return web.Response(status=fault.code, headers=headers)
         if isinstance(fault.body, bytes | str):
             return web.Response(status=fault.code, body=fault.body, headers=headers)
         return web.json_response(fault.body, status=fault.code, headers=headers)
+
+    async def _large(self, request: web.BaseRequest, fault: Fault) -> web.StreamResponse:
+        response = web.StreamResponse(status=fault.code)
+        response.content_type = "application/json"
+        if fault.declare_length:
+            response.content_length = fault.size
+        try:
+            await response.prepare(request)
+            await self._write(response, _LARGE_HEAD)
+            padding = fault.size - len(_LARGE_HEAD) - len(_LARGE_TAIL)
+            while padding > 0:
+                await self._write(response, b"x" * min(_CHUNK, padding))
+                padding -= min(_CHUNK, padding)
+            await self._write(response, _LARGE_TAIL)
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client went away
+        finally:
+            self.large_done.set()
+        return response
+
+    async def _write(self, response: web.StreamResponse, chunk: bytes) -> None:
+        await response.write(chunk)
+        self.body_bytes_sent += len(chunk)
 
 
 @contextlib.asynccontextmanager

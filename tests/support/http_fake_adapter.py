@@ -99,14 +99,21 @@ FAULTY_METADATA = ConnectorMetadata(
 class HttpFakeAdapter:
     """Satisfies ``gateway.contract.Adapter`` over one ``VendorHttpClient``."""
 
-    def __init__(self, base_url: str, *, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        metadata: ConnectorMetadata = FAULTY_METADATA,
+    ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
         self.client = VendorHttpClient(VENDOR, base_url, headers=headers)
         self._base_url = base_url
+        self._metadata = metadata  # the same operations, perhaps another classification
 
     @property
     def metadata(self) -> ConnectorMetadata:
-        return FAULTY_METADATA
+        return self._metadata
 
     @property
     def configured(self) -> bool:
@@ -118,7 +125,7 @@ class HttpFakeAdapter:
     async def execute(
         self, operation: str, payload: BaseModel, ctx: AttemptContext
     ) -> Mapping[str, Any]:
-        spec = FAULTY_METADATA.operation(operation)
+        spec = self._metadata.operation(operation)
         if spec is None:
             raise UnknownOperation(f"the faulty connector has no operation {operation!r}")
         if not isinstance(payload, spec.payload_model):

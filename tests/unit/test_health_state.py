@@ -60,7 +60,7 @@ async def test_status_changes_are_written_at_once_times_on_flush(store: SyncStat
     stored = await store.get("t", "email")
     assert stored is not None
     assert stored.status is ConnectorStatus.ERROR
-    assert stored.last_error == "VENDOR_UNAVAILABLE: relay down"
+    assert stored.last_error == "VENDOR_UNAVAILABLE"
     assert stored.last_success_at == clock.now
 
 
@@ -79,14 +79,45 @@ async def test_threshold_and_request_refusals(store: SyncStateStore) -> None:
     assert state is not None
     assert state.status is ConnectorStatus.ERROR
     # A passing probe does not hide call failures; a failing one marks the error.
-    await health.record_probe("t", "x", True, "")
+    await health.record_probe("t", "x", True)
     state = await health.get("t", "x")
     assert state is not None
     assert state.status is ConnectorStatus.ERROR
-    await health.record_probe("t", "y", False, "connection refused")
+    refused = VendorUnavailable("connection refused", metadata={"phase": "connect"})
+    await health.record_probe("t", "y", False, refused)
     probed = await store.get("t", "y")
     assert probed is not None
     assert (probed.status, probed.last_error) == (
         ConnectorStatus.ERROR,
-        "PROBE_FAILED: connection refused",
+        "PROBE_FAILED: VENDOR_UNAVAILABLE (phase connect)",
     )
+
+
+async def test_the_last_error_holds_reason_phase_and_codes_only(store: SyncStateStore) -> None:
+    """What the board shows never quotes a message or what the vendor said: either can hold
+    the request's personal data."""
+    health = HealthTracker(store, clock=Clock())
+    rejected = VendorRejected(
+        "refused jane@example.org",
+        metadata={
+            "phase": "rcpt",
+            "vendor_code": "550",
+            "vendor_message": "5.1.1 <jane@example.org> unknown",
+            "refused": "jane@example.org=550",
+        },
+    )
+    await health.record_failure("t", "email", rejected)
+    state = await health.get("t", "email")
+    assert state is not None
+    assert state.last_error == "VENDOR_REJECTED (phase rcpt, vendor code 550)"
+    http = VendorUnavailable(
+        "acme answered 503", metadata={"vendor_status": "503", "vendor_code": "jane doe"}
+    )
+    await health.record_failure("t", "acme", http)  # a code that is text is left out
+    state = await health.get("t", "acme")
+    assert state is not None
+    assert state.last_error == "VENDOR_UNAVAILABLE (vendor status 503)"
+    await health.record_probe("t", "mute", False)
+    state = await health.get("t", "mute")
+    assert state is not None
+    assert state.last_error == "PROBE_FAILED"
