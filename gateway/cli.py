@@ -247,7 +247,14 @@ async def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.database_path.exists():
         print(f"error: no audit database at {settings.database_path}", file=sys.stderr)
         return 1
-    report = await verify_chain(settings.database_path, load_anchor_key(settings, create=False))
+    try:
+        key = load_anchor_key(settings, create=False)
+    except (ValueError, OSError) as error:  # a key too short, or none to be found
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    report = await verify_chain(
+        settings.database_path, key, anchor_every_s=settings.audit.anchor_every_s
+    )
     if args.json:
         print(
             json.dumps(
