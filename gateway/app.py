@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import grpc
 from aiohttp import web
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -41,6 +41,7 @@ from gateway.auth.authenticator import (
 )
 from gateway.auth.mtls import server_credentials
 from gateway.execution_servicer import ExecutionServicer
+from gateway.health_service import SERVING, HealthService
 from gateway.health_state import HealthTracker
 from gateway.http_api import build_app
 from gateway.interceptors.base import GovernanceInterceptor, Layer
@@ -109,7 +110,7 @@ class Gateway:
         self._wrap_layers = wrap_layers
         self._closers: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         self._server: grpc.aio.Server | None = None
-        self._health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        self._health_servicer = HealthService()
         self._serving = False
         self._stopped = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -253,7 +254,7 @@ class Gateway:
         await server.start()
         self._server = server
         for service in ("", SERVICE_NAME):
-            await self._health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+            await self._health_servicer.set(service, SERVING)
         self._serving = True
 
         runner = web.AppRunner(
