@@ -40,6 +40,7 @@ from gateway.auth.authenticator import (
     development_banner,
 )
 from gateway.auth.mtls import server_credentials
+from gateway.auth.stored_callers import rewrite_stored_callers
 from gateway.execution_servicer import ExecutionServicer
 from gateway.health_service import SERVING, HealthService
 from gateway.health_state import HealthTracker
@@ -135,8 +136,10 @@ class Gateway:
                 "gateway (a mesh) or set auth.tls",
                 s.grpc_address,
             )
+        key = load_anchor_key(s, create=True)  # before any write: a bad key stops the start
         await sqlite.migrate(s.database_path)
-        key = load_anchor_key(s, create=True)
+        # Caller ids stored before callers had namespaces, onto the policy's callers.
+        await rewrite_stored_callers(s.database_path, authorization.callers)
 
         self.audit = AuditWriter(s.database_path, s.audit, key)
         await self.audit.start()
