@@ -33,6 +33,7 @@ from gateway.approval_servicer import ApprovalNotifier, ApprovalServicer
 from gateway.approvals.model import ApprovalClocks
 from gateway.approvals.store import ApprovalStore
 from gateway.audit.record import AuditEvent, Outcome
+from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.audit.writer import AuditWriter
 from gateway.auth.authenticator import (
     Authenticator,
@@ -144,6 +145,15 @@ class Gateway:
         self.audit = AuditWriter(s.database_path, s.audit, key)
         await self.audit.start()
         self._closers.append(("audit log", self.audit.close))
+        # Closed after both servers (they close later in start order), before the audit log.
+        self.refusals = RefusalLimiter(
+            self.audit,
+            per_s=s.audit.unauthenticated_refusals_per_s,
+            burst=s.audit.unauthenticated_refusals_burst,
+            summary_every_s=s.audit.refusal_summary_every_s,
+        )
+        self.refusals.start()
+        self._closers.append(("refusal summaries", self.refusals.close))
 
         ledger_conn = await sqlite.connect(s.database_path, durability="FULL")
         self._closers.append(("ledger database", ledger_conn.close))
@@ -211,6 +221,7 @@ class Gateway:
             authenticator=self.authenticator,
             authorization=authorization,
             approvals=self.approvals,
+            refusals=self.refusals,
         )
         if self._wrap_layers:
             layers = self._wrap_layers(layers)
@@ -269,6 +280,7 @@ class Gateway:
                 approvals=self.approvals,
                 notifier=self.notifier,
                 audit=self.audit,
+                refusals=self.refusals,
                 open_reads=s.http_open_reads,
             )
         )

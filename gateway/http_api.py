@@ -22,6 +22,7 @@ from gateway.approval_servicer import ApprovalNotifier, decide, to_message
 from gateway.approvals.model import Approval, ApprovalStatus
 from gateway.approvals.store import ApprovalStore
 from gateway.audit.record import AuditEvent, Outcome
+from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.auth.authenticator import Authenticator
 from gateway.clock import utc_now
 from gateway.descriptors import health_entry
@@ -81,6 +82,7 @@ def build_app(
     approvals: ApprovalStore,
     notifier: ApprovalNotifier,
     audit: AuditLog,
+    refusals: RefusalLimiter,
     open_reads: bool,
 ) -> web.Application:
     csrf = CsrfTokens()
@@ -129,6 +131,8 @@ def build_app(
             try:
                 identity = identify(request)
             except GatewayError as error:
+                if not refusals.admit(request.remote or "", error):
+                    return refusal(error)  # over the peer's budget: counted for its summary
                 return await audited_refusal(request, error, "", "")
             try:
                 if operator and not identity.operator:

@@ -1,7 +1,10 @@
 """Audit: every governed action and every refusal leaves a row in the hash-chained trail.
 
 Outermost of the governance layers, so that a refusal by any inner layer is recorded with
-whatever that layer had learned. For actions (Execute, Compensate) the servicer writes the
+whatever that layer had learned. Refusals of unauthenticated calls are the one exception:
+beyond a per-peer budget they are counted into a summary row instead
+(``gateway.audit.refusal_limiter``), so that anyone on the network cannot make the gateway
+write, and fsync, a row per call. For actions (Execute, Compensate) the servicer writes the
 ``*_requested`` row through ``CallAudit.requested`` just before the vendor is touched, and
 this layer writes the outcome row; the reply leaves only once that row is durable. Rows are
 enqueued before the first await and awaited under ``asyncio.shield``, so a caller that goes
@@ -12,13 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from google.protobuf.message import Message
 
 from gateway.audit.record import AuditEvent, Outcome, StoredEvent
 from gateway.errors import GatewayError, OutcomeUnknown
 from gateway.interceptors.base import Call, CallFacts, Context, Next
+
+if TYPE_CHECKING:
+    from gateway.audit.refusal_limiter import RefusalLimiter
 
 # Methods that change something, with their (requested, succeeded, failed) events; an empty
 # event is taken from what the call learned (the operation's own events).
@@ -99,14 +105,17 @@ def _events(call: Call) -> tuple[str, str]:
 class AuditLayer:
     name = "audit"
 
-    def __init__(self, log: AuditLog) -> None:
+    def __init__(self, log: AuditLog, refusals: RefusalLimiter) -> None:
         self._log = log
+        self._refusals = refusals
 
     async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
         audit = CallAudit(self._log, call)
         try:
             response = await call_next(call.with_(audit=audit))
         except GatewayError as error:
+            if call.identity is None and not self._refusals.admit(ctx.peer(), error):
+                raise  # over the peer's budget: counted for its summary row
             await audit.write(self._failure_event(audit, call, error))
             raise
         except asyncio.CancelledError:
