@@ -395,7 +395,11 @@ class Gateway:
 async def serve(settings: Settings, connectors: Sequence[Connector] | None = None) -> None:
     """Runs the gateway until SIGTERM or SIGINT."""
     gateway = Gateway(settings, connectors=connectors)
-    await gateway.start()
+    try:
+        await gateway.start()
+    except BaseException:
+        await gateway.stop(grace_s=0)  # closes whatever the failed start had opened
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -428,7 +428,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from gateway.app import serve
 
-        asyncio.run(serve(settings))
+        try:
+            asyncio.run(serve(settings))
+        except ValueError as error:  # the start-up checks' refusal of the configuration
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "audit":
         return asyncio.run(_audit_verify(args, settings))

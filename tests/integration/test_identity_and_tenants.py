@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from gateway.app import Gateway
 from gateway.registry import Connector
+from tests.support.cli import run_cli
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.fault_vendor import FaultVendor, fault_vendor
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
@@ -339,3 +341,29 @@ async def test_an_enforced_policy_in_the_old_form_does_not_start(tmp_path: Path)
         "caller 'billing-agent' is in the old form: write "
         "'jwt:https://issuer.test#billing-agent' for a bearer token of the configured issuer"
     ) in str(caught.value)
+
+
+async def test_serve_with_an_old_form_policy_says_why_without_a_traceback(tmp_path: Path) -> None:
+    kit = token_kit(tmp_path)
+    kit.policy_file.write_text(
+        '[callers."billing-agent"]\ntenant = "acme"\nallow = ["fake.*"]\n', encoding="utf-8"
+    )
+    jwt = kit.auth_settings()["jwt"]
+    ran = await run_cli(
+        "serve",
+        data_dir=tmp_path / "var",
+        env={
+            "CONNECTOR_GATEWAY_GRPC_ADDRESS": "127.0.0.1:0",
+            "CONNECTOR_GATEWAY_HTTP_ADDRESS": "127.0.0.1:0",
+            "CONNECTOR_GATEWAY_AUTH__MODE": "enforced",
+            "CONNECTOR_GATEWAY_AUTH__POLICY_FILE": str(kit.policy_file),
+            "CONNECTOR_GATEWAY_AUTH__JWT": json.dumps(jwt),
+        },
+    )
+    assert ran.returncode == 2, ran.stdout + ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert (
+        "error: authorization policy "
+        f"{kit.policy_file}: caller 'billing-agent' is in the old form: write "
+        "'jwt:https://issuer.test#billing-agent'"
+    ) in ran.stderr
