@@ -39,11 +39,12 @@ from typing import Any
 
 from gateway.audit.chain import COLUMNS, GENESIS, Anchor, anchor_mac, row_content, row_hash
 from gateway.clock import to_text, utc_now
+from gateway.settings import AuditSettings
 
 # How long past ``anchor_every_s`` a row may wait for its anchor: a busy writer anchors with
 # its next batch, a little after the interval.
 UNANCHORED_MARGIN_S = 60.0
-DEFAULT_ANCHOR_EVERY_S = 10.0  # gateway.settings.AuditSettings.anchor_every_s
+DEFAULT_ANCHOR_EVERY_S: float = AuditSettings.model_fields["anchor_every_s"].default
 
 
 @dataclass(frozen=True)
