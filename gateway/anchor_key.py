@@ -12,17 +12,34 @@ from gateway.settings import Settings, read_secret
 log = logging.getLogger(__name__)
 
 DEV_KEY_FILE = "audit-anchor.key"
+# RFC 2104 and RFC 7518 3.2: an HMAC-SHA256 key shorter than its 32-byte output weakens it.
+MIN_ANCHOR_KEY_BYTES = 32
 
 
 def load_anchor_key(settings: Settings, *, create: bool) -> bytes:
     """The configured key; else a development key kept under the data directory.
 
-    A generated key protects against accidental edits, not against someone who can read the
-    data directory: production deployments configure ``audit.anchor_key_file``.
+    A configured key shorter than ``MIN_ANCHOR_KEY_BYTES`` raises ValueError naming the
+    setting (never the key). A generated key protects against accidental edits, not against
+    someone who can read the data directory: production deployments configure
+    ``audit.anchor_key_file``.
     """
-    configured = read_secret(settings.audit.anchor_key, settings.audit.anchor_key_file)
+    audit = settings.audit
+    configured = read_secret(audit.anchor_key, audit.anchor_key_file)
     if configured:
-        return configured.encode()
+        key = configured.encode()
+        if len(key) < MIN_ANCHOR_KEY_BYTES:
+            setting = (
+                "audit.anchor_key"
+                if audit.anchor_key is not None and audit.anchor_key.get_secret_value()
+                else f"audit.anchor_key_file {audit.anchor_key_file}"
+            )
+            raise ValueError(
+                f"{setting} is {len(key)} bytes; the audit anchor key must be at least "
+                f"{MIN_ANCHOR_KEY_BYTES} bytes of secret (for example the output of "
+                "`openssl rand -hex 32`)"
+            )
+        return key
     path = settings.data_dir / DEV_KEY_FILE
     if path.exists():
         return path.read_text(encoding="utf-8").strip().encode()

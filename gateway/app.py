@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -33,6 +33,7 @@ from gateway.approval_servicer import ApprovalServicer
 from gateway.approvals.model import ApprovalClocks
 from gateway.approvals.store import ApprovalStore
 from gateway.audit.record import AuditEvent, Outcome
+from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.audit.writer import AuditWriter
 from gateway.auth.authenticator import (
     Authenticator,
@@ -41,7 +42,9 @@ from gateway.auth.authenticator import (
     development_banner,
 )
 from gateway.auth.mtls import server_credentials
+from gateway.auth.stored_callers import rewrite_stored_callers
 from gateway.execution_servicer import ExecutionServicer
+from gateway.health_service import SERVING, HealthService
 from gateway.health_state import HealthTracker
 from gateway.http.server import HttpServer, start_http
 from gateway.interceptors.base import GovernanceInterceptor, Layer
@@ -111,7 +114,7 @@ class Gateway:
         self._wrap_layers = wrap_layers
         self._closers: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         self._server: grpc.aio.Server | None = None
-        self._health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        self._health_servicer = HealthService()
         self._serving = False
         self._stopped = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -134,12 +137,23 @@ class Gateway:
         clear_text = clear_text_warning(s.auth, s.grpc_address, s.http_address)
         if clear_text:
             log.warning("%s", clear_text)
+        key = load_anchor_key(s, create=True)  # before any write: a bad key stops the start
         await sqlite.migrate(s.database_path)
-        key = load_anchor_key(s, create=True)
+        # Caller ids stored before callers had namespaces, onto the policy's callers.
+        await rewrite_stored_callers(s.database_path, authorization.callers)
 
         self.audit = AuditWriter(s.database_path, s.audit, key)
         await self.audit.start()
         self._closers.append(("audit log", self.audit.close))
+        # Closed after both servers (they close later in start order), before the audit log.
+        self.refusals = RefusalLimiter(
+            self.audit,
+            per_s=s.audit.unauthenticated_refusals_per_s,
+            burst=s.audit.unauthenticated_refusals_burst,
+            summary_every_s=s.audit.refusal_summary_every_s,
+        )
+        self.refusals.start()
+        self._closers.append(("refusal summaries", self.refusals.close))
 
         ledger_conn = await sqlite.connect(s.database_path, durability="FULL")
         self._closers.append(("ledger database", ledger_conn.close))
@@ -212,6 +226,7 @@ class Gateway:
             authenticator=self.authenticator,
             authorization=authorization,
             approvals=self.approvals,
+            refusals=self.refusals,
         )
         if self._wrap_layers:
             layers = self._wrap_layers(layers)
@@ -262,7 +277,7 @@ class Gateway:
         await server.start()
         self._server = server
         for service in ("", SERVICE_NAME):
-            await self._health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+            await self._health_servicer.set(service, SERVING)
         self._serving = True
 
         self.http = await start_http(
@@ -273,6 +288,7 @@ class Gateway:
             authenticator=self.authenticator,
             approvals=self.approvals,
             audit=self.audit,
+            refusals=self.refusals,
         )
         self.http_port = self.http.port
         self._closers.append(("http server", self.http.close))
@@ -410,7 +426,11 @@ class Gateway:
 async def serve(settings: Settings, connectors: Sequence[Connector] | None = None) -> None:
     """Runs the gateway until SIGTERM or SIGINT."""
     gateway = Gateway(settings, connectors=connectors)
-    await gateway.start()
+    try:
+        await gateway.start()
+    except BaseException:
+        await gateway.stop(grace_s=0)  # closes whatever the failed start had opened
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

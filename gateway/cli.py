@@ -266,7 +266,14 @@ async def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.database_path.exists():
         print(f"error: no audit database at {settings.database_path}", file=sys.stderr)
         return 1
-    report = await verify_chain(settings.database_path, load_anchor_key(settings, create=False))
+    try:
+        key = load_anchor_key(settings, create=False)
+    except (ValueError, OSError) as error:  # a key too short, or none to be found
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    report = await verify_chain(
+        settings.database_path, key, anchor_every_s=settings.audit.anchor_every_s
+    )
     if args.json:
         print(
             json.dumps(
@@ -474,7 +481,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from gateway.app import serve
 
-        asyncio.run(serve(settings))
+        try:
+            asyncio.run(serve(settings))
+        except ValueError as error:  # the start-up checks' refusal of the configuration
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "audit":
         return asyncio.run(_audit_verify(args, settings))

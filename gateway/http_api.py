@@ -21,6 +21,7 @@ from gateway.approval_servicer import decide, to_message
 from gateway.approvals.model import Approval, ApprovalStatus
 from gateway.approvals.store import ApprovalStore
 from gateway.audit.record import AuditEvent, Outcome
+from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.clock import utc_now
 from gateway.descriptors import health_entry
 from gateway.errors import (
@@ -140,6 +141,7 @@ def build_app(
     callers: HttpCallers,
     approvals: ApprovalStore,
     audit: AuditLog,
+    refusals: RefusalLimiter,
     open_reads: bool,
     hosts: AllowedHosts,
     http: HttpSettings,
@@ -310,7 +312,7 @@ def build_app(
 
     middlewares = [
         *([first_middleware] if first_middleware is not None else []),
-        refusal_middleware(audit),
+        refusal_middleware(audit, refusals),
         host_guard(hosts, exempt_paths=frozenset({HEALTHZ_PATH})),
     ]
     app = web.Application(middlewares=middlewares, client_max_size=http.max_body_bytes)

@@ -54,6 +54,11 @@ class AuditSettings(BaseModel):
     anchor_key: SecretStr | None = None
     anchor_key_file: Path | None = None
     max_batch: int = Field(default=256, ge=1)
+    # Unauthenticated refusals keep a row each within this budget per peer (token bucket);
+    # beyond it they are counted into one refusals_summarized row per peer and interval.
+    unauthenticated_refusals_per_s: float = Field(default=1.0, gt=0)
+    unauthenticated_refusals_burst: int = Field(default=20, ge=1)
+    refusal_summary_every_s: float = Field(default=60.0, gt=0)
 
 
 class PolicySettings(BaseModel):

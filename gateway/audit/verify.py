@@ -9,14 +9,20 @@ What verification detects:
 * a cut tail: an anchor names a row that no longer exists, or a row whose hash differs (the
   tail was cut and regrown);
 * a forged, edited or deleted-in-the-middle anchor: its MAC does not verify with the key, or
-  ``anchor_seq`` has a gap.
+  ``anchor_seq`` has a gap;
+* missing anchors: a row after the last anchor written longer ago than ``anchor_every_s``
+  plus ``UNANCHORED_MARGIN_S``. A running writer anchors every ``anchor_every_s``, and one
+  that restarts after a crash anchors what it finds unanchored at once, so such a row means
+  anchors were deleted (with a cut tail: cutting rows together with the anchors over them
+  leaves older rows after the last remaining anchor, or no anchor at all) or the gateway has
+  not run since it stopped without anchoring.
 
 What it cannot detect: the chain itself is unkeyed, so anyone able to write the file can
 recompute it. Rows after the last anchor can therefore be altered, appended or cut without a
-trace, and so can rows vouched for only by anchors that were deleted along with them: cutting
-the tail together with the anchors over it leaves a shorter trail that verifies. Deleting
-every anchor leaves an unanchored chain that verifies too. This is why the writer also logs
-each anchor: comparing the last logged anchor with the database exposes such a cut.
+trace while they are younger than the anchor interval, and a tail cut exactly after an
+anchored row, together with the anchors over it, leaves a shorter trail that verifies. This
+is why the writer also logs each anchor: comparing the last logged anchor with the database
+exposes such a cut.
 """
 
 from __future__ import annotations
@@ -27,10 +33,18 @@ import sqlite3
 from collections import defaultdict
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from gateway.audit.chain import COLUMNS, GENESIS, Anchor, anchor_mac, row_content, row_hash
+from gateway.clock import to_text, utc_now
+from gateway.settings import AuditSettings
+
+# How long past ``anchor_every_s`` a row may wait for its anchor: a busy writer anchors with
+# its next batch, a little after the interval.
+UNANCHORED_MARGIN_S = 60.0
+DEFAULT_ANCHOR_EVERY_S: float = AuditSettings.model_fields["anchor_every_s"].default
 
 
 @dataclass(frozen=True)
@@ -50,27 +64,39 @@ class VerifyReport:
     problem: str
 
 
-async def verify_chain(path: Path, anchor_key: bytes) -> VerifyReport:
+async def verify_chain(
+    path: Path,
+    anchor_key: bytes,
+    *,
+    anchor_every_s: float = DEFAULT_ANCHOR_EVERY_S,
+    now: datetime | None = None,
+) -> VerifyReport:
     """Verifies the audit trail in the database at ``path``; never modifies it.
+
+    ``anchor_every_s`` is the writer's anchor interval (``audit.anchor_every_s``) and ``now``
+    the instant to judge unanchored rows against (the current time by default).
 
     Runs in a worker thread (hashing every row is CPU work that would stall the event loop)
     over one read-only snapshot, so a writer appending meanwhile cannot cause a false alarm.
     Raises ``sqlite3.Error`` if the database cannot be read at all.
     """
-    return await asyncio.to_thread(_verify, path, anchor_key)
+    cutoff = (now or utc_now()) - timedelta(seconds=anchor_every_s + UNANCHORED_MARGIN_S)
+    return await asyncio.to_thread(_verify, path, anchor_key, anchor_every_s, to_text(cutoff))
 
 
-def _verify(path: Path, anchor_key: bytes) -> VerifyReport:
+def _verify(path: Path, anchor_key: bytes, anchor_every_s: float, cutoff: str) -> VerifyReport:
     uri = f"{path.resolve().as_uri()}?mode=ro"
     with closing(sqlite3.connect(uri, uri=True, isolation_level=None)) as conn:
         conn.execute("BEGIN")  # one snapshot for the events and the anchors
         try:
-            return _check(conn, anchor_key)
+            return _check(conn, anchor_key, anchor_every_s, cutoff)
         finally:
             conn.execute("ROLLBACK")
 
 
-def _check(conn: sqlite3.Connection, key: bytes) -> VerifyReport:
+def _check(
+    conn: sqlite3.Connection, key: bytes, anchor_every_s: float, cutoff: str
+) -> VerifyReport:
     columns = {str(info[1]) for info in conn.execute("PRAGMA table_info(audit_events)")}
     if columns != set(COLUMNS):
         extra = ", ".join(sorted(columns - set(COLUMNS))) or "none"
@@ -112,6 +138,9 @@ def _check(conn: sqlite3.Connection, key: bytes) -> VerifyReport:
     by_row: dict[int, list[Anchor]] = defaultdict(list)
     for anchor in anchors:
         by_row[anchor.event_seq].append(anchor)
+    last_anchored = max((anchor.event_seq for anchor in anchors), default=0)
+    # The first row after the last anchor that has waited too long for one, if any.
+    overdue: tuple[int, str] | None = None
 
     rows_ok = anchors_ok = 0
 
@@ -151,6 +180,10 @@ def _check(conn: sqlite3.Connection, key: bytes) -> VerifyReport:
                     "rewritten, or cut and regrown, after it was anchored.",
                 )
             anchors_ok += 1
+        # Timestamps are RFC 3339 UTC text of one fixed width (gateway.clock): they compare
+        # as text.
+        if overdue is None and seq > last_anchored and str(row["occurred_at"]) < cutoff:
+            overdue = (seq, str(row["occurred_at"]))
         rows_ok += 1
         expected_seq, prev_hash = seq + 1, row["row_hash"]
 
@@ -168,6 +201,15 @@ def _check(conn: sqlite3.Connection, key: bytes) -> VerifyReport:
         return broken(
             None,
             f"anchor {anchor.anchor_seq} vouches for row {event_seq}, which cannot exist.",
+        )
+    if overdue is not None:
+        seq, occurred_at = overdue
+        return broken(
+            seq,
+            f"row {seq} (written at {occurred_at}) and the rows after it have no anchor, "
+            f"though the gateway anchors every {anchor_every_s:g} s: anchors are missing "
+            "(deleted with a cut tail, or the gateway stopped without anchoring; a gateway "
+            "that crashed anchors them at its next start, so start it and verify again).",
         )
     return VerifyReport(True, rows_ok, anchors_ok, None, "")
 

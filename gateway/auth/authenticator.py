@@ -8,14 +8,18 @@ a call with a bad token is not let through on its client certificate or as the d
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 
+from gateway.auth.caller_ids import JWT, old_form_problem, token_caller
 from gateway.auth.mtls import caller_from_peer
 from gateway.auth.policy import AuthorizationPolicy
 from gateway.auth.settings import AuthSettings
 from gateway.auth.tokens import TokenVerifier
 from gateway.errors import CredentialsMissing, TokenInvalid
 from gateway.identity import Identity
+
+log = logging.getLogger(__name__)
 
 AUTHORIZATION = "authorization"
 DEV_CALLER_HEADER = "x-connector-gateway-dev-caller"
@@ -52,6 +56,8 @@ def build_policy(settings: AuthSettings) -> AuthorizationPolicy:
                 f"{settings.dev_caller!r} is not one of its callers; add it, or set "
                 "auth.dev_caller to one of them"
             )
+        if settings.mode == "enforced":
+            _check_enforced_callers(settings, policy)
         return policy
     if settings.mode == "enforced":
         raise ValueError(
@@ -59,6 +65,29 @@ def build_policy(settings: AuthSettings) -> AuthorizationPolicy:
             "callers, their tenants and what they may call"
         )
     return AuthorizationPolicy.development(settings.dev_caller, settings.dev_operator)
+
+
+def _check_enforced_callers(settings: AuthSettings, policy: AuthorizationPolicy) -> None:
+    """Every caller of an enforced policy must name how it is proven: a plain name could be
+    claimed by a token's sub and a certificate's common name alike."""
+    issuer = settings.jwt.issuer if settings.jwt is not None else None
+    for caller in policy.callers:
+        problem = old_form_problem(caller, issuer=issuer, certificates=settings.mtls)
+        if problem is not None:
+            raise ValueError(
+                f"authorization policy {settings.policy_file}: {problem} (caller ids name "
+                "how the caller is proven; see the README, 'Caller identity')"
+            )
+        if caller.startswith(JWT) and (
+            issuer is None or not caller.startswith(token_caller(issuer, ""))
+        ):
+            log.warning(
+                "authorization policy %s: caller %r names a token issuer other than auth.jwt's "
+                "(%s): no token can name it",
+                settings.policy_file,
+                caller,
+                issuer or "none configured",
+            )
 
 
 class Authenticator:
@@ -120,7 +149,8 @@ class Authenticator:
                 )
             )
         verified = self._verifier.verify(token)
-        return self._policy.identity_for(verified.subject, verified.tenant)
+        caller = token_caller(verified.issuer, verified.subject)
+        return self._policy.identity_for(caller, verified.tenant)
 
 
 def _is_local(address: str) -> bool:

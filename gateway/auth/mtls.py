@@ -14,6 +14,7 @@ from pathlib import Path
 
 import grpc
 
+from gateway.auth.caller_ids import SPIFFE, certificate_uri_caller, common_name_caller
 from gateway.auth.settings import TlsSettings
 
 SECURITY_TYPE = "transport_security_type"
@@ -68,17 +69,19 @@ def _is_uri(text: str) -> bool:
 
 
 def caller_from_peer(auth_context: Mapping[str, Iterable[bytes]]) -> str | None:
-    """The caller named by the peer's verified client certificate, or None without one.
+    """The caller id of the peer's verified client certificate, or None without one.
 
-    A URI SAN (a SPIFFE id first) is preferred, else the subject's common name.
+    A URI SAN (a SPIFFE id first) is preferred, else the subject's common name; the id is
+    namespaced (``spiffe://...``, ``uri:<uri>``, ``cert:<common name>``, see
+    ``gateway.auth.caller_ids``) so that no bearer token can name the same caller.
     """
     if b"ssl" not in set(auth_context.get(SECURITY_TYPE) or ()):
         return None
     uris = _texts(auth_context.get(PEER_URI)) or [
         text for text in _texts(auth_context.get(SAN)) if _is_uri(text)
     ]
-    spiffe = [uri for uri in uris if uri.startswith("spiffe://")]
+    spiffe = [uri for uri in uris if uri.startswith(SPIFFE)]
     if spiffe or uris:
-        return (spiffe or uris)[0]
+        return certificate_uri_caller((spiffe or uris)[0])
     names = _texts(auth_context.get(COMMON_NAME))
-    return names[0] if names else None
+    return common_name_caller(names[0]) if names else None

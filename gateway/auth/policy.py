@@ -3,11 +3,13 @@
 Loaded once at start-up from a TOML file; a file the gateway cannot fully understand stops
 the start with a message naming the problem::
 
-    [callers."agent-a"]          # a token's sub, or a client certificate's SAN URI / CN
+    [callers."jwt:https://issuer.example#agent-a"]   # caller ids: gateway.auth.caller_ids
     tenant = "acme"
     allow = ["email.send", "stripe.*", "*.get_*"]   # connector.operation patterns (fnmatch)
     operator = false             # operators list, approve and deny the tenant's approvals
 
+Caller ids name how the caller was proven (``jwt:<issuer>#<sub>``, ``spiffe://...``,
+``uri:<uri>``, ``cert:<common name>``); plain names are development callers only.
 The tenant of every call comes from here, never from the request.
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
+from gateway.auth.caller_ids import shape_problem
 from gateway.errors import CallerNotAllowed, OperatorRequired
 from gateway.identity import Identity
 
@@ -68,6 +71,9 @@ class _PolicyFile(BaseModel):
         for caller in value:
             if not caller.strip() or caller != caller.strip():
                 raise ValueError(f"caller id {caller!r} is empty or has surrounding spaces")
+            problem = shape_problem(caller)
+            if problem is not None:
+                raise ValueError(problem)
         return value
 
 

@@ -48,6 +48,7 @@ PublicKey = RSAPublicKey | EllipticCurvePublicKey | Ed25519PublicKey | Ed448Publ
 class VerifiedToken:
     """What a verified bearer token says about its caller."""
 
+    issuer: str
     subject: str
     tenant: str | None
     expires_at: datetime
@@ -263,4 +264,7 @@ class TokenVerifier:
             raise TokenInvalid(
                 f"the bearer token's {_show(tenant_claim)} claim must be a non-empty string"
             )
-        return VerifiedToken(subject=subject, tenant=tenant, expires_at=expires_at)
+        # jwt.decode checked iss against the configured issuer.
+        return VerifiedToken(
+            issuer=claims["iss"], subject=subject, tenant=tenant, expires_at=expires_at
+        )

@@ -22,6 +22,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from gateway.approvals.model import Approval
 from gateway.audit.record import AuditEvent, Outcome
+from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.errors import (
     BodyTimeout,
     GatewayError,
@@ -152,8 +153,10 @@ def _printable_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
     return {printable(key, 60): printable(value) for key, value in metadata.items()}
 
 
-def refusal_middleware(audit: AuditLog) -> Middleware:
-    """Middleware: answers and audits every refusal, whoever raised it."""
+def refusal_middleware(audit: AuditLog, refusals: RefusalLimiter) -> Middleware:
+    """Middleware: answers and audits every refusal, whoever raised it. Refusals of callers
+    that never proved who they are get a row within their peer's budget, and beyond it are
+    counted into the peer's summary row (the gRPC side shares the budget)."""
 
     @web.middleware
     async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -168,7 +171,8 @@ def refusal_middleware(audit: AuditLog) -> Middleware:
         except Exception:
             error = _internal(request)
         identity = request.get(_IDENTITY)
-        await audit.append(_audit_event(request, error, identity))
+        if identity is not None or refusals.admit(request.remote or "", error):
+            await audit.append(_audit_event(request, error, identity))
         response = web.json_response(
             refusal_body(error), status=http_status(error), headers=refusal_headers(error)
         )

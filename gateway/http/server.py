@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from gateway.approvals.store import ApprovalStore
+from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.settings import TlsSettings
 from gateway.errors import TooManyConnections
@@ -121,6 +122,7 @@ async def start_http(
     authenticator: Authenticator,
     approvals: ApprovalStore,
     audit: AuditLog,
+    refusals: RefusalLimiter,
 ) -> HttpServer:
     http = settings.http
     development = settings.auth.mode == "development"
@@ -160,6 +162,7 @@ async def start_http(
         callers=HttpCallers(authenticator, sign_in),
         approvals=approvals,
         audit=audit,
+        refusals=refusals,
         open_reads=settings.http_open_reads,
         hosts=hosts,
         http=http,

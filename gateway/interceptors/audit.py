@@ -1,7 +1,10 @@
 """Audit: every governed action and every refusal leaves a row in the hash-chained trail.
 
 Outermost of the governance layers, so that a refusal by any inner layer is recorded with
-whatever that layer had learned. For actions (Execute, Compensate) the servicer writes the
+whatever that layer had learned. Refusals of unauthenticated calls are the one exception:
+beyond a per-peer budget they are counted into a summary row instead
+(``gateway.audit.refusal_limiter``), so that anyone on the network cannot make the gateway
+write, and fsync, a row per call. For actions (Execute, Compensate) the servicer writes the
 ``*_requested`` row through ``CallAudit.requested`` just before the vendor is touched, and
 this layer writes the outcome row; the reply leaves only once that row is durable. Rows are
 enqueued before the first await and awaited under ``asyncio.shield``, so a caller that goes
@@ -16,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from google.protobuf.message import Message
 
@@ -26,6 +29,9 @@ from gateway.errors import GatewayError, OutcomeUnknown
 from gateway.interceptors.base import Call, CallFacts, Context, Next
 from gateway.redaction import redact_metadata
 from gateway.registry import Registry
+
+if TYPE_CHECKING:
+    from gateway.audit.refusal_limiter import RefusalLimiter
 
 # Methods that change something, with their (requested, succeeded, failed) events; an empty
 # event is taken from what the call learned (the operation's own events).
@@ -126,8 +132,11 @@ def _events(call: Call) -> tuple[str, str]:
 class AuditLayer:
     name = "audit"
 
-    def __init__(self, log: AuditLog, classify: Classify = confidential) -> None:
+    def __init__(
+        self, log: AuditLog, refusals: RefusalLimiter, classify: Classify = confidential
+    ) -> None:
         self._log = log
+        self._refusals = refusals
         self._classify = classify
 
     async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
@@ -135,6 +144,8 @@ class AuditLayer:
         try:
             response = await call_next(call.with_(audit=audit))
         except GatewayError as error:
+            if call.identity is None and not self._refusals.admit(ctx.peer(), error):
+                raise  # over the peer's budget: counted for its summary row
             await audit.write(self._failure_event(audit, call, error))
             raise
         except asyncio.CancelledError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from opentelemetry import trace
 
 from gateway.approvals.store import ApprovalStore
+from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.policy import AuthorizationPolicy
 from gateway.interceptors.audit import AuditLayer, AuditLog, classified_by
@@ -48,11 +49,12 @@ def build_chain(
     authenticator: Authenticator,
     authorization: AuthorizationPolicy,
     approvals: ApprovalStore,
+    refusals: RefusalLimiter,
 ) -> list[Layer]:
     layers: dict[str, Layer] = {
         "telemetry": TelemetryLayer(tracer),
         "status_mapping": StatusMappingLayer(),
-        "audit": AuditLayer(audit_log, classified_by(registry)),
+        "audit": AuditLayer(audit_log, refusals, classified_by(registry)),
         "authentication": AuthenticationLayer(authenticator),
         "validation": ValidationLayer(registry, ledger, settings.max_payload_bytes),
         "deadline": DeadlineLayer(settings.deadline_reserve_ms, settings.max_call_deadline_ms),

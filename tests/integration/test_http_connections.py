@@ -162,7 +162,7 @@ async def test_a_body_that_does_not_arrive_in_time_is_refused_and_the_connection
         token = await csrf_token(gw, headers=OPERATOR)
         request = raw_request(
             "POST",
-            "/v1/approvals/apr_0/approve",
+            "/v1/approvals/apr_000000000000000000000000/approve",
             port,
             {**OPERATOR, "X-CSRF-Token": token},
             b'{"note": "x"}',

@@ -51,7 +51,9 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 
     async def serve() -> None:
         async with running_gateway(
-            gateway_settings(data_dir), connectors=[Connector(FakeAdapter(), registered=True)]
+            # Every refusal here must leave its own row: no per-peer summary of them.
+            gateway_settings(data_dir, audit={"unauthenticated_refusals_burst": 1_000_000}),
+            connectors=[Connector(FakeAdapter(), registered=True)],
         ) as gw:
             for n in range(10):  # pending approvals for random requests to act on
                 request = pb.ExecuteRequest(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -17,13 +18,14 @@ from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from gateway.app import Gateway
 from gateway.registry import Connector
+from tests.support.cli import run_cli
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.fault_vendor import FaultVendor, fault_vendor
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.http_fake_adapter import HttpFakeAdapter
 from tests.support.pki import SPIFFE_ID, Issued, make_pki, write_tls
 from tests.support.rpc import refusal
-from tests.support.tokens import TokenKit, forged_token, token_kit
+from tests.support.tokens import POLICY, TokenKit, forged_token, token_kit
 
 
 @dataclass
@@ -277,3 +279,91 @@ def sqlite_rows(path: Path) -> list[dict[str, object]]:
     with sqlite3.connect(path) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute("SELECT * FROM audit_events ORDER BY seq")]
+
+
+async def test_a_token_naming_a_workload_s_spiffe_id_gets_none_of_its_rights(
+    tmp_path: Path,
+) -> None:
+    kit = token_kit(tmp_path)
+    pki = make_pki()
+    tls = write_tls(tmp_path, pki, client_ca=True)
+    # The workload certificate may call fake.*; the token issuer is trusted too.
+    kit.policy_file.write_text(
+        POLICY + f'[callers."{SPIFFE_ID}"]\ntenant = "acme"\nallow = ["fake.*"]\n',
+        encoding="utf-8",
+    )
+    settings = gateway_settings(
+        tmp_path / "var", auth={**kit.auth_settings(), "tls": tls.model_dump()}
+    )
+    fake = FakeAdapter()
+    gateway = Gateway(settings, connectors=[Connector(fake, registered=True)])
+    await gateway.start()
+    try:
+        address = f"127.0.0.1:{gateway.grpc_port}"
+
+        def credentials(client: Issued) -> grpc.ChannelCredentials:
+            return grpc.ssl_channel_credentials(
+                root_certificates=pki.ca.pem, private_key=client.key, certificate_chain=client.cert
+            )
+
+        # A caller with some valid client certificate and a token whose sub is the SPIFFE id.
+        async with grpc.aio.secure_channel(address, credentials(pki.cn_client)) as channel:
+            stub = pb_grpc.ConnectorServiceStub(channel)
+            code, reason = await refused_reason(
+                stub.Execute(echo("spoof"), metadata=kit.metadata(SPIFFE_ID), timeout=5)
+            )
+            assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "CALLER_NOT_ALLOWED")
+        assert fake.calls == []
+        # The workload itself, proven by its certificate, keeps its rights.
+        async with grpc.aio.secure_channel(address, credentials(pki.uri_client)) as channel:
+            await pb_grpc.ConnectorServiceStub(channel).Execute(echo("workload"), timeout=5)
+        assert len(fake.calls) == 1
+        refused, *served = sqlite_rows(settings.database_path)
+        assert (refused["caller"], refused["reason"]) == ("", "CALLER_NOT_ALLOWED")
+        assert served
+        assert {r["caller"] for r in served} == {SPIFFE_ID}
+    finally:
+        await gateway.stop(grace_s=1)
+
+
+async def test_an_enforced_policy_in_the_old_form_does_not_start(tmp_path: Path) -> None:
+    kit = token_kit(tmp_path)
+    kit.policy_file.write_text(
+        '[callers."billing-agent"]\ntenant = "acme"\nallow = ["fake.*"]\n', encoding="utf-8"
+    )
+    gateway = Gateway(gateway_settings(tmp_path / "var", auth=kit.auth_settings()))
+    try:
+        with pytest.raises(ValueError, match="old form") as caught:
+            await gateway.start()
+    finally:
+        await gateway.stop(grace_s=0)
+    assert (
+        "caller 'billing-agent' is in the old form: write "
+        "'jwt:https://issuer.test#billing-agent' for a bearer token of the configured issuer"
+    ) in str(caught.value)
+
+
+async def test_serve_with_an_old_form_policy_says_why_without_a_traceback(tmp_path: Path) -> None:
+    kit = token_kit(tmp_path)
+    kit.policy_file.write_text(
+        '[callers."billing-agent"]\ntenant = "acme"\nallow = ["fake.*"]\n', encoding="utf-8"
+    )
+    jwt = kit.auth_settings()["jwt"]
+    ran = await run_cli(
+        "serve",
+        data_dir=tmp_path / "var",
+        env={
+            "CONNECTOR_GATEWAY_GRPC_ADDRESS": "127.0.0.1:0",
+            "CONNECTOR_GATEWAY_HTTP_ADDRESS": "127.0.0.1:0",
+            "CONNECTOR_GATEWAY_AUTH__MODE": "enforced",
+            "CONNECTOR_GATEWAY_AUTH__POLICY_FILE": str(kit.policy_file),
+            "CONNECTOR_GATEWAY_AUTH__JWT": json.dumps(jwt),
+        },
+    )
+    assert ran.returncode == 2, ran.stdout + ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert (
+        "error: authorization policy "
+        f"{kit.policy_file}: caller 'billing-agent' is in the old form: write "
+        "'jwt:https://issuer.test#billing-agent'"
+    ) in ran.stderr

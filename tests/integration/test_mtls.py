@@ -67,7 +67,7 @@ async def _call(port: int, ca: bytes, client: Issued | None) -> bytes:
 async def test_client_certificate_names_the_caller(tmp_path: Path, pki: Pki, serve: Serve) -> None:
     port = await serve(write_tls(tmp_path, pki, client_ca=True))
     assert await _call(port, pki.ca.pem, pki.uri_client) == SPIFFE_ID.encode()
-    assert await _call(port, pki.ca.pem, pki.cn_client) == b"agent-b"
+    assert await _call(port, pki.ca.pem, pki.cn_client) == b"cert:agent-b"
 
 
 async def test_client_without_certificate_is_refused_by_tls(

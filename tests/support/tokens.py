@@ -14,26 +14,32 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 ISSUER = "https://issuer.test"
 AUDIENCE = "connector-gateway"
 
-POLICY = """
-[callers."agent-acme"]
+
+def caller(subject: str) -> str:
+    """The caller id of a token of the test issuer with this subject."""
+    return f"jwt:{ISSUER}#{subject}"
+
+
+POLICY = f"""
+[callers."{caller("agent-acme")}"]
 tenant = "acme"
 allow = ["fake.*", "faulty.*"]
 
-[callers."agent-globex"]
+[callers."{caller("agent-globex")}"]
 tenant = "globex"
 allow = ["fake.*", "faulty.*"]
 
-[callers."ops-acme"]
+[callers."{caller("ops-acme")}"]
 tenant = "acme"
 allow = ["fake.*"]
 operator = true
 
-[callers."ops-globex"]
+[callers."{caller("ops-globex")}"]
 tenant = "globex"
 allow = []
 operator = true
 
-[callers."agent-mail-only"]
+[callers."{caller("agent-mail-only")}"]
 tenant = "acme"
 allow = ["email.*"]
 """

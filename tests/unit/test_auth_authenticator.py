@@ -22,13 +22,15 @@ AUDIENCE = "connector-gateway"
 SECRET = b"an-hs256-secret-for-the-tests-0123456789"
 NO_PEER: dict[str, list[bytes]] = {}
 SPIFFE = "spiffe://example.org/billing"
+AGENT_A = f"jwt:{ISSUER}#agent-a"
+OPS = f"jwt:{ISSUER}#ops"
 
 POLICY = {
     "callers": {
-        "agent-a": {"tenant": "acme", "allow": ["*.*"]},
-        "ops": {"tenant": "acme", "allow": [], "operator": True},
+        AGENT_A: {"tenant": "acme", "allow": ["*.*"]},
+        OPS: {"tenant": "acme", "allow": [], "operator": True},
         SPIFFE: {"tenant": "acme", "allow": ["stripe.*"]},
-        "cn-agent": {"tenant": "globex", "allow": ["email.send"]},
+        "cert:cn-agent": {"tenant": "globex", "allow": ["email.send"]},
     }
 }
 
@@ -88,11 +90,11 @@ def _development(jwt_settings: JwtSettings | None = None) -> Authenticator:
 def test_bearer_token(jwt_settings: JwtSettings) -> None:
     authenticator = _enforced(jwt_settings)
     identity = authenticator.authenticate([("authorization", f"Bearer {_token()}")], NO_PEER)
-    assert identity == Identity("agent-a", "acme", operator=False)
+    assert identity == Identity(AGENT_A, "acme", operator=False)
     identity = authenticator.authenticate(
         [("authorization", f"bearer {_token(sub='ops', tenant='acme')}".encode())], NO_PEER
     )
-    assert identity == Identity("ops", "acme", operator=True)
+    assert identity == Identity(OPS, "acme", operator=True)
 
 
 def test_bearer_token_refusals_from_the_policy(jwt_settings: JwtSettings) -> None:
@@ -137,8 +139,8 @@ def test_client_certificate(jwt_settings: JwtSettings, mtls: TlsSettings) -> Non
     )
     assert authenticator.authenticate([], peer) == Identity(SPIFFE, "acme")
     cn_only = _peer(x509_common_name=[b"cn-agent"])
-    assert authenticator.authenticate([], cn_only) == Identity("cn-agent", "globex")
-    with pytest.raises(CallerNotAllowed, match="'stranger'"):
+    assert authenticator.authenticate([], cn_only) == Identity("cert:cn-agent", "globex")
+    with pytest.raises(CallerNotAllowed, match="'cert:stranger'"):
         authenticator.authenticate([], _peer(x509_common_name=[b"stranger"]))
 
 
@@ -146,7 +148,7 @@ def test_token_wins_over_the_certificate(jwt_settings: JwtSettings, mtls: TlsSet
     authenticator = _enforced(jwt_settings, mtls)
     peer = _peer(x509_common_name=[b"cn-agent"])
     metadata = [("authorization", f"Bearer {_token()}")]
-    assert authenticator.authenticate(metadata, peer).caller == "agent-a"
+    assert authenticator.authenticate(metadata, peer).caller == AGENT_A
     expired = [("authorization", f"Bearer {_token(exp=int(time.time()) - 3600)}")]
     with pytest.raises(TokenExpired):  # not let in on the certificate instead
         authenticator.authenticate(expired, peer)
@@ -163,14 +165,20 @@ def test_peer_certificates_count_only_with_mtls_configured(jwt_settings: JwtSett
         ({}, None),
         ({"transport_security_type": [b"insecure"], "x509_common_name": [b"x"]}, None),
         (_peer(), None),
-        (_peer(x509_common_name=[b"agent"]), "agent"),
-        (_peer(x509_common_name=[b"cn"], x509_subject_alternative_name=[b"a.example"]), "cn"),
-        (_peer(x509_subject_alternative_name=[b"::1", b"a@b.example", b"urn:x:y"]), "urn:x:y"),
+        (_peer(x509_common_name=[b"agent"]), "cert:agent"),
+        (_peer(x509_common_name=[b"cn"], x509_subject_alternative_name=[b"a.example"]), "cert:cn"),
+        (
+            _peer(x509_subject_alternative_name=[b"::1", b"a@b.example", b"urn:x:y"]),
+            "uri:urn:x:y",
+        ),
         (
             _peer(x509_subject_alternative_name=[b"https://a.example/x", SPIFFE.encode()]),
             SPIFFE,
         ),
-        (_peer(peer_uri=[b"https://a.example/x"], x509_common_name=[b"cn"]), "https://a.example/x"),
+        (
+            _peer(peer_uri=[b"https://a.example/x"], x509_common_name=[b"cn"]),
+            "uri:https://a.example/x",
+        ),
     ],
 )
 def test_caller_from_peer(context: dict[str, list[bytes]], caller: str | None) -> None:
@@ -216,12 +224,11 @@ def test_invalid_token_is_refused_even_in_development_mode(
         authenticator.authenticate(metadata, NO_PEER)
 
 
-def test_valid_token_in_development_mode_names_a_dev_policy_caller(
-    jwt_settings: JwtSettings,
-) -> None:
+def test_no_token_can_name_a_development_caller(jwt_settings: JwtSettings) -> None:
     authenticator = _development(jwt_settings)
     metadata = [("authorization", f"Bearer {_token(sub='local-operator')}")]
-    assert authenticator.authenticate(metadata, NO_PEER).operator
+    with pytest.raises(CallerNotAllowed, match=f"'jwt:{ISSUER}#local-operator'"):
+        authenticator.authenticate(metadata, NO_PEER)
 
 
 # --- building from settings ------------------------------------------------------------------
@@ -229,7 +236,7 @@ def test_valid_token_in_development_mode_names_a_dev_policy_caller(
 
 def test_from_settings(tmp_path: Path, jwt_settings: JwtSettings) -> None:
     policy_file = tmp_path / "policy.toml"
-    policy_file.write_text('[callers.agent-a]\ntenant = "acme"\nallow = ["*.*"]\n')
+    policy_file.write_text(f'[callers."{AGENT_A}"]\ntenant = "acme"\nallow = ["*.*"]\n')
 
     development = Authenticator.from_settings(AuthSettings())
     assert development.policy.callers == ("local-agent", "local-operator")
@@ -238,16 +245,16 @@ def test_from_settings(tmp_path: Path, jwt_settings: JwtSettings) -> None:
         AuthSettings(mode="enforced", jwt=jwt_settings, policy_file=policy_file)
     )
     metadata = [("authorization", f"Bearer {_token()}")]
-    assert enforced.authenticate(metadata, NO_PEER) == Identity("agent-a", "acme")
+    assert enforced.authenticate(metadata, NO_PEER) == Identity(AGENT_A, "acme")
 
     with pytest.raises(ValueError, match=r"auth\.policy_file"):
         Authenticator.from_settings(AuthSettings(mode="enforced", jwt=jwt_settings))
     with pytest.raises(ValueError, match="'local-agent' is not one of its callers"):
         Authenticator.from_settings(AuthSettings(policy_file=policy_file))
     dev_with_file = Authenticator.from_settings(
-        AuthSettings(policy_file=policy_file, dev_caller="agent-a")
+        AuthSettings(policy_file=policy_file, dev_caller=AGENT_A)
     )
-    assert dev_with_file.authenticate([], NO_PEER) == Identity("agent-a", "acme")
+    assert dev_with_file.authenticate([], NO_PEER) == Identity(AGENT_A, "acme")
 
 
 def test_jwt_settings_without_a_verifier_is_a_wiring_error(jwt_settings: JwtSettings) -> None:
@@ -255,3 +262,122 @@ def test_jwt_settings_without_a_verifier_is_a_wiring_error(jwt_settings: JwtSett
         Authenticator(
             AuthSettings(jwt=jwt_settings), AuthorizationPolicy.development(), verifier=None
         )
+
+
+# --- one namespace per way of authenticating --------------------------------------------------
+
+
+def test_a_token_cannot_claim_a_certificate_s_identity(
+    jwt_settings: JwtSettings, mtls: TlsSettings
+) -> None:
+    authenticator = _enforced(jwt_settings, mtls)
+    # The workload's certificate carries these rights...
+    assert authenticator.authenticate([], _peer(x509_subject_alternative_name=[SPIFFE.encode()]))
+    assert authenticator.authenticate([], _peer(x509_common_name=[b"cn-agent"]))
+    # ...and a token of a trusted issuer whose sub names the workload gets none of them.
+    for subject in (SPIFFE, "cert:cn-agent", "cn-agent"):
+        metadata = [("authorization", f"Bearer {_token(sub=subject)}")]
+        with pytest.raises(CallerNotAllowed) as caught:
+            authenticator.authenticate(metadata, NO_PEER)
+        assert f"'jwt:{ISSUER}#{subject}' is not in the authorization policy" in (
+            caught.value.message
+        )
+
+
+def test_a_certificate_cannot_claim_a_token_s_identity(
+    jwt_settings: JwtSettings, mtls: TlsSettings
+) -> None:
+    authenticator = _enforced(jwt_settings, mtls)
+    for peer in (
+        _peer(x509_common_name=[b"agent-a"]),
+        _peer(x509_common_name=[AGENT_A.encode()]),
+        _peer(x509_subject_alternative_name=[AGENT_A.encode()]),
+    ):
+        with pytest.raises(CallerNotAllowed):
+            authenticator.authenticate([], peer)
+
+
+def _policy_file(tmp_path: Path, *callers: str) -> Path:
+    path = tmp_path / "policy.toml"
+    path.write_text(
+        "".join(f'[callers."{c}"]\ntenant = "acme"\nallow = ["*.*"]\n' for c in callers),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_an_enforced_policy_in_the_old_form_stops_the_start_naming_the_new_one(
+    tmp_path: Path, jwt_settings: JwtSettings, mtls: TlsSettings
+) -> None:
+    policy = _policy_file(tmp_path, AGENT_A, "billing-agent")
+    both = AuthSettings(mode="enforced", jwt=jwt_settings, tls=mtls, policy_file=policy)
+    with pytest.raises(ValueError, match="old form") as caught:
+        Authenticator.from_settings(both)
+    assert str(policy) in str(caught.value)
+    assert (
+        "caller 'billing-agent' is in the old form: write "
+        f"'jwt:{ISSUER}#billing-agent' for a bearer token of the configured issuer, or "
+        "'cert:billing-agent' for a certificate's common name"
+    ) in str(caught.value)
+
+    tokens_only = AuthSettings(mode="enforced", jwt=jwt_settings, policy_file=policy)
+    with pytest.raises(ValueError, match="old form") as caught:
+        Authenticator.from_settings(tokens_only)
+    assert "cert:" not in str(caught.value)
+
+    certificates_only = _policy_file(tmp_path, SPIFFE, "billing-agent")
+    with pytest.raises(ValueError, match="old form") as caught:
+        Authenticator.from_settings(
+            AuthSettings(mode="enforced", tls=mtls, policy_file=certificates_only)
+        )
+    assert "'cert:billing-agent' for a certificate's common name" in str(caught.value)
+    assert "jwt:" not in str(caught.value)
+
+    bare_uri = _policy_file(tmp_path, "https://a.example/workload")
+    with pytest.raises(ValueError, match=r"'uri:https://a\.example/workload'"):
+        Authenticator.from_settings(AuthSettings(mode="enforced", tls=mtls, policy_file=bare_uri))
+
+
+@pytest.mark.parametrize(
+    ("caller", "words"),
+    [
+        ("jwt:https://issuer.example", "'jwt:<issuer>#<sub>'"),
+        ("jwt:#agent", "'jwt:<issuer>#<sub>'"),
+        (f"jwt:{ISSUER}#", "'jwt:<issuer>#<sub>'"),
+        ("cert:", "'cert:<common name>'"),
+        ("uri:no-scheme", "followed by a URI"),
+        ("spiffe://", "SPIFFE id"),
+    ],
+)
+def test_malformed_namespaced_callers_are_refused(tmp_path: Path, caller: str, words: str) -> None:
+    path = _policy_file(tmp_path, caller)
+    with pytest.raises(ValueError, match="authorization policy") as caught:
+        AuthorizationPolicy.load(path)
+    assert words in str(caught.value)
+
+
+def test_namespaced_callers_are_accepted_and_plain_names_in_development(
+    tmp_path: Path, jwt_settings: JwtSettings, mtls: TlsSettings
+) -> None:
+    callers = (AGENT_A, SPIFFE, "uri:urn:example:workload", "cert:cn-agent")
+    enforced = Authenticator.from_settings(
+        AuthSettings(
+            mode="enforced",
+            jwt=jwt_settings,
+            tls=mtls,
+            policy_file=_policy_file(tmp_path, *callers),
+        )
+    )
+    assert enforced.policy.callers == callers
+    development = Authenticator.from_settings(
+        AuthSettings(policy_file=_policy_file(tmp_path, "local-agent", AGENT_A))
+    )
+    assert development.authenticate([], NO_PEER).caller == "local-agent"
+
+
+def test_a_caller_of_another_issuer_is_logged(
+    tmp_path: Path, jwt_settings: JwtSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    policy = _policy_file(tmp_path, AGENT_A, "jwt:https://other.example#agent-a")
+    Authenticator.from_settings(AuthSettings(mode="enforced", jwt=jwt_settings, policy_file=policy))
+    assert "'jwt:https://other.example#agent-a' names a token issuer other than" in caplog.text

@@ -171,7 +171,10 @@ def test_valid_tokens_of_every_configured_algorithm(
     verified = verifier.verify(token)
 
     assert verified == VerifiedToken(
-        subject="agent-a", tenant="acme", expires_at=datetime.fromtimestamp(exp, UTC)
+        issuer=ISSUER,
+        subject="agent-a",
+        tenant="acme",
+        expires_at=datetime.fromtimestamp(exp, UTC),
     )
 
 

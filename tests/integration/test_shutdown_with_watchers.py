@@ -1,0 +1,147 @@
+"""Shutdown of a real gateway process while clients watch its health.
+
+gRPC client-side health checking keeps a ``grpc.health.v1.Health/Watch`` stream open for as
+long as the channel lives. On SIGTERM the watcher must see NOT_SERVING and its stream must
+end, so that only calls still in flight hold the shutdown (up to ``shutdown_grace_s``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from connectorgateway.v1 import connector_service_pb2 as pb
+from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
+from tests.integration.test_serve_process import wait_serving
+from tests.support.fault_vendor import fault_vendor, slow
+from tests.support.smtp_peers import free_port
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+# The default shutdown_grace_s, left unset: the bug this guards against waited all of it.
+DEFAULT_GRACE_S = 10.0
+
+
+def gateway_env(tmp_path: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "CONNECTOR_GATEWAY_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
+        "CONNECTOR_GATEWAY_HTTP_ADDRESS": f"127.0.0.1:{free_port()}",
+        "CONNECTOR_GATEWAY_DATA_DIR": str(tmp_path / "var"),
+        "CONNECTOR_GATEWAY_HEALTH__PROBE_INTERVAL_S": "0",
+    }
+    env.pop("CONNECTOR_GATEWAY_SHUTDOWN_GRACE_S", None)
+    return env
+
+
+@asynccontextmanager
+async def gateway_process(
+    tmp_path: Path, env: dict[str, str], *args: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    with (tmp_path / "gateway.log").open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, *args, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
+        )
+        try:
+            await wait_serving(env["CONNECTOR_GATEWAY_GRPC_ADDRESS"])
+            yield process
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
+class Watcher:
+    """One open Health/Watch stream, as gRPC client-side health checking keeps it."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._call = health_pb2_grpc.HealthStub(channel).Watch(
+            health_pb2.HealthCheckRequest(service=""), timeout=60
+        )
+
+    async def next_status(self) -> int:
+        reply = await asyncio.wait_for(self._call.read(), 20)
+        assert reply is not grpc.aio.EOF, "the watch ended before sending a status"
+        return int(reply.status)
+
+    async def ended(self) -> None:
+        """Returns once the stream is over, however the server ended it."""
+        try:
+            while await asyncio.wait_for(self._call.read(), 20) is not grpc.aio.EOF:
+                pass
+        except grpc.aio.AioRpcError:
+            pass
+
+
+async def test_an_open_health_watch_does_not_hold_the_shutdown(tmp_path: Path) -> None:
+    env = gateway_env(tmp_path)
+    address = env["CONNECTOR_GATEWAY_GRPC_ADDRESS"]
+    async with (
+        gateway_process(tmp_path, env, "-m", "gateway.cli", "serve") as process,
+        grpc.aio.insecure_channel(address) as channel,
+    ):
+        watcher = Watcher(channel)
+        assert await watcher.next_status() == SERVING
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert await watcher.next_status() == NOT_SERVING
+        returncode = await asyncio.wait_for(process.wait(), DEFAULT_GRACE_S + 20)
+        exited_after_s = time.monotonic() - signalled
+        await watcher.ended()
+    log = (tmp_path / "gateway.log").read_text()
+    assert returncode == 0, log
+    assert "connector gateway stopped" in log
+    # Nothing was in flight: the 10 s grace period is not waited for.
+    assert exited_after_s < 1.0, f"took {exited_after_s:.2f} s to stop\n{log}"
+
+
+async def test_a_call_in_flight_still_holds_the_shutdown_until_it_finishes(
+    tmp_path: Path,
+) -> None:
+    env = gateway_env(tmp_path)
+    address = env["CONNECTOR_GATEWAY_GRPC_ADDRESS"]
+    vendor_delay_s = 1.0  # within the faulty connector's 2 s attempt timeout
+    async with fault_vendor() as vendor:
+        vendor.script(slow(vendor_delay_s))
+        async with (
+            gateway_process(
+                tmp_path, env, "-m", "tests.support.serve_faulty", vendor.url
+            ) as process,
+            grpc.aio.insecure_channel(address) as channel,
+        ):
+            watcher = Watcher(channel)
+            assert await watcher.next_status() == SERVING
+            request = pb.ExecuteRequest(
+                connector_key="faulty", operation="create", idempotency_key="in-flight"
+            )
+            request.payload.update({"amount": 1})
+            call = asyncio.ensure_future(
+                pb_grpc.ConnectorServiceStub(channel).Execute(request, timeout=30)
+            )
+            deadline = time.monotonic() + 20
+            while not vendor.requests:  # the vendor holds the request for vendor_delay_s
+                assert time.monotonic() < deadline, "the call never reached the vendor"
+                assert not call.done(), call
+                await asyncio.sleep(0.01)
+
+            process.send_signal(signal.SIGTERM)
+            assert await watcher.next_status() == NOT_SERVING
+            await watcher.ended()
+            # The watch is over, the call is not, and the process waits for it.
+            assert process.returncode is None
+            assert not call.done()
+            reply = await call
+            assert reply.attempts == 1
+            returncode = await asyncio.wait_for(process.wait(), DEFAULT_GRACE_S + 20)
+    log = (tmp_path / "gateway.log").read_text()
+    assert returncode == 0, log
+    assert len(vendor.requests) == 1
