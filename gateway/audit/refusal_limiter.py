@@ -27,6 +27,7 @@ from gateway.audit.record import AuditEvent, Outcome
 from gateway.clock import to_text, utc_now
 from gateway.errors import GatewayError, Unauthenticated
 from gateway.interceptors.audit import AuditLog
+from gateway.reliability.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,7 @@ def peer_key(peer: str) -> str:
 
 @dataclass
 class _Budget:
-    tokens: float
-    refilled_at: float
+    bucket: TokenBucket
     suppressed: Counter[str] = field(default_factory=Counter)  # by reason
     first_at: str = ""
     last_at: str = ""
@@ -95,26 +95,23 @@ class RefusalLimiter:
         if self._closed or not isinstance(error, Unauthenticated):
             return True
         key = peer_key(peer)
-        now = self._clock()
         budget = self._budgets.get(key)
         if budget is None:
             if len(self._budgets) >= MAX_PEERS:
                 key = OTHER_PEERS
                 budget = self._budgets.get(key)
             if budget is None:
-                budget = self._budgets[key] = _Budget(float(self._burst), now)
-        budget.tokens = min(
-            float(self._burst), budget.tokens + (now - budget.refilled_at) * self._per_s
-        )
-        budget.refilled_at = now
-        if budget.tokens >= 1:
-            budget.tokens -= 1
+                budget = self._budgets[key] = self._budget(key)
+        if budget.bucket.try_take():
             return True
         moment = to_text(utc_now())
         budget.first_at = budget.first_at or moment
         budget.last_at = moment
         budget.suppressed[error.reason] += 1
         return False
+
+    def _budget(self, key: str) -> _Budget:
+        return _Budget(TokenBucket(key, self._per_s, self._burst, clock=self._clock))
 
     def start(self) -> None:
         """Writes the summary rows every ``summary_every_s`` until closed."""
@@ -137,7 +134,7 @@ class RefusalLimiter:
             if budget.suppressed:
                 due.append((key, budget.suppressed, budget.first_at, budget.last_at))
                 budget.suppressed, budget.first_at, budget.last_at = Counter(), "", ""
-            elif budget.tokens + (self._clock() - budget.refilled_at) * self._per_s >= self._burst:
+            elif budget.bucket.full:
                 del self._budgets[key]  # refilled: the same as a fresh budget
         written = 0
         for key, counts, first_at, last_at in due:
@@ -152,7 +149,9 @@ class RefusalLimiter:
 
     def _restore(self, key: str, counts: Counter[str], first_at: str, last_at: str) -> None:
         """Puts counts back whose summary row could not be written, for the next summary."""
-        budget = self._budgets.setdefault(key, _Budget(0.0, self._clock()))
+        budget = self._budgets.get(key)
+        if budget is None:
+            budget = self._budgets[key] = self._budget(key)
         budget.suppressed.update(counts)
         budget.first_at = min(filter(None, (budget.first_at, first_at)))
         budget.last_at = max(budget.last_at, last_at)

@@ -1,4 +1,5 @@
-"""A token bucket per tenant and connector: a call waits for a token within its deadline."""
+"""A token bucket: per tenant and connector a call waits for a token within its deadline;
+elsewhere (refusals' audit rows per peer) a token is taken only when one is free."""
 
 from __future__ import annotations
 
@@ -29,6 +30,20 @@ class TokenBucket:
         now = self._clock()
         self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
         self._updated = now
+
+    def try_take(self) -> bool:
+        """Takes a token if one is free now; never waits."""
+        self._refill()
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
+    @property
+    def full(self) -> bool:
+        """Whether it has refilled completely: the same as a fresh bucket."""
+        self._refill()
+        return self._tokens >= self._burst
 
     async def acquire(self, time_left_s: float) -> None:
         """Takes a token, waiting for one if the wait fits in ``time_left_s``; otherwise
