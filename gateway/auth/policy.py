@@ -178,13 +178,15 @@ class AuthorizationPolicy:
         if rule is None:
             raise CallerNotAllowed(
                 f"caller {_show(caller)} is not in the authorization policy; ask an operator "
-                "to add it"
+                "to add it",
+                metadata={"caller": caller},
             )
         if token_tenant is not None and token_tenant != rule.tenant:
             raise CallerNotAllowed(
                 f"the bearer token of caller {_show(caller)} claims tenant "
                 f"{_show(token_tenant)}, but the authorization policy puts this caller in "
-                f"another tenant; get a token for the caller's own tenant"
+                f"another tenant; get a token for the caller's own tenant",
+                metadata={"caller": caller},
             )
         return Identity(caller=rule.caller, tenant=rule.tenant, operator=rule.operator)
 
@@ -202,7 +204,11 @@ class AuthorizationPolicy:
             raise CallerNotAllowed(
                 f"caller {_show(identity.caller)} may not call {connector_key}.{operation}: "
                 "the authorization policy does not allow it; ask an operator to allow it",
-                metadata={"connector_key": connector_key, "operation": operation},
+                metadata={
+                    "caller": identity.caller,
+                    "connector_key": connector_key,
+                    "operation": operation,
+                },
             )
 
     def check_operator(self, identity: Identity) -> None:
@@ -211,5 +217,6 @@ class AuthorizationPolicy:
         if rule is None or not rule.operator or rule.tenant != identity.tenant:
             raise OperatorRequired(
                 f"caller {_show(identity.caller)} is not an operator: listing, approving and "
-                "denying approvals needs operator = true in the authorization policy"
+                "denying approvals needs operator = true in the authorization policy",
+                metadata={"caller": identity.caller},
             )

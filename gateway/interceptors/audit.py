@@ -25,7 +25,7 @@ from google.protobuf.message import Message
 
 from gateway.audit.record import AuditEvent, Outcome, StoredEvent
 from gateway.contract import DataClassification
-from gateway.errors import GatewayError, OutcomeUnknown
+from gateway.errors import GatewayError, Internal, OutcomeUnknown
 from gateway.interceptors.base import Call, CallFacts, Context, Next
 from gateway.redaction import redact_metadata
 from gateway.registry import Registry
@@ -165,11 +165,14 @@ class AuditLayer:
                 )
             raise
         except Exception:
+            # Answered INTERNAL by the status mapping outside: the row says so, with the
+            # trace id the caller quotes.
             await audit.write(
                 audit.event(
                     _events(call)[1] if audit.requested_written else REQUEST_REJECTED,
                     Outcome.UNKNOWN if call.facts.vendor_contacted else Outcome.FAILED,
-                    status_code="INTERNAL",
+                    status_code=Internal.code.name,
+                    reason=Internal.reason,
                 )
             )
             raise

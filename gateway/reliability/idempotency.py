@@ -80,11 +80,13 @@ def replay(record: IdempotencyRecord, response_type: type[M]) -> M:
     """The stored answer of an earlier call with this key: its response (``replayed``
     set), or its stored failure raised again; OUTCOME_UNKNOWN while nobody knows."""
     if record.state is RecordState.UNKNOWN:
+        # What the first answer said (cause, attempts, ...), when it got to store it.
+        first: dict[str, str] = record.outcome.get("error", {}).get("metadata", {})
         raise OutcomeUnknown(
             f"the first call with idempotency key {record.key!r} may have reached the "
             "vendor, and its outcome is not known; it is listed for operators to resolve. "
             "Do not repeat it under a new key before checking with them",
-            metadata={"execution_id": record.execution_id, "replayed": "true"},
+            metadata={**first, "execution_id": record.execution_id, "replayed": "true"},
         )
     return replay_outcome(record.outcome, response_type)
 
