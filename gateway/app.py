@@ -55,6 +55,7 @@ from gateway.registry import Connector, Registry
 from gateway.reliability.guards import Guards
 from gateway.reliability.idempotency import IdempotencyKeys
 from gateway.reliability.retry import RetryEngine, RetryTuning
+from gateway.reliability.stopping import Stopping
 from gateway.servicer import ConnectorServicer
 from gateway.settings import Settings
 from gateway.store import sqlite
@@ -116,6 +117,8 @@ class Gateway:
         self._server: grpc.aio.Server | None = None
         self._health_servicer = HealthService()
         self._serving = False
+        # Begun first thing in stop(): calls waiting inside the gateway answer SHUTTING_DOWN.
+        self.stopping = Stopping()
         self._stopped = False
         self._tasks: list[asyncio.Task[None]] = []
         self.grpc_port = 0
@@ -172,10 +175,15 @@ class Gateway:
                 orphans,
             )
         keys = IdempotencyKeys(
-            self.ledger, owner=self.instance_id, ttl_s=s.reliability.idempotency_ttl_s
+            self.ledger,
+            owner=self.instance_id,
+            ttl_s=s.reliability.idempotency_ttl_s,
+            stopping=self.stopping,
         )
         self.guards = Guards(
-            s.reliability, {tenant: ts.rate_limits for tenant, ts in s.tenants.items()}
+            s.reliability,
+            {tenant: ts.rate_limits for tenant, ts in s.tenants.items()},
+            sleep=self.stopping.sleep,
         )
         retries = RetryEngine(
             RetryTuning(
@@ -183,7 +191,8 @@ class Gateway:
                 max_retry_after_s=s.reliability.max_retry_after_s,
                 min_attempt_s=s.reliability.min_attempt_ms / 1000,
                 jitter=s.reliability.retry_jitter,
-            )
+            ),
+            sleep=self.stopping.sleep,
         )
 
         approvals_conn = await sqlite.connect(s.database_path, durability="FULL")
@@ -401,10 +410,14 @@ class Gateway:
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stops taking calls, lets in-flight calls finish within the grace period, flushes
-        the audit log and closes everything in reverse order, logging and never raising."""
+        the audit log and closes everything in reverse order, logging and never raising.
+
+        Calls waiting inside the gateway (a backoff, a rate-limit token, an earlier call with
+        the same key) are answered SHUTTING_DOWN at once; attempts at a vendor finish."""
         if self._stopped:
             return
         self._stopped = True
+        self.stopping.begin()
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         self._serving = False
         await self._health_servicer.enter_graceful_shutdown()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from gateway.contract import ConnectorMetadata
 from gateway.reliability.breaker import CircuitBreaker
@@ -18,10 +19,12 @@ class Guards:
         tenant_rate_limits: Mapping[str, Mapping[str, RateLimitSettings]] | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._settings = settings
         self._tenant_rate_limits = tenant_rate_limits or {}
         self._clock = clock
+        self._sleep = sleep  # how a call waits for a token (cut short when the gateway stops)
         self._breakers: dict[tuple[str, str], CircuitBreaker] = {}
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
 
@@ -49,6 +52,8 @@ class Guards:
             ) or self._settings.rate_limits.get(metadata.key)
             per_second = configured.per_second if configured else metadata.rate_limit.per_second
             burst = configured.burst if configured else metadata.rate_limit.burst
-            bucket = TokenBucket(metadata.key, per_second, burst, clock=self._clock)
+            bucket = TokenBucket(
+                metadata.key, per_second, burst, clock=self._clock, sleep=self._sleep
+            )
             self._buckets[key] = bucket
         return bucket

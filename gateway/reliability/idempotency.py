@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import grpc
@@ -18,9 +19,11 @@ from gateway.errors import (
     GatewayError,
     IdempotencyKeyReused,
     OutcomeUnknown,
+    ShuttingDown,
     StoredError,
 )
 from gateway.interceptors.base import Deadline
+from gateway.reliability.stopping import Stopping
 from gateway.store.ledger import IdempotencyRecord, Ledger, NewExecution, RecordState
 
 POLL_S = 0.05  # how often to look again at a key held by another live gateway process
@@ -111,10 +114,13 @@ def check_fingerprint(record: IdempotencyRecord, fingerprint: str) -> None:
 
 
 class IdempotencyKeys:
-    def __init__(self, ledger: Ledger, *, owner: str, ttl_s: float) -> None:
+    def __init__(
+        self, ledger: Ledger, *, owner: str, ttl_s: float, stopping: Stopping | None = None
+    ) -> None:
         self._ledger = ledger
         self.owner = owner
         self.ttl_s = ttl_s
+        self._stopping = stopping or Stopping()
         self._running: dict[tuple[str, str, str], asyncio.Event] = {}
 
     async def begin(
@@ -127,7 +133,7 @@ class IdempotencyKeys:
         while True:
             running = self._running.get(local)
             if running is not None:
-                await self._wait(running.wait(), deadline, key)
+                await self._wait(self._stopping.wait(running), deadline, key)
                 continue
             event = asyncio.Event()
             self._running[local] = event
@@ -152,7 +158,7 @@ class IdempotencyKeys:
                 and await self._ledger.owner_alive(existing.owner)
             ):
                 # Held by another live gateway process sharing the store: look again.
-                await self._wait(asyncio.sleep(POLL_S), deadline, key)
+                await self._wait(self._stopping.sleep(POLL_S), deadline, key)
                 continue
             if existing.state is RecordState.IN_FLIGHT:
                 # No running call holds it: the call that reserved it was cancelled at the
@@ -180,10 +186,14 @@ class IdempotencyKeys:
             event.set()
 
     @staticmethod
-    async def _wait(waiting: Any, deadline: Deadline, key: str) -> None:
+    async def _wait(waiting: Awaitable[None], deadline: Deadline, key: str) -> None:
+        """Waits for an earlier call with this key, within the deadline, and not once the
+        gateway begins to stop (the earlier call keeps the key; this one never started)."""
         try:
             async with asyncio.timeout(max(0.0, deadline.remaining())):
                 await waiting
+        except ShuttingDown as stopping:
+            raise stopping.with_metadata(idempotency_key=key, attempts="0") from None
         except TimeoutError:
             raise DeadlineExceeded(
                 f"an earlier call with idempotency key {key!r} is still running; retry with "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from gateway.errors import RateLimited
 
@@ -18,12 +18,14 @@ class TokenBucket:
         burst: int,
         *,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.key = key
         self._rate = per_second
         self._burst = float(burst)
         self._tokens = float(burst)
         self._clock = clock
+        self._sleep = sleep  # the gateway's: cut short (ShuttingDown) when it begins to stop
         self._updated = clock()
 
     def _refill(self) -> None:
@@ -62,4 +64,4 @@ class TokenBucket:
             )
         # Reserve the token now (the balance goes negative) so later callers queue behind.
         self._tokens -= 1
-        await asyncio.sleep(wait_s)
+        await self._sleep(wait_s)

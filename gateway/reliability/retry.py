@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.contract import Idempotency, OperationSpec, RetryPolicy
-from gateway.errors import CircuitOpen, GatewayError, RateLimited
+from gateway.errors import CircuitOpen, GatewayError, RateLimited, ShuttingDown
 from gateway.interceptors.base import Deadline
 
 # Refusals by the gateway itself, before an attempt reaches the vendor.
@@ -95,6 +95,13 @@ class RetryEngine:
             started = time.monotonic()
             try:
                 result = await attempt(number, timeout_s)
+            except ShuttingDown as stopping:
+                # The gateway is stopping: this attempt never reached the vendor (it stopped
+                # waiting for a rate-limit token, or the adapter is already closed).
+                if last is not None:
+                    log.stopped_because = "shutting_down"
+                    stopping.with_metadata(retries_stopped=log.stopped_because)
+                raise
             except GATE_REFUSALS as refusal:
                 if last is None:
                     raise  # refused before any vendor contact
@@ -118,4 +125,8 @@ class RetryEngine:
                 # No attempt starts that the remaining deadline cannot cover.
                 log.stopped_because = "deadline"
                 raise last.with_metadata(retries_stopped=log.stopped_because)
-            await self._sleep(wait_s)
+            try:
+                await self._sleep(wait_s)  # cut short when the gateway begins to stop
+            except ShuttingDown as stopping:
+                log.stopped_because = "shutting_down"
+                raise stopping.with_metadata(retries_stopped=log.stopped_because) from None
