@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import grpc
-import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from opentelemetry import propagate
@@ -103,7 +101,3 @@ async def test_watch_sees_not_serving_and_inflight_call_finishes(tmp_path: Path)
         assert response.attempts == 1  # the in-flight call finished during the grace period
         events = [r["event_type"] for r in gw.audit_rows()]
         assert events == ["execution_requested", "echoed"]  # flushed before exit
-        # New calls are refused once the server is stopping.
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await gw.stub.Execute(request, timeout=2)
-        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
