@@ -39,7 +39,8 @@ class DeadlineLayer:
         except TimeoutError:
             facts = call.facts
             attempts = str(facts.attempts)
-            if facts.vendor_contacted:
+            # A read acts on nothing: whatever reached the vendor, only the answer is missing.
+            if facts.vendor_contacted and not _reads(call):
                 raise OutcomeUnknown(
                     "the deadline ran out while the vendor was handling the request; "
                     "its outcome is unknown",
@@ -48,6 +49,10 @@ class DeadlineLayer:
             raise DeadlineExceeded(
                 "the deadline ran out before the vendor acted", metadata={"attempts": attempts}
             ) from None
+
+
+def _reads(call: Call) -> bool:
+    return call.target is not None and call.target.operation.read_only
 
 
 def _learned(call: Call) -> dict[str, str]:

@@ -4,7 +4,6 @@ operator read at the vendor, or the action running again."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -12,13 +11,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.protobuf.message import Message
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.app import default_connectors
 from gateway.errors import VendorUnavailable
-from gateway.interceptors.base import Call, Context, Next
-from gateway.registry import Connector
 from tests.support.cli import Ran, run_cli_at
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
@@ -216,39 +212,3 @@ async def test_an_action_that_can_be_undone_is_resolved_with_the_vendors_ids(
     await gw.stub.Compensate(undo, timeout=5)
     assert fake.calls[-1] == ("unecho", {"execution_id": "vendor-obj-7"})
     assert len(fake.calls) == 2
-
-
-class AnswersLate:
-    """The innermost layer of a gateway that has acted but is too slow to answer: it holds
-    the answer of every Execute until the deadline's backstop gives up on the call."""
-
-    name = "answers_late"
-
-    async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
-        answer = await call_next(call)
-        if call.method == "Execute":
-            await asyncio.Event().wait()
-        return answer
-
-
-async def test_an_answer_cut_off_by_the_deadline_names_its_execution(tmp_path: Path) -> None:
-    fake = FakeAdapter()
-    async with running_gateway(
-        gateway_settings(tmp_path, max_call_deadline_ms=500),
-        connectors=[Connector(fake, registered=True)],
-        wrap_layers=lambda layers: [*layers, AnswersLate()],
-    ) as gw:
-        request = pb.ExecuteRequest(connector_key="fake", operation="echo", idempotency_key="e1")
-        request.payload.update({"text": "hi"})
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await gw.stub.Execute(request, timeout=10)
-        seen = refusal(caught.value)
-        assert (seen.code, seen.reason) == (grpc.StatusCode.UNKNOWN, "OUTCOME_UNKNOWN")
-        assert seen.metadata["connector_key"] == "fake"
-        execution_id = seen.metadata["execution_id"]
-
-        # The execution it names is the one that ran, and the operator can look it up.
-        shown = await run_cli_at(gw, "executions", "get", execution_id)
-        assert shown.returncode == 0, shown.stderr
-        assert json.loads(shown.stdout)["status"] == "EXECUTION_STATUS_SUCCEEDED"
-        assert len(fake.calls) == 1
