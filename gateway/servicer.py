@@ -471,7 +471,9 @@ class ConnectorServicer:
     async def _abandon(self, call: Call, execution: NewExecution, log: AttemptLog) -> None:
         if call.facts.vendor_contacted:
             unknown = OutcomeUnknown("the call was abandoned while the vendor was handling it")
-            await self._finish(execution, unknown, attempts=log.attempts, result={})
+            # The log counts finished attempts; the one cut off was started all the same.
+            attempts = max(log.attempts, call.facts.attempts)
+            await self._finish(execution, unknown, attempts=attempts, result={})
         else:
             await self._release(call, execution)
 

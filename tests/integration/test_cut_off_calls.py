@@ -1,6 +1,7 @@
-"""When the deadline layer's backstop answers for a gateway too slow to answer itself, the
-answer still says what happened: a write's unknown outcome names its execution, and a read
-only missed its answer."""
+"""Calls cut off before the gateway's own answer: when the deadline layer's backstop answers
+for a gateway too slow to answer itself, the answer still says what happened (a write's
+unknown outcome names its execution, a read only missed its answer); when the agent gives up
+while the vendor handles its request, the execution is recorded as it stood."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from gateway.interceptors.base import Call, Context, Next
 from gateway.registry import Connector
 from tests.support.cli import run_cli_at
 from tests.support.fake_adapter import FakeAdapter
-from tests.support.gateway import gateway_settings, running_gateway
+from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.rpc import refusal
 
 
@@ -72,3 +73,27 @@ async def test_a_read_cut_off_by_the_deadline_only_missed_its_answer(tmp_path: P
         assert (seen.code, seen.reason) == (grpc.StatusCode.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED")
         assert seen.metadata["attempts"] == "1"
         assert len(fake.calls) == 1
+
+
+async def test_an_agent_giving_up_mid_call_leaves_the_execution_as_it_stood(
+    fake_gateway: RunningGateway, fake: FakeAdapter
+) -> None:
+    gw = fake_gateway
+    fake.hold = asyncio.Event()  # the vendor has the request and takes its time
+    request = pb.ExecuteRequest(connector_key="fake", operation="echo", idempotency_key="e1")
+    request.payload.update({"text": "hi"})
+    given_up = gw.stub.Execute(request, timeout=10)
+    async with asyncio.timeout(5):
+        await fake.entered.wait()
+    given_up.cancel()
+
+    # The repeat waits for the abandoned call's record, and replays it.
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await gw.stub.Execute(request, timeout=10)
+    seen = refusal(caught.value)
+    assert (seen.reason, seen.metadata["replayed"]) == ("OUTCOME_UNKNOWN", "true")
+    listed = await run_cli_at(gw, "executions", "list", "--status", "unknown", "--json")
+    [execution] = json.loads(listed.stdout)
+    assert execution["execution_id"] == seen.metadata["execution_id"]
+    assert execution["attempts"] == 1
+    assert len(fake.calls) == 1
