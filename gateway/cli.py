@@ -86,6 +86,19 @@ def _print_rpc_error(error: grpc.aio.AioRpcError) -> None:
     print("\n".join(lines), file=sys.stderr)
 
 
+def _json_object(text: str, option: str) -> dict[str, Any] | None:
+    """``text`` parsed as a JSON object; None, once stderr says why, when it is not one."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        print(f"error: {option} is not valid JSON: {error}", file=sys.stderr)
+        return None
+    if not isinstance(value, dict):
+        print(f"error: {option} must be a JSON object", file=sys.stderr)
+        return None
+    return value
+
+
 def _credentials(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
     """A bearer token from --token-file, else (development mode) the caller to act as."""
     if args.token_file:
@@ -222,13 +235,8 @@ async def _dispatch(stub: pb_grpc.ConnectorServiceAsyncStub, args: argparse.Name
         print(_table(rows, ["OPERATION", "CLASS", "IDEMPOTENCY", "UNDONE BY", "DESCRIPTION"]))
         return 0
     if args.command == "call":
-        try:
-            payload = json.loads(args.payload)
-        except json.JSONDecodeError as error:
-            print(f"error: --payload is not valid JSON: {error}", file=sys.stderr)
-            return 2
-        if not isinstance(payload, dict):
-            print("error: --payload must be a JSON object", file=sys.stderr)
+        payload = _json_object(args.payload, "--payload")
+        if payload is None:
             return 2
         request = pb.ExecuteRequest(
             connector_key=args.key,
@@ -348,15 +356,20 @@ async def _executions(stub: epb_grpc.ExecutionServiceAsyncStub, args: argparse.N
         )
         print(json.dumps(_to_json(got.execution), ensure_ascii=False, indent=2))
         return 0
-    resolved = await stub.ResolveExecution(
-        epb.ResolveExecutionRequest(
-            execution_id=args.execution_id,
-            resolution=f"RESOLUTION_{args.resolution.upper().replace('-', '_')}",
-            note=args.note,
-        ),
-        metadata=metadata,
-        timeout=timeout,
+    request = epb.ResolveExecutionRequest(
+        execution_id=args.execution_id,
+        resolution=f"RESOLUTION_{args.resolution.upper().replace('-', '_')}",
+        note=args.note,
     )
+    if args.result is not None:
+        result = _json_object(args.result, "--result")
+        if result is None:
+            return 2
+        json_format.ParseDict(result, request.result)
+    resolved = await stub.ResolveExecution(request, metadata=metadata, timeout=timeout)
+    if args.json:
+        print(json.dumps(_to_json(resolved.execution), ensure_ascii=False, indent=2))
+        return 0
     status = epb.ExecutionStatus.Name(resolved.execution.status).removeprefix("EXECUTION_STATUS_")
     print(f"resolved {resolved.execution.execution_id}: {status.lower()}")
     return 0
@@ -467,7 +480,16 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     )
     resolve.add_argument("execution_id")
     resolve.add_argument("--resolution", required=True, choices=["succeeded", "not-acted"])
-    resolve.add_argument("--note", required=True, help="how you know; it is audited")
+    resolve.add_argument(
+        "--note", required=True, help="how you know; kept with the execution (executions get)"
+    )
+    resolve.add_argument(
+        "--result",
+        help="with --resolution succeeded: the vendor's result as a JSON object, as read at the "
+        "vendor (required when the operation can be undone: the undo needs the vendor's ids); "
+        "repeats of the execution's key replay it",
+    )
+    resolve.add_argument("--json", action="store_true")
     return parser
 
 

@@ -117,6 +117,7 @@ class ExecutionServicer:
         assert call.identity is not None
         execution = await self._visible(call)
         acted = call.request.resolution == epb.RESOLUTION_SUCCEEDED
+        call.facts.resolution = "succeeded" if acted else "not_acted"
         result = _struct_dict(call.request.result)
         if not acted and result:
             raise InvalidField(

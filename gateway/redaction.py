@@ -39,6 +39,7 @@ GATEWAY_METADATA_KEYS = frozenset(
         "phase",
         "policy_class",
         "replayed",
+        "resolution",
         "retries_stopped",
         "size_bytes",
         "status",

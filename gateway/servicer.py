@@ -59,6 +59,7 @@ from gateway.store.ledger import (
     NewExecution,
     RecordState,
 )
+from gateway.to_the_end import to_the_end
 
 ATTEMPT_GUARD_S = 0.01
 RECONCILED_EVENT = "execution_reconciled"
@@ -262,20 +263,26 @@ class ConnectorServicer:
                 execution_id=execution.execution_id,
             )
         except GatewayError as error:
-            raise await self._settle_failure(call, execution, operation, error, log) from None
+            # Recorded to the end even if the call is cancelled meanwhile (the deadline's
+            # backstop): the answer then given names an execution operators can find.
+            raise await to_the_end(
+                self._settle_failure(call, execution, operation, error, log)
+            ) from None
         except BaseException:
             # Cancelled or broken mid-call: if the vendor may have been reached, nobody knows.
-            # Shielded: the caller going away must not stop the record of what happened.
-            await asyncio.shield(self._abandon(call, execution, log))
+            # The caller going away must not stop the record of what happened.
+            await to_the_end(self._abandon(call, execution, log))
             raise
         else:
             response = respond(execution.execution_id, result, log.attempts)
-            await self._finish(
-                execution,
-                response,
-                attempts=log.attempts,
-                result=dict(result),
-                compensates=compensates,
+            await to_the_end(
+                self._finish(
+                    execution,
+                    response,
+                    attempts=log.attempts,
+                    result=dict(result),
+                    compensates=compensates,
+                )
             )
             assert isinstance(response, response_type)
             return response
@@ -464,7 +471,9 @@ class ConnectorServicer:
     async def _abandon(self, call: Call, execution: NewExecution, log: AttemptLog) -> None:
         if call.facts.vendor_contacted:
             unknown = OutcomeUnknown("the call was abandoned while the vendor was handling it")
-            await self._finish(execution, unknown, attempts=log.attempts, result={})
+            # The log counts finished attempts; the one cut off was started all the same.
+            attempts = max(log.attempts, call.facts.attempts)
+            await self._finish(execution, unknown, attempts=attempts, result={})
         else:
             await self._release(call, execution)
 

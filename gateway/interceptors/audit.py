@@ -107,6 +107,7 @@ class CallAudit:
             detail=redact_metadata(
                 {
                     **({"approval_id": facts.approval_id} if facts.approval_id else {}),
+                    **({"resolution": facts.resolution} if facts.resolution else {}),
                     **(error.metadata if error else {}),
                 },
                 self._classify(facts.connector_key),

@@ -59,6 +59,7 @@ class CallFacts:
     success_event: str = ""
     failure_event: str = ""
     approval_id: str = ""  # the approval this call asked for or used
+    resolution: str = ""  # an operator's finding about an unknown outcome
 
 
 @dataclass(frozen=True)

@@ -37,13 +37,30 @@ class DeadlineLayer:
             async with asyncio.timeout_at(deadline.expires_at + self._reserve_s / 2):
                 return await call_next(call.with_(deadline=deadline))
         except TimeoutError:
-            attempts = str(call.facts.attempts)
-            if call.facts.vendor_contacted:
+            facts = call.facts
+            attempts = str(facts.attempts)
+            # A read acts on nothing: whatever reached the vendor, only the answer is missing.
+            if facts.vendor_contacted and not _reads(call):
                 raise OutcomeUnknown(
                     "the deadline ran out while the vendor was handling the request; "
                     "its outcome is unknown",
-                    metadata={"attempts": attempts},
+                    metadata={"attempts": attempts, **_learned(call)},
                 ) from None
             raise DeadlineExceeded(
                 "the deadline ran out before the vendor acted", metadata={"attempts": attempts}
             ) from None
+
+
+def _reads(call: Call) -> bool:
+    return call.target is not None and call.target.operation.read_only
+
+
+def _learned(call: Call) -> dict[str, str]:
+    """What the servicer's own OUTCOME_UNKNOWN names, as far as the call has learned it: the
+    connector, and for Execute the execution operators find it under (a compensation's
+    facts name the execution it undoes, not its own)."""
+    facts = call.facts
+    learned = {"connector_key": facts.connector_key}
+    if call.method == "Execute":
+        learned["execution_id"] = facts.execution_id
+    return {key: value for key, value in learned.items() if value}

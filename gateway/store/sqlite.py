@@ -13,6 +13,8 @@ from typing import Literal
 
 import aiosqlite
 
+from gateway.to_the_end import to_the_end
+
 log = logging.getLogger(__name__)
 
 Durability = Literal["FULL", "NORMAL"]
@@ -94,29 +96,50 @@ class SerializedConnection:
         self.lock = asyncio.Lock()
         self.commits = 0
         self._open = False
+        self._in_body = False
         self._pending: list[asyncio.Future[None]] = []
         self._committer: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self.lock:
-            if not self._open:
-                await self.conn.execute("BEGIN IMMEDIATE")
-                self._open = True
-            await self.conn.execute("SAVEPOINT body")
+            # Entering and leaving a body run to their end even when the caller is cancelled
+            # meanwhile: aiosqlite runs a queued statement regardless, and a transaction
+            # SQLite holds open unknown to this object would refuse every later BEGIN.
             try:
+                await to_the_end(self._enter_body())
                 yield self.conn
             except BaseException:
-                await self.conn.execute("ROLLBACK TO body")
-                await self.conn.execute("RELEASE body")
-                self._commit_soon()
+                if self._in_body:
+                    await to_the_end(self._leave_body(keep=False))
+                elif self._open:
+                    self._commit_soon()
                 raise
-            await self.conn.execute("RELEASE body")
-            committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._pending.append(committed)
-            self._commit_soon()
+            committed = await to_the_end(self._leave_body(keep=True))
         # Durable before the caller goes on; a caller that goes away cannot stop the commit.
         await asyncio.shield(committed)
+
+    async def _enter_body(self) -> None:
+        if not self._open:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            self._open = True
+        await self.conn.execute("SAVEPOINT body")
+        self._in_body = True
+
+    async def _leave_body(self, *, keep: bool) -> asyncio.Future[None]:
+        """Keeps the body's changes for the next commit (the future resolves once it is
+        durable), or rolls them back."""
+        if not keep:
+            await self.conn.execute("ROLLBACK TO body")
+        await self.conn.execute("RELEASE body")
+        self._in_body = False
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if keep:
+            self._pending.append(committed)
+        else:
+            committed.set_result(None)
+        self._commit_soon()
+        return committed
 
     def _commit_soon(self) -> None:
         if self._committer is None or self._committer.done():

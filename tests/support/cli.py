@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.gateway import RunningGateway
+
 
 @dataclass
 class Ran:
@@ -31,3 +33,13 @@ async def run_cli(*args: str, data_dir: Path, env: Mapping[str, str] | None = No
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
     return Ran(process.returncode, out.decode(), err.decode())
+
+
+async def run_cli_at(gw: RunningGateway, *args: str) -> Ran:
+    """Runs the CLI against a running gateway as a configured machine would: the gateway's
+    address and data directory come from the environment, so the command reads as written."""
+    return await run_cli(
+        *args,
+        data_dir=gw.gateway.settings.data_dir,
+        env={"CONNECTOR_GATEWAY_GRPC_ADDRESS": gw.address},
+    )
