@@ -43,6 +43,7 @@ from gateway.auth.authenticator import (
 )
 from gateway.auth.mtls import server_credentials
 from gateway.auth.stored_callers import rewrite_stored_callers
+from gateway.clock import Clocks
 from gateway.execution_servicer import ExecutionServicer
 from gateway.health_service import SERVING, HealthService
 from gateway.health_state import HealthTracker
@@ -106,8 +107,10 @@ class Gateway:
         connectors: Sequence[Connector] | None = None,
         tracer_provider: TracerProvider | None = None,
         wrap_layers: Callable[[list[Layer]], list[Layer]] | None = None,
+        clocks: Clocks | None = None,
     ) -> None:
         self.settings = settings
+        self.clocks = clocks or Clocks()
         self._connectors = list(connectors) if connectors is not None else None
         self._owns_tracing = tracer_provider is None
         self.tracer_provider = tracer_provider or default_tracer_provider(settings)
@@ -175,7 +178,9 @@ class Gateway:
             self.ledger, owner=self.instance_id, ttl_s=s.reliability.idempotency_ttl_s
         )
         self.guards = Guards(
-            s.reliability, {tenant: ts.rate_limits for tenant, ts in s.tenants.items()}
+            s.reliability,
+            {tenant: ts.rate_limits for tenant, ts in s.tenants.items()},
+            clock=self.clocks.monotonic,
         )
         retries = RetryEngine(
             RetryTuning(
@@ -195,7 +200,10 @@ class Gateway:
             sla_breach_s=s.approvals.sla_breach_s,
         )
         self.approvals = ApprovalStore(
-            approvals_conn, clocks, max_pending_per_caller=s.approvals.max_pending_per_caller
+            approvals_conn,
+            clocks,
+            clock=self.clocks.wall,
+            max_pending_per_caller=s.approvals.max_pending_per_caller,
         )
 
         conn = await sqlite.connect(s.database_path, durability="NORMAL")
@@ -261,7 +269,7 @@ class Gateway:
         apb_grpc.add_ApprovalServiceServicer_to_server(
             # A watch re-reads at the sweep's pace only for another process's changes.
             ApprovalServicer(  # type: ignore[arg-type]
-                self.approvals, watch_recheck_s=s.approvals.expiry_sweep_s
+                self.approvals, watch_recheck_s=s.approvals.expiry_sweep_s, clock=self.clocks.wall
             ),
             server,
         )

@@ -16,9 +16,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from gateway.app import Gateway
+from gateway.clock import Clocks
 from gateway.interceptors.base import Layer
 from gateway.registry import Connector
 from gateway.settings import Settings
+from tests.support.waiting import wait_until
 
 
 def gateway_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -51,6 +53,16 @@ class RunningGateway:
             conn.row_factory = sqlite3.Row
             return [dict(r) for r in conn.execute("SELECT * FROM audit_events ORDER BY seq")]
 
+    async def wait_audit_rows(self, count: int, *, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+        """The audit rows once there are at least ``count``: for rows that no reply waits
+        for, such as the outcome of a call whose caller went away."""
+
+        def enough() -> list[dict[str, Any]] | None:
+            rows = self.audit_rows()
+            return rows if len(rows) >= count else None
+
+        return await wait_until(enough, timeout_s=timeout_s, what=f"{count} audit rows")
+
 
 @asynccontextmanager
 async def running_gateway(
@@ -58,12 +70,17 @@ async def running_gateway(
     *,
     connectors: Sequence[Connector] | None = None,
     wrap_layers: Callable[[list[Layer]], list[Layer]] | None = None,
+    clocks: Clocks | None = None,
 ) -> AsyncIterator[RunningGateway]:
     spans = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
     gateway = Gateway(
-        settings, connectors=connectors, tracer_provider=provider, wrap_layers=wrap_layers
+        settings,
+        connectors=connectors,
+        tracer_provider=provider,
+        wrap_layers=wrap_layers,
+        clocks=clocks,
     )
     await gateway.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{gateway.grpc_port}")
