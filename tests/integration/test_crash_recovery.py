@@ -20,6 +20,7 @@ from tests.integration.test_serve_process import wait_serving
 from tests.support.cli import run_cli
 from tests.support.fault_vendor import FaultVendor, fault_vendor, slow
 from tests.support.smtp_peers import free_port
+from tests.support.waiting import wait_event
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -64,6 +65,7 @@ async def test_sigkill_during_burst_loses_nothing_and_repeats_nothing(tmp_path: 
         try:
             await wait_serving(address)
             succeeded: dict[int, pb.ExecuteResponse] = {}
+            quarter_succeeded = asyncio.Event()
             async with grpc.aio.insecure_channel(address) as channel:
                 stub = pb_grpc.ConnectorServiceStub(channel)
 
@@ -71,10 +73,11 @@ async def test_sigkill_during_burst_loses_nothing_and_repeats_nothing(tmp_path: 
                     # A call cut off by the kill: the client saw no success.
                     with contextlib.suppress(grpc.aio.AioRpcError):
                         succeeded[i] = await stub.Execute(request(i), timeout=20)
+                        if len(succeeded) >= CALLS // 4:
+                            quarter_succeeded.set()
 
                 calls = [asyncio.create_task(one(i)) for i in range(CALLS)]
-                while len(succeeded) < CALLS // 4:
-                    await asyncio.sleep(0.005)
+                await wait_event(quarter_succeeded, timeout_s=60, what="a quarter of the calls")
                 process.send_signal(signal.SIGKILL)
                 await process.wait()
                 await asyncio.gather(*calls)

@@ -17,6 +17,7 @@ from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.registry import Connector
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
+from tests.support.waiting import wait_event
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -75,7 +76,7 @@ async def test_reflection_lists_connector_service(fake_gateway: RunningGateway) 
 
 async def test_watch_sees_not_serving_and_inflight_call_finishes(tmp_path: Path) -> None:
     fake = FakeAdapter()
-    fake.stall_s = 0.5
+    fake.hold = asyncio.Event()  # the vendor answers once the test lets it
     async with running_gateway(
         gateway_settings(tmp_path), connectors=[Connector(fake, registered=True)]
     ) as gw:
@@ -93,10 +94,12 @@ async def test_watch_sees_not_serving_and_inflight_call_finishes(tmp_path: Path)
         request = pb.ExecuteRequest(connector_key="fake", operation="echo", idempotency_key="s1")
         request.payload.update({"text": "slow"})
         inflight = asyncio.ensure_future(gw.stub.Execute(request, timeout=10))
-        await asyncio.sleep(0.2)  # the call is now inside the vendor
+        await wait_event(fake.entered, what="the call reaching the vendor")
         stopping = asyncio.create_task(gw.gateway.stop(grace_s=5))
+        await asyncio.wait_for(follower, 5)  # the gateway is stopping: NOT_SERVING
+        assert not inflight.done()
+        fake.hold.set()
         response = await inflight
-        await asyncio.wait_for(follower, 5)
         await stopping
         assert statuses[0] == SERVING
         assert statuses[-1] == NOT_SERVING

@@ -13,7 +13,6 @@ message, ErrorInfo metadata and trailers. None of the strings may appear.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import itertools
 import json
@@ -40,6 +39,7 @@ from tests.support.gateway import RunningGateway, gateway_settings, running_gate
 from tests.support.http_fake_adapter import FAULTY_METADATA, HttpFakeAdapter
 from tests.support.rpc import refusal
 from tests.support.smtp_peers import ScriptedSmtpPeer, scripted_smtp_server
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -124,16 +124,17 @@ class Rig:
             assert response.status == 200
             self.seen.texts.append(await response.text())
 
-    async def wait_for_probe_failure(self, timeout_s: float = 10.0) -> str:
+    async def wait_for_probe_failure(self) -> str:
         """Waits until the board shows the email probe failing; returns its last error."""
-        async with asyncio.timeout(timeout_s):
-            while True:
-                answer = await self.gw.stub.Health(pb.HealthRequest(connector_key="email"))
-                last_error = answer.connectors[0].last_error
-                if last_error.startswith("PROBE_FAILED"):
-                    await self.health()
-                    return last_error
-                await asyncio.sleep(0.02)
+
+        async def probe_failure() -> str:
+            answer = await self.gw.stub.Health(pb.HealthRequest(connector_key="email"), timeout=5)
+            last_error = answer.connectors[0].last_error
+            return last_error if last_error.startswith("PROBE_FAILED") else ""
+
+        last_error = await wait_until(probe_failure, what="the email probe failing on the board")
+        await self.health()
+        return last_error
 
 
 @pytest.fixture

@@ -17,21 +17,29 @@ from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from tests.support.cli import run_cli
 from tests.support.smtp_peers import free_port
 
+# A process still starting refuses connections: reconnect soon rather than after gRPC's
+# default backoff of a second and more.
+RECONNECT_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 500),
+]
+
 
 async def wait_serving(address: str, timeout_s: float = 30) -> None:
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while True:
-            try:
-                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+    """Returns once the gateway at ``address`` reports SERVING: the health watch waits for
+    the connection (``wait_for_ready``), then sends each change of status."""
+    async with grpc.aio.insecure_channel(address, options=RECONNECT_OPTIONS) as channel:
+        watch = health_pb2_grpc.HealthStub(channel).Watch(
+            health_pb2.HealthCheckRequest(), timeout=timeout_s, wait_for_ready=True
+        )
+        try:
+            async for reply in watch:
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    watch.cancel()
                     return
-            except grpc.aio.AioRpcError:
-                pass
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError("the gateway did not start serving")
-            await asyncio.sleep(0.1)
+        except grpc.aio.AioRpcError as error:
+            raise AssertionError(f"the gateway did not start serving: {error.code()}") from None
+        raise AssertionError("the gateway's health watch ended before it was serving")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
