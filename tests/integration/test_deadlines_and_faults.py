@@ -119,7 +119,7 @@ async def test_unexpected_fault_is_internal_with_trace_id_only(
         await fake_gateway.stub.Execute(echo(), timeout=5)
     seen = refusal(caught.value)
     assert (seen.code, seen.reason) == (grpc.StatusCode.INTERNAL, "INTERNAL")
-    [span] = fake_gateway.spans.get_finished_spans()
+    [span] = await fake_gateway.spans.wait_for(1)  # it ends once the status has left
     trace_id = format(span.context.trace_id, "032x")
     assert trace_id in seen.message
     assert seen.metadata["trace_id"] == trace_id

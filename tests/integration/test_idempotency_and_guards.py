@@ -10,11 +10,13 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.message import Message
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.canonical import sha256_hex
 from gateway.clock import utc_now
 from gateway.errors import VendorUnavailable
+from gateway.interceptors.base import Call, Context, Layer, Next
 from gateway.registry import Connector
 from gateway.store.ledger import NewExecution
 from tests.support.cli import run_cli
@@ -22,6 +24,7 @@ from tests.support.clock import ManualClock
 from tests.support.fake_adapter import FakeAdapter, LookupFakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.rpc import refusal
+from tests.support.waiting import wait_event
 
 
 def echo(key: str, text: str = "hi", operation: str = "echo") -> pb.ExecuteRequest:
@@ -41,20 +44,56 @@ async def start(
     )
 
 
+class Arrivals:
+    """Counts the calls that reach the replay layer, where a key is looked up."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.count = 0
+        self.all_in = asyncio.Event()
+
+    def wrap(self, layers: list[Layer]) -> list[Layer]:
+        return [Counted(layer, self) if layer.name == "replay" else layer for layer in layers]
+
+
+class Counted:
+    def __init__(self, inner: Layer, arrivals: Arrivals) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self._arrivals = arrivals
+
+    async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
+        self._arrivals.count += 1
+        if self._arrivals.count >= self._arrivals.expected:
+            self._arrivals.all_in.set()
+        return await self._inner.intercept(call, call_next, ctx)
+
+
 async def test_hundred_concurrent_calls_one_key_make_one_vendor_call(
-    fake_gateway: RunningGateway, fake: FakeAdapter
+    tmp_path: Path, fake: FakeAdapter
 ) -> None:
-    fake.stall_s = 0.2  # the first call is still at the vendor when the others arrive
-    responses = await asyncio.gather(
-        *(fake_gateway.stub.Execute(echo("same-key"), timeout=10) for _ in range(100))
-    )
+    arrivals = Arrivals(100)
+    fake.hold = asyncio.Event()  # the first call stays at the vendor until all have arrived
+    async with running_gateway(
+        gateway_settings(tmp_path),
+        connectors=[Connector(fake, registered=True)],
+        wrap_layers=arrivals.wrap,
+    ) as fake_gateway:
+        calls = asyncio.gather(
+            *(fake_gateway.stub.Execute(echo("same-key"), timeout=30) for _ in range(100))
+        )
+        await wait_event(arrivals.all_in, timeout_s=30, what="all 100 calls")
+        await wait_event(fake.entered, what="one call at the vendor")
+        assert len(fake.calls) == 1
+        fake.hold.set()
+        responses = await calls
+        events = [r["event_type"] for r in fake_gateway.audit_rows()]
     assert len(fake.calls) == 1
     assert {r.execution_id for r in responses} == {responses[0].execution_id}
     assert {r.result.SerializeToString(deterministic=True) for r in responses} == {
         responses[0].result.SerializeToString(deterministic=True)
     }
     assert sum(not r.replayed for r in responses) == 1
-    events = [r["event_type"] for r in fake_gateway.audit_rows()]
     assert events.count("execution_requested") == 1
     assert events.count("echoed") == 1
     assert events.count("execution_replayed") == 99

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -10,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
@@ -37,12 +38,41 @@ def gateway_settings(data_dir: Path, **overrides: Any) -> Settings:
     return Settings(**base)
 
 
+class FinishedSpans(InMemorySpanExporter):
+    """The spans the gateway finished. A refusal's status is sent before its span ends, so
+    a test that reads a refusal's span waits for it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loop = asyncio.get_running_loop()
+        self._exported = asyncio.Event()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = super().export(spans)
+        self._loop.call_soon_threadsafe(self._exported.set)
+        return result
+
+    async def wait_for(self, count: int, *, timeout_s: float = 10.0) -> tuple[ReadableSpan, ...]:
+        """The finished spans, once there are at least ``count``."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                while len(self.get_finished_spans()) < count:
+                    self._exported.clear()
+                    await self._exported.wait()
+        except TimeoutError:
+            found = len(self.get_finished_spans())
+            raise AssertionError(
+                f"{found} finished spans, not {count}, within {timeout_s} s"
+            ) from None
+        return self.get_finished_spans()
+
+
 @dataclass
 class RunningGateway:
     gateway: Gateway
     channel: grpc.aio.Channel
     stub: pb_grpc.ConnectorServiceStub
-    spans: InMemorySpanExporter
+    spans: FinishedSpans
 
     @property
     def address(self) -> str:
@@ -72,7 +102,7 @@ async def running_gateway(
     wrap_layers: Callable[[list[Layer]], list[Layer]] | None = None,
     clocks: Clocks | None = None,
 ) -> AsyncIterator[RunningGateway]:
-    spans = InMemorySpanExporter()
+    spans = FinishedSpans()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
     gateway = Gateway(

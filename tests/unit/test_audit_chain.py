@@ -378,8 +378,14 @@ async def test_verify_does_not_modify_the_file(chain30: Path) -> None:
 async def test_cancelled_caller_does_not_lose_its_row(db: Path) -> None:
     writer = await open_writer(db)
     try:
-        task = asyncio.create_task(writer.append(make_event(7)))
-        await asyncio.sleep(0)  # append runs up to its first await: the event is queued
+        appending = asyncio.Event()
+
+        async def append() -> None:
+            appending.set()
+            await writer.append(make_event(7))  # runs up to its first await: queued
+
+        task = asyncio.create_task(append())
+        await appending.wait()
         assert not task.done()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
