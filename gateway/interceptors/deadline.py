@@ -38,12 +38,18 @@ class DeadlineLayer:
                 return await call_next(call.with_(deadline=deadline))
         except TimeoutError:
             attempts = str(call.facts.attempts)
-            if call.facts.vendor_contacted:
-                raise OutcomeUnknown(
-                    "the deadline ran out while the vendor was handling the request; "
-                    "its outcome is unknown",
+            if not call.facts.vendor_contacted:
+                raise DeadlineExceeded(
+                    "the deadline ran out before the vendor acted", metadata={"attempts": attempts}
+                ) from None
+            if call.target is not None and call.target.operation.read_only:
+                # A read changes nothing at the vendor: no outcome to be unknown.
+                raise DeadlineExceeded(
+                    "the deadline ran out before the vendor answered",
                     metadata={"attempts": attempts},
                 ) from None
-            raise DeadlineExceeded(
-                "the deadline ran out before the vendor acted", metadata={"attempts": attempts}
+            raise OutcomeUnknown(
+                "the deadline ran out while the vendor was handling the request; "
+                "its outcome is unknown",
+                metadata={"attempts": attempts},
             ) from None
