@@ -73,6 +73,30 @@ async def test_call_without_deadline_gets_configured_maximum(
     assert 0 < fake.contexts[0].timeout_s <= 0.2
 
 
+async def test_a_read_cut_off_by_the_deadline_backstop_is_deadline_exceeded(
+    tmp_path: Path,
+) -> None:
+    """The backstop, halfway into the reserve, answers for a call still inside the gateway when
+    it fires. A read changes nothing at the vendor, so it is DEADLINE_EXCEEDED there too, never
+    an unknown outcome."""
+    fake = FakeAdapter()
+    fake.hold = asyncio.Event()  # the vendor has the read and never answers
+    # Without a deadline of its own the call gets 300 ms, and no client timer races the
+    # answer. Half the 10 ms reserve is shorter than the guard on the attempt's timeout, so
+    # the backstop fires first.
+    settings = gateway_settings(tmp_path, max_call_deadline_ms=300, deadline_reserve_ms=10)
+    async with running_gateway(settings, connectors=[Connector(fake, registered=True)]) as gw:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await gw.stub.Execute(echo("lookup", key=""))
+        rows = gw.audit_rows()
+    seen = refusal(caught.value)
+    assert (seen.code, seen.reason) == (grpc.StatusCode.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED")
+    assert seen.metadata["attempts"] == "1"
+    assert len(fake.calls) == 1
+    [_, outcome] = rows
+    assert (outcome["outcome"], outcome["reason"]) == ("failed", "DEADLINE_EXCEEDED")
+
+
 async def test_vendor_gets_remaining_deadline_as_its_timeout(tmp_path: Path) -> None:
     # The connector's own per-attempt timeout is far longer than the call's deadline.
     fake = FakeAdapter(dataclasses.replace(FAKE_METADATA, timeout_ms=60_000))
