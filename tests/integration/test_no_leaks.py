@@ -148,7 +148,9 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
             email=email,
             policy={"allow_loosening": True, "overrides": {"email.send": "A"}},
             health={"probe_interval_s": 0.05},
-            deadline_reserve_ms=150,
+            # Room, on a loaded machine, for the gateway's own answer to a call that used up
+            # its time before the caller's timer fires.
+            deadline_reserve_ms=1000,
             reliability={
                 "backoff_scale": 0.001,
                 "breaker_failure_threshold": 1000,  # every path reaches the vendor
@@ -213,9 +215,9 @@ async def test_no_secret_or_personal_data_in_any_failure(
         await rig.email()
         relay.replies = usual
     relay.hang_at = "RCPT"  # the relay stops answering before it has the message
-    await rig.email(timeout=1.5)
+    await rig.email(timeout=2)
     relay.hang_at = "end_of_data"  # ... or once it has it
-    await rig.email(timeout=1.5)
+    await rig.email(timeout=2)
     relay.hang_at = None
     relay.disconnect_at = "end_of_data"  # ... or drops the connection then
     await rig.email()
@@ -254,7 +256,7 @@ async def test_no_secret_or_personal_data_in_any_failure(
     seen.reasons.clear()
     for operation, faults, _ in http_steps:
         await rig.http(operation, *faults)
-    await rig.http("get", fv.slow(5), timeout=1.0)  # the vendor never answers in time
+    await rig.http("get", fv.slow(30), timeout=2)  # the vendor never answers in time
     assert seen.reasons == [reason for *_, reason in http_steps] + ["DEADLINE_EXCEEDED"]
     # The vendor did receive the personal data: the echo was real.
     assert any(NOTE in r.body.decode() for r in rig.vendor.requests)

@@ -61,10 +61,18 @@ class Rig:
         ]
 
 
-async def rig_for(tmp_path: Path, **reliability: Any) -> AsyncIterator[Rig]:
+async def rig_for(
+    tmp_path: Path,
+    *,
+    max_call_deadline_ms: int = 30_000,
+    deadline_reserve_ms: int = 50,
+    **reliability: Any,
+) -> AsyncIterator[Rig]:
     async with fault_vendor() as vendor:
         settings = gateway_settings(
             tmp_path,
+            max_call_deadline_ms=max_call_deadline_ms,
+            deadline_reserve_ms=deadline_reserve_ms,
             reliability={
                 "backoff_scale": 0.001,
                 "rate_limits": {"faulty": {"per_second": 1000, "burst": 1000}},
@@ -267,23 +275,25 @@ async def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> No
         assert rig.outcome_rows() == [("execution_failed", "failed", "VENDOR_UNAVAILABLE")]
 
 
-async def test_slow_vendor_beyond_deadline(rig: Rig) -> None:
-    rig.vendor.script(slow(3))
-    seen = refused(await rig.call("create", timeout=0.5), *UNKNOWN)
-    assert seen.metadata["attempts"] == "1"
-    assert len(rig.vendor.requests) == 1
-    rig.vendor.script(slow(3))
-    read = refused(
-        await rig.call("get", timeout=0.5),
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        "DEADLINE_EXCEEDED",
-    )
-    assert read.metadata["attempts"] == "1"
-    assert read.metadata["retries_stopped"] == "deadline"
-    assert rig.outcome_rows() == [
-        ("execution_failed", "unknown", "OUTCOME_UNKNOWN"),
-        ("execution_failed", "failed", "DEADLINE_EXCEEDED"),
-    ]
+async def test_slow_vendor_beyond_deadline(tmp_path: Path) -> None:
+    # The gateway's own 500 ms cap bounds each call: the caller's deadline is far longer, so
+    # its timer never races the gateway's answer; and the backstop, half the reserve after
+    # the cap, leaves the answer to the attempt that timed out.
+    async for rig in rig_for(tmp_path, max_call_deadline_ms=500, deadline_reserve_ms=2000):
+        rig.vendor.script(slow(30))
+        seen = refused(await rig.call("create"), *UNKNOWN)
+        assert seen.metadata["attempts"] == "1"
+        assert len(rig.vendor.requests) == 1
+        rig.vendor.script(slow(30))
+        read = refused(
+            await rig.call("get"), grpc.StatusCode.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED"
+        )
+        assert read.metadata["attempts"] == "1"
+        assert read.metadata["retries_stopped"] == "deadline"
+        assert rig.outcome_rows() == [
+            ("execution_failed", "unknown", "OUTCOME_UNKNOWN"),
+            ("execution_failed", "failed", "DEADLINE_EXCEEDED"),
+        ]
 
 
 async def test_malformed_json(rig: Rig) -> None:
