@@ -119,7 +119,7 @@ class Gateway:
         self._server: grpc.aio.Server | None = None
         self._health_servicer = HealthService()
         self._serving = False
-        self._stopped = False
+        self._stopping: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.grpc_port = 0
         self.http_port = 0
@@ -409,10 +409,14 @@ class Gateway:
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stops taking calls, lets in-flight calls finish within the grace period, flushes
-        the audit log and closes everything in reverse order, logging and never raising."""
-        if self._stopped:
-            return
-        self._stopped = True
+        the audit log and closes everything in reverse order, logging and never raising.
+        A stop while one is under way returns when that one has finished; cancelling a
+        caller does not cut the stop short."""
+        if self._stopping is None:
+            self._stopping = asyncio.create_task(self._stop(grace_s), name="gateway stop")
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self, grace_s: float | None) -> None:
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         self._serving = False
         await self._health_servicer.enter_graceful_shutdown()

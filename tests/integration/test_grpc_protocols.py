@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import grpc
@@ -110,3 +111,31 @@ async def test_watch_sees_not_serving_and_inflight_call_finishes(tmp_path: Path)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await gw.stub.Execute(request, timeout=2)
         assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_a_second_stop_returns_only_once_the_gateway_has_stopped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="gateway.app")
+    fake = FakeAdapter()
+    fake.hold = asyncio.Event()  # the vendor answers once the test lets it
+    async with running_gateway(
+        gateway_settings(tmp_path), connectors=[Connector(fake, registered=True)]
+    ) as gw:
+        request = pb.ExecuteRequest(connector_key="fake", operation="echo", idempotency_key="s2")
+        request.payload.update({"text": "slow"})
+        inflight = asyncio.ensure_future(gw.stub.Execute(request, timeout=10))
+        await wait_event(fake.entered, what="the call reaching the vendor")
+        watch = health_pb2_grpc.HealthStub(gw.channel).Watch(health_pb2.HealthCheckRequest())
+        first = asyncio.create_task(gw.gateway.stop(grace_s=5))
+        second = asyncio.create_task(gw.gateway.stop(grace_s=5))  # a second SIGTERM, say
+        async for update in watch:
+            if update.status == NOT_SERVING:
+                break
+        # Both stops are under way; the call in flight holds them.
+        assert not second.done()
+        fake.hold.set()
+        assert (await inflight).attempts == 1
+        await second
+        assert "connector gateway stopped" in caplog.messages
+        await first
