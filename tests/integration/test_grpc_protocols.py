@@ -83,10 +83,11 @@ async def test_watch_sees_not_serving_and_inflight_call_finishes(tmp_path: Path)
     ) as gw:
         health = health_pb2_grpc.HealthStub(gw.channel)
         watch = health.Watch(health_pb2.HealthCheckRequest(service=""))
-        statuses = []
+        updates = aiter(watch)
+        statuses = [(await anext(updates)).status]  # watching before anything else happens
 
         async def follow() -> None:
-            async for update in watch:
+            async for update in updates:
                 statuses.append(update.status)
                 if update.status == NOT_SERVING:
                     return
@@ -127,11 +128,11 @@ async def test_a_second_stop_returns_only_once_the_gateway_has_stopped(
         inflight = asyncio.ensure_future(gw.stub.Execute(request, timeout=10))
         await wait_event(fake.entered, what="the call reaching the vendor")
         watch = health_pb2_grpc.HealthStub(gw.channel).Watch(health_pb2.HealthCheckRequest())
+        updates = aiter(watch)
+        assert (await anext(updates)).status == SERVING  # watching before the stops
         first = asyncio.create_task(gw.gateway.stop(grace_s=5))
         second = asyncio.create_task(gw.gateway.stop(grace_s=5))  # a second SIGTERM, say
-        async for update in watch:
-            if update.status == NOT_SERVING:
-                break
+        assert (await anext(updates)).status == NOT_SERVING
         # Both stops are under way; the call in flight holds them.
         assert not second.done()
         fake.hold.set()
