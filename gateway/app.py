@@ -99,6 +99,12 @@ def default_tracer_provider(settings: Settings) -> TracerProvider:
     return provider
 
 
+def with_port(address: str, port: int) -> str:
+    """``address`` (host:port, IPv6 hosts in brackets) with its port replaced."""
+    host, _, _ = address.rpartition(":")
+    return f"{host}:{port}"
+
+
 class Gateway:
     def __init__(
         self,
@@ -315,8 +321,11 @@ class Gateway:
             (s.approvals.prune_interval_s, self.prune_approvals, "approval pruning"),
         ):
             self._tasks.append(asyncio.create_task(self._every(interval_s, job, name)))
+        # The ports bound, not those configured: port 0 asks the system for a free one.
         log.info(
-            "connector gateway serving gRPC on %s and HTTP on %s", s.grpc_address, s.http_address
+            "connector gateway serving gRPC on %s and HTTP on %s",
+            with_port(s.grpc_address, self.grpc_port),
+            with_port(s.http_address, self.http_port),
         )
 
     async def _probe_all(self) -> None:
