@@ -15,7 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from tests.support.cli import run_cli
-from tests.support.smtp_peers import free_port
+from tests.support.process import ANY_PORT, ProcessOutput
 
 # A process still starting refuses connections: reconnect soon rather than after gRPC's
 # default backoff of a second and more.
@@ -44,13 +44,7 @@ async def wait_serving(address: str, timeout_s: float = 30) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_serve_stops_gracefully_on_signal(tmp_path: Path, sig: signal.Signals) -> None:
-    grpc_port, http_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "CONNECTOR_GATEWAY_GRPC_ADDRESS": f"127.0.0.1:{grpc_port}",
-        "CONNECTOR_GATEWAY_HTTP_ADDRESS": f"127.0.0.1:{http_port}",
-        "CONNECTOR_GATEWAY_DATA_DIR": str(tmp_path / "var"),
-    }
+    env = {**os.environ, **ANY_PORT, "CONNECTOR_GATEWAY_DATA_DIR": str(tmp_path / "var")}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -60,9 +54,10 @@ async def test_serve_stops_gracefully_on_signal(tmp_path: Path, sig: signal.Sign
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+    assert process.stdout is not None
+    output = ProcessOutput(process.stdout)
     try:
-        address = f"127.0.0.1:{grpc_port}"
-        await wait_serving(address)
+        address = (await output.serving()).grpc_address
         async with grpc.aio.insecure_channel(address) as channel:
             listed = await pb_grpc.ConnectorServiceStub(channel).ListConnectors(
                 pb.ListConnectorsRequest(), timeout=5
@@ -75,12 +70,12 @@ async def test_serve_stops_gracefully_on_signal(tmp_path: Path, sig: signal.Sign
                     pb.ExecuteRequest(connector_key="nope"), timeout=5
                 )
         process.send_signal(sig)
-        output, _ = await asyncio.wait_for(process.communicate(), 20)
+        await asyncio.wait_for(process.wait(), 20)
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
-    log = output.decode()
+    log = await output.ended()
     assert process.returncode == 0, log
     assert "connector gateway stopped" in log
     assert (tmp_path / "var" / "gateway.db").exists()

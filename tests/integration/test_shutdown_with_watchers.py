@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,9 +20,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
-from tests.integration.test_serve_process import wait_serving
 from tests.support.fault_vendor import fault_vendor, held
-from tests.support.smtp_peers import free_port
+from tests.support.process import ANY_PORT, GatewayProcess, start_gateway_process
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -36,8 +34,7 @@ ATTEMPT_TIMEOUT_MS = "60000"
 def gateway_env(tmp_path: Path) -> dict[str, str]:
     env = {
         **os.environ,
-        "CONNECTOR_GATEWAY_GRPC_ADDRESS": f"127.0.0.1:{free_port()}",
-        "CONNECTOR_GATEWAY_HTTP_ADDRESS": f"127.0.0.1:{free_port()}",
+        **ANY_PORT,
         "CONNECTOR_GATEWAY_DATA_DIR": str(tmp_path / "var"),
         "CONNECTOR_GATEWAY_HEALTH__PROBE_INTERVAL_S": "0",
     }
@@ -46,20 +43,14 @@ def gateway_env(tmp_path: Path) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def gateway_process(
-    tmp_path: Path, env: dict[str, str], *args: str
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    with (tmp_path / "gateway.log").open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, *args, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
-        )
-        try:
-            await wait_serving(env["CONNECTOR_GATEWAY_GRPC_ADDRESS"])
-            yield process
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+async def gateway_process(env: dict[str, str], *args: str) -> AsyncIterator[GatewayProcess]:
+    gateway = await start_gateway_process(*args, env=env)
+    try:
+        yield gateway
+    finally:
+        if gateway.process.returncode is None:
+            gateway.process.kill()
+            await gateway.process.wait()
 
 
 class Watcher:
@@ -85,21 +76,19 @@ class Watcher:
 
 
 async def test_an_open_health_watch_does_not_hold_the_shutdown(tmp_path: Path) -> None:
-    env = gateway_env(tmp_path)
-    address = env["CONNECTOR_GATEWAY_GRPC_ADDRESS"]
     async with (
-        gateway_process(tmp_path, env, "-m", "gateway.cli", "serve") as process,
-        grpc.aio.insecure_channel(address) as channel,
+        gateway_process(gateway_env(tmp_path), "-m", "gateway.cli", "serve") as gateway,
+        grpc.aio.insecure_channel(gateway.grpc_address) as channel,
     ):
         watcher = Watcher(channel)
         assert await watcher.next_status() == SERVING
         signalled = time.monotonic()
-        process.send_signal(signal.SIGTERM)
+        gateway.process.send_signal(signal.SIGTERM)
         assert await watcher.next_status() == NOT_SERVING
-        returncode = await asyncio.wait_for(process.wait(), DEFAULT_GRACE_S + 20)
+        returncode = await asyncio.wait_for(gateway.process.wait(), DEFAULT_GRACE_S + 20)
         exited_after_s = time.monotonic() - signalled
         await watcher.ended()
-    log = (tmp_path / "gateway.log").read_text()
+    log = await gateway.output.ended()
     assert returncode == 0, log
     assert "connector gateway stopped" in log
     # Nothing was in flight: the 10 s grace period is not waited for (half of it bounds a
@@ -111,15 +100,15 @@ async def test_a_call_in_flight_still_holds_the_shutdown_until_it_finishes(
     tmp_path: Path,
 ) -> None:
     env = gateway_env(tmp_path)
-    address = env["CONNECTOR_GATEWAY_GRPC_ADDRESS"]
     async with fault_vendor() as vendor:
         vendor.script(held())  # the vendor answers when the test releases it
         async with (
             gateway_process(
-                tmp_path, env, "-m", "tests.support.serve_faulty", vendor.url, ATTEMPT_TIMEOUT_MS
-            ) as process,
-            grpc.aio.insecure_channel(address) as channel,
+                env, "-m", "tests.support.serve_faulty", vendor.url, ATTEMPT_TIMEOUT_MS
+            ) as gateway,
+            grpc.aio.insecure_channel(gateway.grpc_address) as channel,
         ):
+            process = gateway.process
             watcher = Watcher(channel)
             assert await watcher.next_status() == SERVING
             request = pb.ExecuteRequest(
@@ -146,6 +135,6 @@ async def test_a_call_in_flight_still_holds_the_shutdown_until_it_finishes(
             reply = await call
             assert reply.attempts == 1
             returncode = await asyncio.wait_for(process.wait(), DEFAULT_GRACE_S + 20)
-    log = (tmp_path / "gateway.log").read_text()
+    log = await gateway.output.ended()
     assert returncode == 0, log
     assert len(vendor.requests) == 1
