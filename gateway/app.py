@@ -99,8 +99,11 @@ def default_tracer_provider(settings: Settings) -> TracerProvider:
     return provider
 
 
-def with_port(address: str, port: int) -> str:
-    """``address`` (host:port, IPv6 hosts in brackets) with its port replaced."""
+def bound_address(address: str, port: int) -> str:
+    """``address`` (host:port, IPv6 hosts in brackets) with the port actually bound; a unix
+    socket's address as it is."""
+    if address.startswith(("unix:", "unix-abstract:")):
+        return address
     host, _, _ = address.rpartition(":")
     return f"{host}:{port}"
 
@@ -324,8 +327,8 @@ class Gateway:
         # The ports bound, not those configured: port 0 asks the system for a free one.
         log.info(
             "connector gateway serving gRPC on %s and HTTP on %s",
-            with_port(s.grpc_address, self.grpc_port),
-            with_port(s.http_address, self.http_port),
+            bound_address(s.grpc_address, self.grpc_port),
+            bound_address(s.http_address, self.http_port),
         )
 
     async def _probe_all(self) -> None:
