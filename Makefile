@@ -15,7 +15,17 @@ $(INSTALLED): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
+# Node.js runs the API tooling and the Node.js client test: Debian's packages when it is
+# missing and we may install them (root with apt), otherwise a clear stop.
 $(NODE_INSTALLED): package.json package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Node.js and npm (Debian packages nodejs, npm)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+	  else \
+	    echo "Node.js and npm are needed (for buf and the Node.js client test): install them" >&2; \
+	    exit 1; \
+	  fi
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 

@@ -43,6 +43,7 @@ from gateway.auth.authenticator import (
 )
 from gateway.auth.mtls import server_credentials
 from gateway.auth.stored_callers import rewrite_stored_callers
+from gateway.clock import Clocks
 from gateway.execution_servicer import ExecutionServicer
 from gateway.health_service import SERVING, HealthService
 from gateway.health_state import HealthTracker
@@ -99,6 +100,15 @@ def default_tracer_provider(settings: Settings) -> TracerProvider:
     return provider
 
 
+def bound_address(address: str, port: int) -> str:
+    """``address`` (host:port, IPv6 hosts in brackets) with the port actually bound; a unix
+    socket's address as it is."""
+    if address.startswith(("unix:", "unix-abstract:")):
+        return address
+    host, _, _ = address.rpartition(":")
+    return f"{host}:{port}"
+
+
 class Gateway:
     def __init__(
         self,
@@ -107,8 +117,10 @@ class Gateway:
         connectors: Sequence[Connector] | None = None,
         tracer_provider: TracerProvider | None = None,
         wrap_layers: Callable[[list[Layer]], list[Layer]] | None = None,
+        clocks: Clocks | None = None,
     ) -> None:
         self.settings = settings
+        self.clocks = clocks or Clocks()
         self._connectors = list(connectors) if connectors is not None else None
         self._owns_tracing = tracer_provider is None
         self.tracer_provider = tracer_provider or default_tracer_provider(settings)
@@ -119,7 +131,7 @@ class Gateway:
         self._serving = False
         # Begun first thing in stop(): calls waiting inside the gateway answer SHUTTING_DOWN.
         self.stopping = Stopping()
-        self._stopped = False
+        self._stopping: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.grpc_port = 0
         self.http_port = 0
@@ -184,6 +196,7 @@ class Gateway:
             s.reliability,
             {tenant: ts.rate_limits for tenant, ts in s.tenants.items()},
             sleep=self.stopping.sleep,
+            clock=self.clocks.monotonic,
         )
         retries = RetryEngine(
             RetryTuning(
@@ -204,7 +217,10 @@ class Gateway:
             sla_breach_s=s.approvals.sla_breach_s,
         )
         self.approvals = ApprovalStore(
-            approvals_conn, clocks, max_pending_per_caller=s.approvals.max_pending_per_caller
+            approvals_conn,
+            clocks,
+            clock=self.clocks.wall,
+            max_pending_per_caller=s.approvals.max_pending_per_caller,
         )
 
         conn = await sqlite.connect(s.database_path, durability="NORMAL")
@@ -270,7 +286,7 @@ class Gateway:
         apb_grpc.add_ApprovalServiceServicer_to_server(
             # A watch re-reads at the sweep's pace only for another process's changes.
             ApprovalServicer(  # type: ignore[arg-type]
-                self.approvals, watch_recheck_s=s.approvals.expiry_sweep_s
+                self.approvals, watch_recheck_s=s.approvals.expiry_sweep_s, clock=self.clocks.wall
             ),
             server,
         )
@@ -316,8 +332,11 @@ class Gateway:
             (s.approvals.prune_interval_s, self.prune_approvals, "approval pruning"),
         ):
             self._tasks.append(asyncio.create_task(self._every(interval_s, job, name)))
+        # The ports bound, not those configured: port 0 asks the system for a free one.
         log.info(
-            "connector gateway serving gRPC on %s and HTTP on %s", s.grpc_address, s.http_address
+            "connector gateway serving gRPC on %s and HTTP on %s",
+            bound_address(s.grpc_address, self.grpc_port),
+            bound_address(s.http_address, self.http_port),
         )
 
     async def _probe_all(self) -> None:
@@ -413,11 +432,15 @@ class Gateway:
         the audit log and closes everything in reverse order, logging and never raising.
 
         Calls waiting inside the gateway (a backoff, a rate-limit token, an earlier call with
-        the same key) are answered SHUTTING_DOWN at once; attempts at a vendor finish."""
-        if self._stopped:
-            return
-        self._stopped = True
+        the same key) are answered SHUTTING_DOWN at once; attempts at a vendor finish. A stop
+        while one is under way returns when that one has finished; cancelling a caller does
+        not cut the stop short."""
         self.stopping.begin()
+        if self._stopping is None:
+            self._stopping = asyncio.create_task(self._stop(grace_s), name="gateway stop")
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self, grace_s: float | None) -> None:
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         self._serving = False
         await self._health_servicer.enter_graceful_shutdown()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,23 @@ from tests.support.smtp_peers import (  # fixtures shared by adapter and gateway
 )
 
 __all__ = ["auth_smtp_server", "hang_after_data_server", "smtp_server", "stalled_smtp_server"]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A test that skips, or is marked to fail, proves nothing and hides what it would have
+    caught: here it fails, with its reason. A missing tool fails the test that needs it."""
+    report = yield
+    excused = getattr(report, "wasxfail", None)
+    if report.skipped or excused is not None:
+        reason = excused if excused is not None else report.longrepr
+        if isinstance(reason, tuple):  # (file, line, reason) of a skip
+            reason = reason[2]
+        report.outcome = "failed"
+        report.longrepr = f"tests in this suite never skip nor expect to fail: {reason}"
+    return report
 
 
 @pytest.fixture

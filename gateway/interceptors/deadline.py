@@ -46,6 +46,11 @@ class DeadlineLayer:
                     "its outcome is unknown",
                     metadata={"attempts": attempts, **_learned(call)},
                 ) from None
+            if facts.vendor_contacted:
+                raise DeadlineExceeded(
+                    "the deadline ran out before the vendor answered",
+                    metadata={"attempts": attempts},
+                ) from None
             raise DeadlineExceeded(
                 "the deadline ran out before the vendor acted", metadata={"attempts": attempts}
             ) from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import errno
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -43,6 +44,9 @@ pytestmark = pytest.mark.timeout(5)
 SECRET = "sk_test_51Hc0nfidentialKEY"
 AUTHORIZATION = f"Bearer {SECRET}"
 TIMEOUT_S = 2.0
+# Room for scheduling on a loaded machine in the time bounds below; every wait they rule out
+# (a timeout not applied to the connect or to the answer) is far longer.
+SLACK_S = 2.0
 
 
 @pytest.fixture
@@ -314,11 +318,12 @@ async def test_retry_after_seconds(vendor: FaultVendor, client: VendorHttpClient
 
 
 async def test_retry_after_http_date(vendor: FaultVendor, client: VendorHttpClient) -> None:
-    when = email.utils.formatdate(time.time() + 10, usegmt=True)
+    when = email.utils.formatdate(time.time() + 20, usegmt=True)
     vendor.script(fv.status(429, headers={"Retry-After": when}))
     error = await failure(client)
     assert error.retry_after_ms is not None
-    assert 8000 <= error.retry_after_ms <= 10000
+    # The date has whole seconds and is read a moment after it was written.
+    assert 15_000 <= error.retry_after_ms <= 20_000
 
 
 async def test_retry_after_is_capped(vendor: FaultVendor) -> None:
@@ -404,20 +409,24 @@ async def test_tls_handshake_failure_was_never_sent(vendor: FaultVendor) -> None
 @pytest.fixture
 def unanswered_port() -> Iterator[int]:
     """A port whose listen backlog is full: the kernel drops further SYNs, so a connect
-    attempt hangs until the client gives up (Linux behaviour)."""
+    attempt hangs until the client gives up (Linux behaviour, checked here)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(0)
-    port = int(listener.getsockname()[1])
+    address = listener.getsockname()
     fillers = []
     for _ in range(4):
         filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         filler.setblocking(False)
         with contextlib.suppress(BlockingIOError):
-            filler.connect(("127.0.0.1", port))
+            filler.connect(address)
         fillers.append(filler)
     try:
-        yield port
+        # Nothing accepts, so the last filler's handshake can only still be in progress.
+        assert fillers[-1].connect_ex(address) == errno.EALREADY, (
+            "the kernel completed a connect to a full listen backlog"
+        )
+        yield int(address[1])
     finally:
         for filler in fillers:
             filler.close()
@@ -431,9 +440,8 @@ async def test_timeout_before_the_connection_exists_did_not_act(unanswered_port:
         error = await failure(http, timeout_s=0.3)
     finally:
         await http.close()
-    if not isinstance(error, DeadlineExceeded):
-        pytest.skip(f"this OS did not hold the connect attempt ({error.reason})")
-    assert time.monotonic() - started < 1.0
+    assert isinstance(error, DeadlineExceeded), error
+    assert time.monotonic() - started < 0.3 + SLACK_S  # the call's timeout, not the kernel's
     assert error.may_have_acted is False
     assert error.retryable
     assert error.metadata == {"timed_out": "true", "phase": "connect"}
@@ -443,16 +451,16 @@ async def test_timeout_before_the_connection_exists_did_not_act(unanswered_port:
 async def test_slow_answer_beyond_the_timeout_may_have_acted(
     vendor: FaultVendor, client: VendorHttpClient
 ) -> None:
-    vendor.script(fv.slow(3.0))
+    vendor.script(fv.slow(60.0))
     started = time.monotonic()
     error = await failure(client, timeout_s=0.3)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 0.3 + SLACK_S
     assert isinstance(error, DeadlineExceeded)
     assert error.reason == "DEADLINE_EXCEEDED"
     assert error.may_have_acted is True
     assert error.metadata == {"timed_out": "true", "phase": "response"}
     assert "may have reached acme" in error.message
-    [seen] = await vendor.wait_requests(1, timeout_s=1)
+    [seen] = await vendor.wait_requests(1, timeout_s=SLACK_S)
     assert seen.json == {"amount": 100}
     assert_no_secret(error)
 

@@ -16,6 +16,7 @@ from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.auth.authenticator import DEV_CALLER_HEADER
 from gateway.errors import VendorUnavailable
 from gateway.registry import Connector
+from tests.support.clock import ManualClock
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.rpc import Refusal, refusal
@@ -53,17 +54,17 @@ async def test_end_to_end_approval_runs_once(
     assert await ask(gw, guarded("k1")) == approval_id  # the pending request is found again
     assert fake.calls == []
 
-    # The agent watches; an operator approves.
+    # The agent watches; once it has seen the request pending, an operator approves.
     watch = approvals(gw).WatchApproval(
         apb.WatchApprovalRequest(approval_id=approval_id), metadata=AGENT, timeout=10
     )
-    seen: list[int] = []
+    updates = aiter(watch)
+    seen = [(await anext(updates)).approval.status]
 
     async def follow() -> None:
-        seen.extend([update.approval.status async for update in watch])
+        seen.extend([update.approval.status async for update in updates])
 
     follower = asyncio.create_task(follow())
-    await asyncio.sleep(0.1)
     granted = await approvals(gw).ApproveApproval(
         apb.ApproveApprovalRequest(approval_id=approval_id, note="ok"),
         metadata=OPERATOR,
@@ -168,8 +169,11 @@ async def test_self_approval_is_forbidden(tmp_path: Path, fake: FakeAdapter) -> 
 
 
 async def test_expired_and_denied_approvals(tmp_path: Path, fake: FakeAdapter) -> None:
-    settings = gateway_settings(tmp_path, approvals={"use_within_s": 0.5, "pending_ttl_s": 1.0})
-    async with running_gateway(settings, connectors=[Connector(fake, registered=True)]) as gw:
+    settings = gateway_settings(tmp_path, approvals={"use_within_s": 60, "pending_ttl_s": 120})
+    clock = ManualClock()
+    async with running_gateway(
+        settings, connectors=[Connector(fake, registered=True)], clocks=clock.clocks
+    ) as gw:
         granted_id = await ask(gw, guarded("k1"))
         await approvals(gw).ApproveApproval(
             apb.ApproveApprovalRequest(approval_id=granted_id), metadata=OPERATOR, timeout=5
@@ -181,7 +185,7 @@ async def test_expired_and_denied_approvals(tmp_path: Path, fake: FakeAdapter) -
             timeout=5,
         )
         unanswered_id = await ask(gw, guarded("k3", text="a third thing"))
-        await asyncio.sleep(1.1)
+        clock.advance(121)  # past the grant's use-by time and the pending request's expiry
         for key, text, approval_id, reason in (
             ("k1", "pay the invoice", granted_id, "APPROVAL_EXPIRED"),
             ("k2", "something else", denied_id, "APPROVAL_DENIED"),

@@ -7,7 +7,6 @@ import contextlib
 import os
 import signal
 import sqlite3
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -16,10 +15,10 @@ import pytest
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
-from tests.integration.test_serve_process import wait_serving
 from tests.support.cli import run_cli
 from tests.support.fault_vendor import FaultVendor, fault_vendor, slow
-from tests.support.smtp_peers import free_port
+from tests.support.process import ANY_PORT, GatewayProcess, start_gateway_process
+from tests.support.waiting import wait_event
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,25 +31,14 @@ def request(i: int) -> pb.ExecuteRequest:
     return r
 
 
-async def start_gateway(env: dict[str, str], vendor: FaultVendor) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.support.serve_faulty",
-        vendor.url,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+async def start_gateway(env: dict[str, str], vendor: FaultVendor) -> GatewayProcess:
+    return await start_gateway_process("-m", "tests.support.serve_faulty", vendor.url, env=env)
 
 
 async def test_sigkill_during_burst_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
-    port = free_port()
-    address = f"127.0.0.1:{port}"
     env = {
         **os.environ,
-        "CONNECTOR_GATEWAY_GRPC_ADDRESS": address,
-        "CONNECTOR_GATEWAY_HTTP_ADDRESS": f"127.0.0.1:{free_port()}",
+        **ANY_PORT,
         "CONNECTOR_GATEWAY_DATA_DIR": str(tmp_path),
         "CONNECTOR_GATEWAY_HEALTH__PROBE_INTERVAL_S": "0",
         "CONNECTOR_GATEWAY_RELIABILITY__RATE_LIMITS": '{"faulty": {"per_second": 10000, '
@@ -60,10 +48,11 @@ async def test_sigkill_during_burst_loses_nothing_and_repeats_nothing(tmp_path: 
         # Vendor answers are spread over about a second, so many calls are in flight at the
         # kill whatever the machine's load.
         vendor.script(*[slow(0.05 + i * 0.005) for i in range(CALLS)])
-        process = await start_gateway(env, vendor)
+        gateway = await start_gateway(env, vendor)
+        process, address = gateway.process, gateway.grpc_address
         try:
-            await wait_serving(address)
             succeeded: dict[int, pb.ExecuteResponse] = {}
+            quarter_succeeded = asyncio.Event()
             async with grpc.aio.insecure_channel(address) as channel:
                 stub = pb_grpc.ConnectorServiceStub(channel)
 
@@ -71,10 +60,11 @@ async def test_sigkill_during_burst_loses_nothing_and_repeats_nothing(tmp_path: 
                     # A call cut off by the kill: the client saw no success.
                     with contextlib.suppress(grpc.aio.AioRpcError):
                         succeeded[i] = await stub.Execute(request(i), timeout=20)
+                        if len(succeeded) >= CALLS // 4:
+                            quarter_succeeded.set()
 
                 calls = [asyncio.create_task(one(i)) for i in range(CALLS)]
-                while len(succeeded) < CALLS // 4:
-                    await asyncio.sleep(0.005)
+                await wait_event(quarter_succeeded, timeout_s=60, what="a quarter of the calls")
                 process.send_signal(signal.SIGKILL)
                 await process.wait()
                 await asyncio.gather(*calls)
@@ -92,8 +82,8 @@ async def test_sigkill_during_burst_loses_nothing_and_repeats_nothing(tmp_path: 
             assert {r.execution_id for r in succeeded.values()} <= outcome_ids
 
             vendor_calls_before = Counter(r.json["amount"] for r in vendor.requests)
-            process = await start_gateway(env, vendor)
-            await wait_serving(address)
+            gateway = await start_gateway(env, vendor)
+            process, address = gateway.process, gateway.grpc_address
             replays: dict[int, pb.ExecuteResponse | str] = {}
             async with grpc.aio.insecure_channel(address) as channel:
                 stub = pb_grpc.ConnectorServiceStub(channel)

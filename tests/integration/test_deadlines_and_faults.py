@@ -9,13 +9,18 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf.message import Message
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.errors import VendorUnavailable
+from gateway.interceptors.base import Call, Context, Layer, Next
 from gateway.registry import Connector
 from tests.support.fake_adapter import FAKE_METADATA, FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.rpc import refusal
+from tests.support.waiting import wait_event
+
+DEADLINE_S = 10.0
 
 
 def echo(operation: str = "echo", key: str = "d-1") -> pb.ExecuteRequest:
@@ -70,12 +75,65 @@ async def test_call_without_deadline_gets_configured_maximum(
     assert 0 < fake.contexts[0].timeout_s <= 0.2
 
 
-async def test_vendor_gets_remaining_deadline_as_its_timeout(
-    fake_gateway: RunningGateway, fake: FakeAdapter
+async def test_a_read_cut_off_by_the_deadline_backstop_is_deadline_exceeded(
+    tmp_path: Path,
 ) -> None:
-    await fake_gateway.stub.Execute(echo(), timeout=0.5)
-    # 0.5 s minus the 50 ms reserve, minus the time the gateway spent before the vendor.
-    assert 0.2 < fake.contexts[0].timeout_s < 0.45
+    """The backstop, halfway into the reserve, answers for a call still inside the gateway when
+    it fires. A read changes nothing at the vendor, so it is DEADLINE_EXCEEDED there too, never
+    an unknown outcome."""
+    fake = FakeAdapter()
+    fake.hold = asyncio.Event()  # the vendor has the read and never answers
+    # Without a deadline of its own the call gets 300 ms, and no client timer races the
+    # answer. Half the 10 ms reserve is shorter than the guard on the attempt's timeout, so
+    # the backstop fires first.
+    settings = gateway_settings(tmp_path, max_call_deadline_ms=300, deadline_reserve_ms=10)
+    async with running_gateway(settings, connectors=[Connector(fake, registered=True)]) as gw:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await gw.stub.Execute(echo("lookup", key=""))
+        rows = gw.audit_rows()
+    seen = refusal(caught.value)
+    assert (seen.code, seen.reason) == (grpc.StatusCode.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED")
+    assert seen.metadata["attempts"] == "1"
+    assert len(fake.calls) == 1
+    [_, outcome] = rows
+    assert (outcome["outcome"], outcome["reason"]) == ("failed", "DEADLINE_EXCEEDED")
+
+
+class TimeLeft:
+    """Takes the deadline layer's place, notes the time the caller's deadline leaves as the
+    call reaches it (the server's own view, which the client's clock does not blur), and
+    runs the layer."""
+
+    name = "deadline"
+
+    def __init__(self) -> None:
+        self.seen_s: float | None = None
+        self._deadline: Layer | None = None
+
+    def wrap(self, layers: list[Layer]) -> list[Layer]:
+        at = next(i for i, layer in enumerate(layers) if layer.name == self.name)
+        self._deadline = layers[at]
+        return [*layers[:at], self, *layers[at + 1 :]]
+
+    async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
+        assert self._deadline is not None
+        self.seen_s = ctx.time_remaining()
+        return await self._deadline.intercept(call, call_next, ctx)
+
+
+async def test_vendor_gets_remaining_deadline_as_its_timeout(tmp_path: Path) -> None:
+    # The connector's own per-attempt timeout is far longer than the call's deadline.
+    fake = FakeAdapter(dataclasses.replace(FAKE_METADATA, timeout_ms=60_000))
+    time_left = TimeLeft()
+    settings = gateway_settings(tmp_path)
+    async with running_gateway(
+        settings, connectors=[Connector(fake, registered=True)], wrap_layers=time_left.wrap
+    ) as gw:
+        await gw.stub.Execute(echo(), timeout=DEADLINE_S)
+    assert time_left.seen_s is not None
+    # What the deadline left, minus the 50 ms reserve, minus the moments before the vendor
+    # was called (generously bounded: the deadline is the test's own).
+    assert time_left.seen_s - 5 < fake.contexts[0].timeout_s <= time_left.seen_s - 0.05
 
 
 async def test_deadline_shorter_than_reserve_touches_nothing(
@@ -85,24 +143,21 @@ async def test_deadline_shorter_than_reserve_touches_nothing(
         await fake_gateway.stub.Execute(echo(), timeout=0.03)
     # Either the gateway's precise answer or the client's own timer: never a vendor call.
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    await asyncio.sleep(0.1)
+    [refused] = await fake_gateway.wait_audit_rows(1)
+    assert (refused["status_code"], refused["reason"]) == ("DEADLINE_EXCEEDED", "DEADLINE_EXCEEDED")
     assert fake.calls == []
 
 
 async def test_caller_going_away_still_leaves_outcome_row(
     fake_gateway: RunningGateway, fake: FakeAdapter
 ) -> None:
-    fake.stall_s = 0.5
+    fake.hold = asyncio.Event()  # the vendor never answers
     call = fake_gateway.stub.Execute(echo(), timeout=5)
-    await asyncio.sleep(0.2)  # the vendor is now handling the request
+    await wait_event(fake.entered, what="the call reaching the vendor")
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
         await call
-    for _ in range(50):
-        rows = fake_gateway.audit_rows()
-        if len(rows) == 2:
-            break
-        await asyncio.sleep(0.05)
+    rows = await fake_gateway.wait_audit_rows(2)
     assert [r["event_type"] for r in rows] == ["execution_requested", "echo_failed"]
     assert (rows[1]["outcome"], rows[1]["status_code"]) == ("unknown", "CANCELLED")
     assert rows[1]["reason"] == "OUTCOME_UNKNOWN"
@@ -116,7 +171,7 @@ async def test_unexpected_fault_is_internal_with_trace_id_only(
         await fake_gateway.stub.Execute(echo(), timeout=5)
     seen = refusal(caught.value)
     assert (seen.code, seen.reason) == (grpc.StatusCode.INTERNAL, "INTERNAL")
-    [span] = fake_gateway.spans.get_finished_spans()
+    [span] = await fake_gateway.spans.wait_for(1)  # it ends once the status has left
     trace_id = format(span.context.trace_id, "032x")
     assert trace_id in seen.message
     assert seen.metadata["trace_id"] == trace_id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
@@ -110,22 +109,19 @@ async def test_smtp_server_down_is_unavailable_and_marks_health(tmp_path: Path) 
 async def test_stalled_server_gets_the_gateways_deadline_and_is_closed(
     tmp_path: Path, stalled_smtp_server: ScriptedSmtpPeer
 ) -> None:
-    # The reserve must cover an fsync'd audit commit plus the reply; on a shared CI machine
-    # under load the 50 ms default is tight, so this test gives it 120 ms of the 300.
-    settings = email_settings(tmp_path, stalled_smtp_server.settings(), deadline_reserve_ms=120)
+    # The reserve must cover an fsync'd audit commit plus the reply; on a shared machine
+    # under load the 50 ms default is tight, so this test gives it 1 s of the 2.
+    settings = email_settings(tmp_path, stalled_smtp_server.settings(), deadline_reserve_ms=1000)
     async with running_gateway(settings, connectors=default_connectors(settings)) as gw:
-        started = time.monotonic()
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await gw.stub.Execute(send_request(), timeout=0.3)
-        elapsed = time.monotonic() - started
+            await gw.stub.Execute(send_request(), timeout=2.0)
         seen = refusal(caught.value)
-        # The gateway's own answer (with ErrorInfo), not the client's timer firing.
+        # The gateway's own answer (with ErrorInfo), so before the client's timer fired.
         assert seen.code == grpc.StatusCode.DEADLINE_EXCEEDED
         assert seen.reason == "DEADLINE_EXCEEDED"
         assert seen.metadata["attempts"] == "1"
-        assert elapsed < 0.3
         # The stalled connection was closed by the gateway: seen on the server side.
-        await stalled_smtp_server.wait_closed(timeout_s=1.0)
+        await stalled_smtp_server.wait_closed(timeout_s=10.0)
         assert stalled_smtp_server.connections == 1
         rows = gw.audit_rows()
         assert [r["event_type"] for r in rows] == ["execution_requested", "message_failed"]

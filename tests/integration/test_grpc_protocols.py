@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from opentelemetry import propagate
@@ -15,6 +17,7 @@ from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.registry import Connector
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
+from tests.support.waiting import wait_event
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -73,16 +76,17 @@ async def test_reflection_lists_connector_service(fake_gateway: RunningGateway) 
 
 async def test_watch_sees_not_serving_and_inflight_call_finishes(tmp_path: Path) -> None:
     fake = FakeAdapter()
-    fake.stall_s = 0.5
+    fake.hold = asyncio.Event()  # the vendor answers once the test lets it
     async with running_gateway(
         gateway_settings(tmp_path), connectors=[Connector(fake, registered=True)]
     ) as gw:
         health = health_pb2_grpc.HealthStub(gw.channel)
         watch = health.Watch(health_pb2.HealthCheckRequest(service=""))
-        statuses = []
+        updates = aiter(watch)
+        statuses = [(await anext(updates)).status]  # watching before anything else happens
 
         async def follow() -> None:
-            async for update in watch:
+            async for update in updates:
                 statuses.append(update.status)
                 if update.status == NOT_SERVING:
                     return
@@ -91,13 +95,43 @@ async def test_watch_sees_not_serving_and_inflight_call_finishes(tmp_path: Path)
         request = pb.ExecuteRequest(connector_key="fake", operation="echo", idempotency_key="s1")
         request.payload.update({"text": "slow"})
         inflight = asyncio.ensure_future(gw.stub.Execute(request, timeout=10))
-        await asyncio.sleep(0.2)  # the call is now inside the vendor
+        await wait_event(fake.entered, what="the call reaching the vendor")
         stopping = asyncio.create_task(gw.gateway.stop(grace_s=5))
+        await asyncio.wait_for(follower, 5)  # the gateway is stopping: NOT_SERVING
+        assert not inflight.done()
+        fake.hold.set()
         response = await inflight
-        await asyncio.wait_for(follower, 5)
         await stopping
         assert statuses[0] == SERVING
         assert statuses[-1] == NOT_SERVING
         assert response.attempts == 1  # the in-flight call finished during the grace period
         events = [r["event_type"] for r in gw.audit_rows()]
         assert events == ["execution_requested", "echoed"]  # flushed before exit
+
+
+async def test_a_second_stop_returns_only_once_the_gateway_has_stopped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="gateway.app")
+    fake = FakeAdapter()
+    fake.hold = asyncio.Event()  # the vendor answers once the test lets it
+    async with running_gateway(
+        gateway_settings(tmp_path), connectors=[Connector(fake, registered=True)]
+    ) as gw:
+        request = pb.ExecuteRequest(connector_key="fake", operation="echo", idempotency_key="s2")
+        request.payload.update({"text": "slow"})
+        inflight = asyncio.ensure_future(gw.stub.Execute(request, timeout=10))
+        await wait_event(fake.entered, what="the call reaching the vendor")
+        watch = health_pb2_grpc.HealthStub(gw.channel).Watch(health_pb2.HealthCheckRequest())
+        updates = aiter(watch)
+        assert (await anext(updates)).status == SERVING  # watching before the stops
+        first = asyncio.create_task(gw.gateway.stop(grace_s=5))
+        second = asyncio.create_task(gw.gateway.stop(grace_s=5))  # a second SIGTERM, say
+        assert (await anext(updates)).status == NOT_SERVING
+        # Both stops are under way; the call in flight holds them.
+        assert not second.done()
+        fake.hold.set()
+        assert (await inflight).attempts == 1
+        await second
+        assert "connector gateway stopped" in caplog.messages
+        await first

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.message import Message
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.canonical import sha256_hex
+from gateway.clock import utc_now
 from gateway.errors import VendorUnavailable
+from gateway.interceptors.base import Call, Context, Layer, Next
 from gateway.registry import Connector
 from gateway.store.ledger import NewExecution
 from tests.support.cli import run_cli
+from tests.support.clock import ManualClock
 from tests.support.fake_adapter import FakeAdapter, LookupFakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.rpc import refusal
+from tests.support.waiting import wait_event
 
 
 def echo(key: str, text: str = "hi", operation: str = "echo") -> pb.ExecuteRequest:
@@ -27,25 +33,67 @@ def echo(key: str, text: str = "hi", operation: str = "echo") -> pb.ExecuteReque
     return request
 
 
-async def start(tmp_path: Path, fake: FakeAdapter, **overrides: Any) -> Any:
+async def start(
+    tmp_path: Path, fake: FakeAdapter, *, clock: ManualClock | None = None, **overrides: Any
+) -> Any:
     settings = gateway_settings(tmp_path, **overrides)
-    return running_gateway(settings, connectors=[Connector(fake, registered=True)])
+    return running_gateway(
+        settings,
+        connectors=[Connector(fake, registered=True)],
+        clocks=clock.clocks if clock else None,
+    )
+
+
+class Arrivals:
+    """Counts the calls that reach the replay layer, where a key is looked up."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.count = 0
+        self.all_in = asyncio.Event()
+
+    def wrap(self, layers: list[Layer]) -> list[Layer]:
+        return [Counted(layer, self) if layer.name == "replay" else layer for layer in layers]
+
+
+class Counted:
+    def __init__(self, inner: Layer, arrivals: Arrivals) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self._arrivals = arrivals
+
+    async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
+        self._arrivals.count += 1
+        if self._arrivals.count >= self._arrivals.expected:
+            self._arrivals.all_in.set()
+        return await self._inner.intercept(call, call_next, ctx)
 
 
 async def test_hundred_concurrent_calls_one_key_make_one_vendor_call(
-    fake_gateway: RunningGateway, fake: FakeAdapter
+    tmp_path: Path, fake: FakeAdapter
 ) -> None:
-    fake.stall_s = 0.2  # the first call is still at the vendor when the others arrive
-    responses = await asyncio.gather(
-        *(fake_gateway.stub.Execute(echo("same-key"), timeout=10) for _ in range(100))
-    )
+    arrivals = Arrivals(100)
+    fake.hold = asyncio.Event()  # the first call stays at the vendor until all have arrived
+    async with running_gateway(
+        gateway_settings(tmp_path),
+        connectors=[Connector(fake, registered=True)],
+        wrap_layers=arrivals.wrap,
+    ) as fake_gateway:
+        calls = asyncio.gather(
+            *(fake_gateway.stub.Execute(echo("same-key"), timeout=30) for _ in range(100))
+        )
+        await wait_event(arrivals.all_in, timeout_s=30, what="all 100 calls")
+        await wait_event(fake.entered, what="one call at the vendor")
+        assert len(fake.calls) == 1
+        fake.hold.set()
+        responses = await calls
+        events = [r["event_type"] for r in fake_gateway.audit_rows()]
     assert len(fake.calls) == 1
     assert {r.execution_id for r in responses} == {responses[0].execution_id}
     assert {r.result.SerializeToString(deterministic=True) for r in responses} == {
         responses[0].result.SerializeToString(deterministic=True)
     }
     assert sum(not r.replayed for r in responses) == 1
-    events = [r["event_type"] for r in fake_gateway.audit_rows()]
     assert events.count("execution_requested") == 1
     assert events.count("echoed") == 1
     assert events.count("execution_replayed") == 99
@@ -106,8 +154,9 @@ async def test_write_that_may_have_acted_is_not_retried_and_is_listed(
 async def test_circuit_opens_fails_fast_and_recovers_after_trial(
     tmp_path: Path, fake: FakeAdapter
 ) -> None:
+    clock = ManualClock()
     async with await start(
-        tmp_path, fake, reliability={"backoff_scale": 0.001, "breaker_open_s": 1.0}
+        tmp_path, fake, clock=clock, reliability={"backoff_scale": 0.001, "breaker_open_s": 30}
     ) as gw:
         fake.failures = [VendorUnavailable("down") for _ in range(5)]
         request = echo("k-a")
@@ -124,8 +173,8 @@ async def test_circuit_opens_fails_fast_and_recovers_after_trial(
             await gw.stub.Execute(echo("k-b"), timeout=5)
         seen = refusal(caught.value)
         assert (seen.code, seen.reason) == (grpc.StatusCode.UNAVAILABLE, "CIRCUIT_OPEN")
-        assert seen.retry_delay_ms is not None
-        assert 0 < seen.retry_delay_ms <= 1000
+        assert seen.retry_delay_ms == 30_000  # the whole open period is still ahead
+        assert seen.trailers["grpc-retry-pushback-ms"] == "30000"
         assert len(fake.calls) == 5  # failed fast: the vendor was not called
         health = await gw.stub.Health(pb.HealthRequest(connector_key="fake"), timeout=5)
         assert health.connectors[0].circuit_state == pb.CIRCUIT_STATE_OPEN
@@ -133,7 +182,12 @@ async def test_circuit_opens_fails_fast_and_recovers_after_trial(
         metrics = await gw.stub.Metrics(pb.MetricsRequest(connector_key="fake"), timeout=5)
         assert metrics.connectors[0].circuit_state == pb.CIRCUIT_STATE_OPEN
 
-        await asyncio.sleep(1.05)  # open period over: the next call is the trial
+        clock.advance(29.9)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await gw.stub.Execute(echo("k-b"), timeout=5)
+        assert refusal(caught.value).retry_delay_ms == 100
+        assert len(fake.calls) == 5
+        clock.advance(0.1)  # open period over: the next call is the trial
         # Re-sent with the same key: nothing was stored for the refused call, so it runs.
         recovered = await gw.stub.Execute(echo("k-b"), timeout=5)
         assert not recovered.replayed
@@ -142,36 +196,42 @@ async def test_circuit_opens_fails_fast_and_recovers_after_trial(
         assert health.connectors[0].circuit_state == pb.CIRCUIT_STATE_CLOSED
         assert health.connectors[0].status == pb.CONNECTOR_STATUS_OK
         refused = [r for r in gw.audit_rows() if r["reason"] == "CIRCUIT_OPEN"]
-        assert [r["outcome"] for r in refused] == ["refused"]
+        assert [r["outcome"] for r in refused] == ["refused", "refused"]
 
 
 async def test_rate_limit_waits_within_deadline_or_refuses(
     tmp_path: Path, fake: FakeAdapter
 ) -> None:
-    quota = {"fake": {"per_second": 2, "burst": 1}}
-    async with await start(tmp_path, fake, reliability={"rate_limits": quota}) as gw:
+    quota = {"fake": {"per_second": 0.5, "burst": 1}}
+    clock = ManualClock()
+    async with await start(tmp_path, fake, clock=clock, reliability={"rate_limits": quota}) as gw:
         await gw.stub.Execute(echo("r1"), timeout=5)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await gw.stub.Execute(echo("r2"), timeout=0.2)  # the next token is 500 ms away
+            await gw.stub.Execute(echo("r2"), timeout=1)  # the next token is 2 s away
         seen = refusal(caught.value)
         assert (seen.code, seen.reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "RATE_LIMITED")
-        assert seen.retry_delay_ms is not None
-        assert 100 <= seen.retry_delay_ms <= 500
-        assert seen.trailers["grpc-retry-pushback-ms"] == str(seen.retry_delay_ms)
+        assert seen.retry_delay_ms == 2000
+        assert seen.trailers["grpc-retry-pushback-ms"] == "2000"
         assert len(fake.calls) == 1
         # Same key, once the cause has cleared: runs normally (nothing was stored).
-        waited = await gw.stub.Execute(echo("r2"), timeout=5)  # waits for its token
+        clock.advance(2)
+        waited = await gw.stub.Execute(echo("r2"), timeout=5)
         assert not waited.replayed
         assert len(fake.calls) == 2
+        # A wait that fits in the deadline is waited for, not refused.
+        clock.advance(1.99)  # the next token is 10 ms away
+        waited = await gw.stub.Execute(echo("r3"), timeout=5)
+        assert not waited.replayed
+        assert len(fake.calls) == 3
 
 
 async def test_expired_keys_are_pruned_and_free_again(tmp_path: Path, fake: FakeAdapter) -> None:
     async with await start(
-        tmp_path, fake, reliability={"backoff_scale": 0.001, "idempotency_ttl_s": 0.2}
+        tmp_path, fake, reliability={"backoff_scale": 0.001, "idempotency_ttl_s": 60}
     ) as gw:
         await gw.stub.Execute(echo("old"), timeout=5)
-        await asyncio.sleep(0.3)
-        assert await gw.gateway.ledger.prune() == 1
+        assert await gw.gateway.ledger.prune() == 0  # not expired yet
+        assert await gw.gateway.ledger.prune(now=utc_now() + timedelta(seconds=61)) == 1
         reused = await gw.stub.Execute(echo("old", text="a new request"), timeout=5)
         assert not reused.replayed
         assert len(fake.calls) == 2

@@ -13,7 +13,6 @@ message, ErrorInfo metadata and trailers. None of the strings may appear.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import itertools
 import json
@@ -40,6 +39,7 @@ from tests.support.gateway import RunningGateway, gateway_settings, running_gate
 from tests.support.http_fake_adapter import FAULTY_METADATA, HttpFakeAdapter
 from tests.support.rpc import refusal
 from tests.support.smtp_peers import ScriptedSmtpPeer, scripted_smtp_server
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -124,16 +124,17 @@ class Rig:
             assert response.status == 200
             self.seen.texts.append(await response.text())
 
-    async def wait_for_probe_failure(self, timeout_s: float = 10.0) -> str:
+    async def wait_for_probe_failure(self) -> str:
         """Waits until the board shows the email probe failing; returns its last error."""
-        async with asyncio.timeout(timeout_s):
-            while True:
-                answer = await self.gw.stub.Health(pb.HealthRequest(connector_key="email"))
-                last_error = answer.connectors[0].last_error
-                if last_error.startswith("PROBE_FAILED"):
-                    await self.health()
-                    return last_error
-                await asyncio.sleep(0.02)
+
+        async def probe_failure() -> str:
+            answer = await self.gw.stub.Health(pb.HealthRequest(connector_key="email"), timeout=5)
+            last_error = answer.connectors[0].last_error
+            return last_error if last_error.startswith("PROBE_FAILED") else ""
+
+        last_error = await wait_until(probe_failure, what="the email probe failing on the board")
+        await self.health()
+        return last_error
 
 
 @pytest.fixture
@@ -147,7 +148,9 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
             email=email,
             policy={"allow_loosening": True, "overrides": {"email.send": "A"}},
             health={"probe_interval_s": 0.05},
-            deadline_reserve_ms=150,
+            # Room, on a loaded machine, for the gateway's own answer to a call that used up
+            # its time before the caller's timer fires.
+            deadline_reserve_ms=1000,
             reliability={
                 "backoff_scale": 0.001,
                 "breaker_failure_threshold": 1000,  # every path reaches the vendor
@@ -212,9 +215,9 @@ async def test_no_secret_or_personal_data_in_any_failure(
         await rig.email()
         relay.replies = usual
     relay.hang_at = "RCPT"  # the relay stops answering before it has the message
-    await rig.email(timeout=1.5)
+    await rig.email(timeout=2)
     relay.hang_at = "end_of_data"  # ... or once it has it
-    await rig.email(timeout=1.5)
+    await rig.email(timeout=2)
     relay.hang_at = None
     relay.disconnect_at = "end_of_data"  # ... or drops the connection then
     await rig.email()
@@ -253,7 +256,7 @@ async def test_no_secret_or_personal_data_in_any_failure(
     seen.reasons.clear()
     for operation, faults, _ in http_steps:
         await rig.http(operation, *faults)
-    await rig.http("get", fv.slow(5), timeout=1.0)  # the vendor never answers in time
+    await rig.http("get", fv.slow(30), timeout=2)  # the vendor never answers in time
     assert seen.reasons == [reason for *_, reason in http_steps] + ["DEADLINE_EXCEEDED"]
     # The vendor did receive the personal data: the echo was real.
     assert any(NOTE in r.body.decode() for r in rig.vendor.requests)

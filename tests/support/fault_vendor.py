@@ -17,6 +17,8 @@ Faults:
   a reset instead of answering.
 * ``slow(seconds)``: read and record the request, sleep ``seconds``, then answer the default
   success. The sleep ends early if the client goes away (handler cancellation).
+* ``held()``: read and record the request, then answer the default success only once the
+  test calls ``FaultVendor.release()`` (or not at all if the client goes away first).
 * ``malformed_json()``: read and record the request, answer 200 with the body ``{"id": ``
   and ``Content-Type: application/json``.
 * ``large(size, code=200, declare_length=True)``: read and record the request, answer
@@ -31,9 +33,10 @@ connection dropped after it was established, i.e. that the vendor *may* have act
 vendor's records (``requests``) differ: nothing for ``reset_before``, the request for
 ``reset_after``.
 
-Only requests whose body was fully read are in ``requests``; ``connections`` counts the TCP
-connections accepted. Nothing sleeps longer than asked and the server stops (aborting any
-connection left) when the context exits.
+Only requests whose body was fully read are in ``requests``, each with the event loop's time
+it was read (``received_at``); ``connections`` counts the TCP connections accepted. Nothing
+sleeps longer than asked and the server stops (aborting any connection left) when the context
+exits.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ class FaultKind(enum.StrEnum):
     SLOW = "slow"
     MALFORMED_JSON = "malformed_json"
     LARGE = "large"
+    HELD = "held"
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,11 @@ def slow(seconds: float) -> Fault:
     return Fault(FaultKind.SLOW, seconds=seconds)
 
 
+def held() -> Fault:
+    """Read and record the request, then answer the default success once released."""
+    return Fault(FaultKind.HELD)
+
+
 def malformed_json() -> Fault:
     """Answer 200 with a truncated JSON body."""
     return Fault(FaultKind.MALFORMED_JSON)
@@ -127,6 +136,7 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    received_at: float = 0.0  # loop.time() when the body had been read
 
     @property
     def json(self) -> Any:
@@ -152,6 +162,7 @@ class FaultVendor:
         self.connections = 0
         self.body_bytes_sent = 0
         self.large_done = asyncio.Event()
+        self._released = asyncio.Event()
         self._script: deque[Fault] = deque()
         self._recorded = asyncio.Condition()
 
@@ -162,6 +173,10 @@ class FaultVendor:
     def clear(self) -> None:
         """Drops the scripted faults not consumed yet."""
         self._script.clear()
+
+    def release(self) -> None:
+        """Lets every ``held()`` request, now and later, have its answer."""
+        self._released.set()
 
     @property
     def pending(self) -> int:
@@ -188,6 +203,7 @@ class FaultVendor:
             query=dict(request.query),
             headers={name.lower(): value for name, value in request.headers.items()},
             body=body,
+            received_at=asyncio.get_running_loop().time(),
         )
         self.requests.append(recorded)
         async with self._recorded:
@@ -218,6 +234,9 @@ class FaultVendor:
             return web.Response()
         if fault.kind is FaultKind.SLOW:
             await asyncio.sleep(fault.seconds)
+            return self._success(recorded)
+        if fault.kind is FaultKind.HELD:
+            await self._released.wait()
             return self._success(recorded)
         if fault.kind is FaultKind.MALFORMED_JSON:
             return web.Response(status=200, body=MALFORMED_BODY, content_type="application/json")

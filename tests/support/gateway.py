@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -10,15 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from gateway.app import Gateway
+from gateway.clock import Clocks
 from gateway.interceptors.base import Layer
 from gateway.registry import Connector
 from gateway.settings import Settings
+from tests.support.waiting import wait_until
 
 
 def gateway_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -35,12 +38,41 @@ def gateway_settings(data_dir: Path, **overrides: Any) -> Settings:
     return Settings(**base)
 
 
+class FinishedSpans(InMemorySpanExporter):
+    """The spans the gateway finished. A refusal's status is sent before its span ends, so
+    a test that reads a refusal's span waits for it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loop = asyncio.get_running_loop()
+        self._exported = asyncio.Event()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = super().export(spans)
+        self._loop.call_soon_threadsafe(self._exported.set)
+        return result
+
+    async def wait_for(self, count: int, *, timeout_s: float = 10.0) -> tuple[ReadableSpan, ...]:
+        """The finished spans, once there are at least ``count``."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                while len(self.get_finished_spans()) < count:
+                    self._exported.clear()
+                    await self._exported.wait()
+        except TimeoutError:
+            found = len(self.get_finished_spans())
+            raise AssertionError(
+                f"{found} finished spans, not {count}, within {timeout_s} s"
+            ) from None
+        return self.get_finished_spans()
+
+
 @dataclass
 class RunningGateway:
     gateway: Gateway
     channel: grpc.aio.Channel
     stub: pb_grpc.ConnectorServiceStub
-    spans: InMemorySpanExporter
+    spans: FinishedSpans
 
     @property
     def address(self) -> str:
@@ -51,6 +83,16 @@ class RunningGateway:
             conn.row_factory = sqlite3.Row
             return [dict(r) for r in conn.execute("SELECT * FROM audit_events ORDER BY seq")]
 
+    async def wait_audit_rows(self, count: int, *, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+        """The audit rows once there are at least ``count``: for rows that no reply waits
+        for, such as the outcome of a call whose caller went away."""
+
+        def enough() -> list[dict[str, Any]] | None:
+            rows = self.audit_rows()
+            return rows if len(rows) >= count else None
+
+        return await wait_until(enough, timeout_s=timeout_s, what=f"{count} audit rows")
+
 
 @asynccontextmanager
 async def running_gateway(
@@ -58,12 +100,17 @@ async def running_gateway(
     *,
     connectors: Sequence[Connector] | None = None,
     wrap_layers: Callable[[list[Layer]], list[Layer]] | None = None,
+    clocks: Clocks | None = None,
 ) -> AsyncIterator[RunningGateway]:
-    spans = InMemorySpanExporter()
+    spans = FinishedSpans()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
     gateway = Gateway(
-        settings, connectors=connectors, tracer_provider=provider, wrap_layers=wrap_layers
+        settings,
+        connectors=connectors,
+        tracer_provider=provider,
+        wrap_layers=wrap_layers,
+        clocks=clocks,
     )
     await gateway.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{gateway.grpc_port}")

@@ -134,3 +134,23 @@ def write_tls(folder: Path, pki: Pki, *, client_ca: bool) -> TlsSettings:
         key_file=folder / "server.key",
         client_ca_file=folder / "ca.crt" if client_ca else None,
     )
+
+
+@dataclass(frozen=True)
+class ServerFiles:
+    """A server certificate for 127.0.0.1 and the CA that issued it, as PEM files."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
+def write_server_files(folder: Path) -> ServerFiles:
+    """Issues a server certificate for 127.0.0.1 from a new CA and writes the three files."""
+    ca = Authority("Peer Test CA")
+    server = ca.issue("127.0.0.1", [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))], server=True)
+    files = ServerFiles(folder / "ca.crt", folder / "server.crt", folder / "server.key")
+    files.ca_file.write_bytes(ca.pem)
+    files.cert_file.write_bytes(server.cert)
+    files.key_file.write_bytes(server.key)
+    return files

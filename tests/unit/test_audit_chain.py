@@ -7,7 +7,6 @@ import logging
 import math
 import re
 import sqlite3
-import time
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from gateway.audit.writer import AuditWriter
 from gateway.canonical import canonical_json
 from gateway.settings import AuditSettings
 from gateway.store.sqlite import migrate
+from tests.support.waiting import wait_until
 
 KEY = b"unit-test-anchor-key-0123456789"
 ALTERED_17 = "row 17 was altered: its content no longer matches its hash."
@@ -378,8 +378,14 @@ async def test_verify_does_not_modify_the_file(chain30: Path) -> None:
 async def test_cancelled_caller_does_not_lose_its_row(db: Path) -> None:
     writer = await open_writer(db)
     try:
-        task = asyncio.create_task(writer.append(make_event(7)))
-        await asyncio.sleep(0)  # append runs up to its first await: the event is queued
+        appending = asyncio.Event()
+
+        async def append() -> None:
+            appending.set()
+            await writer.append(make_event(7))  # runs up to its first await: queued
+
+        task = asyncio.create_task(append())
+        await appending.wait()
         assert not task.done()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -424,10 +430,8 @@ async def test_idle_rows_are_anchored_after_anchor_every_s(db: Path) -> None:
     writer = await open_writer(db, anchor_every_rows=1000, anchor_every_s=0.05)
     try:
         await writer.append(make_event(1))
-        deadline = time.monotonic() + 5
-        while not read_anchors(db) and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
-        assert [a["event_seq"] for a in read_anchors(db)] == [1]
+        anchors = await wait_until(lambda: read_anchors(db), what="the idle row's anchor")
+        assert [a["event_seq"] for a in anchors] == [1]
     finally:
         await writer.close()
     assert len(read_anchors(db)) == 1  # nothing new to anchor on close
@@ -442,10 +446,8 @@ async def test_rows_left_unanchored_by_a_crash_are_anchored_on_start(db: Path) -
 
     writer = await open_writer(db, anchor_every_s=3600)
     try:
-        deadline = time.monotonic() + 5
-        while not read_anchors(db) and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
-        assert [(a["anchor_seq"], a["event_seq"]) for a in read_anchors(db)] == [(1, 3)]
+        anchors = await wait_until(lambda: read_anchors(db), what="the anchor of the rows left")
+        assert [(a["anchor_seq"], a["event_seq"]) for a in anchors] == [(1, 3)]
     finally:
         await writer.close()
 
