@@ -22,14 +22,14 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from adapters.catalog import CATALOG
 from adapters.catalog.unconfigured import UnconfiguredAdapter
 from adapters.email import EmailAdapter
-from connectorgateway.v1 import approval_service_pb2 as apb
 from connectorgateway.v1 import approval_service_pb2_grpc as apb_grpc
-from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
-from connectorgateway.v1 import execution_service_pb2 as epb
 from connectorgateway.v1 import execution_service_pb2_grpc as epb_grpc
 from gateway.anchor_key import load_anchor_key
-from gateway.approval_servicer import ApprovalServicer
+from gateway.api.approval_service import ApprovalServicer
+from gateway.api.connector_service import ConnectorServicer
+from gateway.api.execution_service import ExecutionServicer
+from gateway.approvals.gate import ApprovalGate
 from gateway.approvals.model import ApprovalClocks
 from gateway.approvals.store import ApprovalStore
 from gateway.audit.record import AuditEvent, Outcome
@@ -44,12 +44,14 @@ from gateway.auth.authenticator import (
 from gateway.auth.mtls import server_credentials
 from gateway.auth.stored_callers import rewrite_stored_callers
 from gateway.clock import Clocks
-from gateway.execution_servicer import ExecutionServicer
+from gateway.execution.attempts import AttemptPipeline
+from gateway.execution.once import AtMostOnce
 from gateway.health_service import SERVING, HealthService
 from gateway.health_state import HealthTracker
 from gateway.http.server import HttpServer, start_http
 from gateway.interceptors.base import GovernanceInterceptor, Layer
 from gateway.interceptors.chain import build_chain
+from gateway.methods import CONNECTOR_SERVICE, GOVERNED_SERVICES
 from gateway.metrics import MetricsRegistry
 from gateway.redaction import redact_error
 from gateway.registry import Connector, Registry
@@ -57,7 +59,6 @@ from gateway.reliability.guards import Guards
 from gateway.reliability.idempotency import IdempotencyKeys
 from gateway.reliability.retry import RetryEngine, RetryTuning
 from gateway.reliability.stopping import Stopping
-from gateway.servicer import ConnectorServicer
 from gateway.settings import Settings
 from gateway.store import sqlite
 from gateway.store.ledger import Ledger
@@ -65,10 +66,7 @@ from gateway.store.sync_states import SyncStateStore
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ConnectorService"].full_name
-APPROVAL_SERVICE_NAME = apb.DESCRIPTOR.services_by_name["ApprovalService"].full_name
-EXECUTION_SERVICE_NAME = epb.DESCRIPTOR.services_by_name["ExecutionService"].full_name
-GOVERNED_SERVICES = (SERVICE_NAME, APPROVAL_SERVICE_NAME, EXECUTION_SERVICE_NAME)
+SERVICE_NAME = CONNECTOR_SERVICE
 
 
 def default_connectors(settings: Settings) -> list[Connector]:
@@ -242,6 +240,7 @@ class Gateway:
                 await adapter.initialize()
                 self._closers.append((f"adapter {connector.key} ({tenant})", adapter.shutdown))
 
+        gate = ApprovalGate(self.approvals)
         layers = build_chain(
             settings=s,
             tracer=self.tracer_provider.get_tracer("connectorgateway"),
@@ -250,30 +249,36 @@ class Gateway:
             ledger=self.ledger,
             authenticator=self.authenticator,
             authorization=authorization,
-            approvals=self.approvals,
+            gate=gate,
             refusals=self.refusals,
         )
         if self._wrap_layers:
             layers = self._wrap_layers(layers)
         server = grpc.aio.server(
-            interceptors=[GovernanceInterceptor(layers, GOVERNED_SERVICES)],
+            interceptors=[GovernanceInterceptor(layers)],
             options=[
                 ("grpc.max_receive_message_length", s.max_receive_bytes),
                 ("grpc.so_reuseport", 0),
             ],
         )
+        attempts = AttemptPipeline(
+            self.guards,
+            retries,
+            self.health,
+            self.metrics,
+            min_attempt_s=s.reliability.min_attempt_ms / 1000,
+        )
         pb_grpc.add_ConnectorServiceServicer_to_server(
-            # The governance chain hands each method a Call in place of the request message.
+            # The governance chain hands each method the admitted call in place of the request.
             ConnectorServicer(  # type: ignore[arg-type]
                 self.registry,
                 self.ledger,
-                keys,
+                AtMostOnce(self.ledger, keys, gate, attempts),
+                attempts,
+                gate,
                 self.health,
                 self.metrics,
-                retries,
                 self.guards,
-                self.approvals,
-                min_attempt_s=s.reliability.min_attempt_ms / 1000,
             ),
             server,
         )

@@ -17,10 +17,10 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 from google.protobuf import json_format
 
-from gateway.approval_servicer import decide, to_message
+from gateway.api.approval_service import decide, to_message
 from gateway.approvals.model import Approval, ApprovalStatus
 from gateway.approvals.store import ApprovalStore
-from gateway.audit.record import AuditEvent, Outcome
+from gateway.audit.record import AuditEvent, AuditLog, Outcome
 from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.clock import utc_now
 from gateway.descriptors import health_entry
@@ -44,7 +44,6 @@ from gateway.http.login import LOGIN_PATH, SESSION_COOKIE, SignIn
 from gateway.http.refusals import refusal_middleware, remember_approval, remember_identity
 from gateway.http.signed import SignedTokens
 from gateway.identity import Identity
-from gateway.interceptors.audit import AuditLog
 from gateway.paging import MAX_PAGE_SIZE, decode, page, page_size
 from gateway.registry import Registry
 from gateway.settings import HttpSettings

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from gateway.contract import Adapter, ConnectorMetadata, OperationSpec, PolicyClass
+from gateway.errors import ConnectorNotFound
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,17 @@ class Registry:
 
     def get(self, key: str) -> Connector | None:
         return self._connectors.get(key)
+
+    def require(self, key: str) -> Connector:
+        """The connector validation resolved; CONNECTOR_NOT_FOUND if there is none."""
+        connector = self._connectors.get(key)
+        if connector is None:
+            known = ", ".join(sorted(self._connectors))
+            raise ConnectorNotFound(
+                f"no connector {key!r}; known connectors: {known}",
+                metadata={"connector_key": key},
+            )
+        return connector
 
     def all(self) -> list[Connector]:
         return [self._connectors[k] for k in sorted(self._connectors)]

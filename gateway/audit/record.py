@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 class Outcome(enum.StrEnum):
@@ -43,3 +43,12 @@ class StoredEvent:
 
     seq: int
     event_id: str
+
+
+class AuditLog(Protocol):
+    """Where audit events go (the writer, in production)."""
+
+    async def append(self, event: AuditEvent) -> StoredEvent:
+        """Returns once the row is durable. Must take the event before its first await and
+        finish the write even when the awaiting caller is cancelled."""
+        ...

@@ -23,10 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from gateway.audit.record import AuditEvent, Outcome
+from gateway.audit.record import AuditEvent, AuditLog, Outcome
 from gateway.clock import to_text, utc_now
 from gateway.errors import GatewayError, Unauthenticated
-from gateway.interceptors.audit import AuditLog
 from gateway.reliability.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from gateway.auth.caller_ids import JWT, old_form_problem, token_caller
 from gateway.auth.mtls import caller_from_peer
+from gateway.call import Credentials
 from gateway.auth.policy import AuthorizationPolicy
 from gateway.auth.settings import AuthSettings
 from gateway.auth.tokens import TokenVerifier
@@ -114,6 +115,24 @@ class Authenticator:
     @property
     def policy(self) -> AuthorizationPolicy:
         return self._policy
+
+    def identify(
+        self, credentials: Credentials, auth_context: Mapping[str, Iterable[bytes]]
+    ) -> Identity:
+        """The identity of what a caller presented, over gRPC or HTTP. A browser signs in (its
+        session cookie) or sends a bearer token; it is never the development caller, since any
+        web page can make a browser send requests to loopback."""
+        if not _values(credentials.metadata, AUTHORIZATION):
+            if credentials.session is not None:
+                return self._policy.identity_for(credentials.session(), None)
+            if credentials.browser:
+                raise CredentialsMissing(
+                    "a browser must sign in: open the login link the gateway logged at start-up "
+                    "(`connector-gateway login-url` prints it), or send a bearer token"
+                    if self._settings.mode == "development"
+                    else "send a bearer token in the Authorization header"
+                )
+        return self.authenticate(credentials.metadata, auth_context)
 
     def authenticate(
         self, metadata: Metadata, auth_context: Mapping[str, Iterable[bytes]]

@@ -21,7 +21,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
 from gateway.approvals.model import Approval
-from gateway.audit.record import AuditEvent, Outcome
+from gateway.audit.record import AuditEvent, AuditLog, Outcome
 from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.errors import (
     BodyTimeout,
@@ -33,7 +33,7 @@ from gateway.errors import (
     RouteNotFound,
 )
 from gateway.identity import Identity
-from gateway.interceptors.audit import REQUEST_REJECTED, AuditLog
+from gateway.interceptors.audit import REQUEST_REJECTED
 
 log = logging.getLogger(__name__)
 

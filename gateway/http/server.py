@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from gateway.approvals.store import ApprovalStore
+from gateway.audit.record import AuditLog
 from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.settings import TlsSettings
@@ -25,7 +26,6 @@ from gateway.http.hosts import AllowedHosts, address_host
 from gateway.http.login import SignIn
 from gateway.http.refusals import raw_refusal
 from gateway.http_api import build_app
-from gateway.interceptors.audit import AuditLog
 from gateway.registry import Registry
 from gateway.settings import Settings
 

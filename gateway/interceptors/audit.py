@@ -19,29 +19,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
 
-from gateway.audit.record import AuditEvent, Outcome, StoredEvent
+from gateway.audit.record import AuditEvent, AuditLog, Outcome, StoredEvent
+from gateway.call import Call, Context
 from gateway.contract import DataClassification
 from gateway.errors import GatewayError, Internal, OutcomeUnknown
-from gateway.interceptors.base import Call, CallFacts, Context, Next
+from gateway.interceptors.base import Next
 from gateway.redaction import redact_metadata
 from gateway.registry import Registry
 
 if TYPE_CHECKING:
     from gateway.audit.refusal_limiter import RefusalLimiter
 
-# Methods that change something, with their (requested, succeeded, failed) events; an empty
-# event is taken from what the call learned (the operation's own events).
-ACTIONS = {
-    "Execute": ("execution_requested", "", ""),
-    "Compensate": ("compensation_requested", "workflow_compensated", "compensation_failed"),
-    "ApproveApproval": ("", "approval_granted", ""),
-    "DenyApproval": ("", "approval_denied", ""),
-    "ResolveExecution": ("", "outcome_resolved", ""),
-}
 REQUEST_REJECTED = "request_rejected"
 
 # The data classification of a connector by its key ("" before one is resolved).
@@ -59,13 +51,6 @@ def classified_by(registry: Registry) -> Classify:
         return connector.metadata.data_classification if connector else confidential(key)
 
     return classify
-
-
-class AuditLog(Protocol):
-    async def append(self, event: AuditEvent) -> StoredEvent:
-        """Returns once the row is durable. Must take the event before its first await and
-        finish the write even when the awaiting caller is cancelled."""
-        ...
 
 
 class CallAudit:
@@ -92,7 +77,7 @@ class CallAudit:
             outcome=outcome,
             tenant=facts.tenant,
             caller=facts.caller,
-            rpc_method=self._call.method,
+            rpc_method=self._call.route,
             connector_key=facts.connector_key,
             operation=facts.operation,
             execution_id=facts.execution_id,
@@ -119,15 +104,15 @@ class CallAudit:
 
     async def requested(self) -> None:
         """Records, durably, that the vendor is about to be called."""
-        requested_event = ACTIONS.get(self._call.method, ("execution_requested", "", ""))[0]
-        await self.write(self.event(requested_event, Outcome.REQUESTED))
+        await self.write(self.event(self._call.rule.events.requested, Outcome.REQUESTED))
         self.requested_written = True
 
 
 def _events(call: Call) -> tuple[str, str]:
-    facts: CallFacts = call.facts
-    _, success, failure = ACTIONS.get(call.method, ("", "", ""))
-    return (facts.success_event or success, facts.failure_event or failure)
+    """The success and failure events: what the call learned (an operation's own events, a
+    replay), else its method's."""
+    facts, events = call.facts, call.rule.events
+    return (facts.success_event or events.succeeded, facts.failure_event or events.failed)
 
 
 class AuditLayer:
@@ -145,7 +130,7 @@ class AuditLayer:
         try:
             response = await call_next(call.with_(audit=audit))
         except GatewayError as error:
-            if call.identity is None and not self._refusals.admit(ctx.peer(), error):
+            if not call.facts.caller and not self._refusals.admit(ctx.peer(), error):
                 raise  # over the peer's budget: counted for its summary row
             await audit.write(self._failure_event(audit, call, error))
             raise
@@ -177,7 +162,7 @@ class AuditLayer:
                 )
             )
             raise
-        if call.method in ACTIONS:
+        if call.rule.audited:
             stored = await audit.write(audit.event(_events(call)[0], Outcome.SUCCEEDED))
             if "audit_event_id" in response.DESCRIPTOR.fields_by_name:
                 response.audit_event_id = stored.event_id  # type: ignore[attr-defined]

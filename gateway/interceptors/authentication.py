@@ -10,7 +10,8 @@ from __future__ import annotations
 from google.protobuf.message import Message
 
 from gateway.auth.authenticator import Authenticator
-from gateway.interceptors.base import Call, Context, Next
+from gateway.call import Call, Context
+from gateway.interceptors.base import Next
 
 
 class AuthenticationLayer:
@@ -20,7 +21,7 @@ class AuthenticationLayer:
         self._authenticator = authenticator
 
     async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
-        identity = self._authenticator.authenticate(call.metadata, ctx.auth_context())
+        identity = self._authenticator.identify(call.credentials, ctx.auth_context())
         call.facts.tenant = identity.tenant
         call.facts.caller = identity.caller
         return await call_next(call.with_(identity=identity))

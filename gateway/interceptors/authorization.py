@@ -10,15 +10,8 @@ from __future__ import annotations
 from google.protobuf.message import Message
 
 from gateway.auth.policy import AuthorizationPolicy
-from gateway.interceptors.base import Call, Context, Next
-
-OPERATOR_METHODS = (
-    "ListApprovals",
-    "ApproveApproval",
-    "DenyApproval",
-    "ListExecutions",
-    "ResolveExecution",
-)
+from gateway.call import Call, Context
+from gateway.interceptors.base import Next
 
 
 class AuthorizationLayer:
@@ -28,12 +21,10 @@ class AuthorizationLayer:
         self._authorization = authorization
 
     async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
-        assert call.identity is not None
-        if call.method in OPERATOR_METHODS:
-            self._authorization.check_operator(call.identity)
-        if call.method in ("Execute", "Compensate") and call.target is not None:
-            target = call.target
-            self._authorization.check_call(
-                call.identity, target.metadata.key, target.operation.name
-            )
+        identity = call.who()
+        if call.rule.operator_only:
+            self._authorization.check_operator(identity)
+        if call.rule.acts:
+            target = call.what()
+            self._authorization.check_call(identity, target.metadata.key, target.operation.name)
         return await call_next(call)

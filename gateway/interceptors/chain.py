@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from opentelemetry import trace
 
-from gateway.approvals.store import ApprovalStore
+from gateway.approvals.gate import ApprovalGate
+from gateway.audit.record import AuditLog
 from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.policy import AuthorizationPolicy
-from gateway.interceptors.audit import AuditLayer, AuditLog, classified_by
+from gateway.interceptors.audit import AuditLayer, classified_by
 from gateway.interceptors.authentication import AuthenticationLayer
 from gateway.interceptors.authorization import AuthorizationLayer
 from gateway.interceptors.base import Layer
@@ -48,7 +49,7 @@ def build_chain(
     ledger: Ledger,
     authenticator: Authenticator,
     authorization: AuthorizationPolicy,
-    approvals: ApprovalStore,
+    gate: ApprovalGate,
     refusals: RefusalLimiter,
 ) -> list[Layer]:
     layers: dict[str, Layer] = {
@@ -60,6 +61,6 @@ def build_chain(
         "deadline": DeadlineLayer(settings.deadline_reserve_ms, settings.max_call_deadline_ms),
         "authorization": AuthorizationLayer(authorization),
         "replay": ReplayLayer(ledger),
-        "policy": PolicyLayer(registry, approvals),
+        "policy": PolicyLayer(registry, gate),
     }
     return [layers[name] for name in ORDER]

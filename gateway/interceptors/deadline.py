@@ -13,8 +13,9 @@ import time
 
 from google.protobuf.message import Message
 
+from gateway.call import Call, Context, Deadline
 from gateway.errors import DeadlineExceeded, OutcomeUnknown
-from gateway.interceptors.base import Call, Context, Deadline, Next
+from gateway.interceptors.base import Next
 
 
 class DeadlineLayer:
@@ -66,6 +67,6 @@ def _learned(call: Call) -> dict[str, str]:
     facts name the execution it undoes, not its own)."""
     facts = call.facts
     learned = {"connector_key": facts.connector_key}
-    if call.method == "Execute":
+    if call.rule.acts and not call.rule.compensates:
         learned["execution_id"] = facts.execution_id
     return {key: value for key, value in learned.items() if value}

@@ -13,19 +13,17 @@ from __future__ import annotations
 from google.protobuf.message import Message
 
 from connectorgateway.v1 import connector_service_pb2 as pb
-from gateway.interceptors.base import Call, Context, KeyRef, Next
+from gateway.call import Call, Context, KeyRef
+from gateway.interceptors.base import Next
 from gateway.reliability.idempotency import (
     COMPENSATION_SCOPE,
     check_fingerprint,
     compensation_fingerprint,
     compensation_key,
     execute_fingerprint,
-    replay,
-    replay_outcome,
 )
 from gateway.store.ledger import ExecutionStatus, Ledger, RecordState
-
-REPLAY_EVENT = "execution_replayed"
+from gateway.store.outcomes import REPLAY_EVENT, replay, replay_outcome
 
 
 class ReplayLayer:
@@ -35,23 +33,23 @@ class ReplayLayer:
         self._ledger = ledger
 
     async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
-        identity = call.identity
-        if call.target is None or identity is None:
+        if not call.rule.acts:
             return await call_next(call)
+        identity, target = call.who(), call.what()
         facts = call.facts
         response_type: type[Message]
-        if call.method == "Execute":
-            if call.target.operation.read_only:  # reads repeat freely: no key, no record
+        if not call.rule.compensates:
+            if target.operation.read_only:  # reads repeat freely: no key, no record
                 return await call_next(call)
             key = KeyRef(
                 scope=identity.caller,
                 key=facts.idempotency_key,
                 fingerprint=execute_fingerprint(
-                    call.target.metadata.key, call.target.operation.name, facts.payload_digest
+                    target.metadata.key, target.operation.name, facts.payload_digest
                 ),
             )
             response_type = pb.ExecuteResponse
-        elif call.method == "Compensate" and call.execution is not None:
+        elif call.execution is not None:
             execution = call.execution
             if execution.status is ExecutionStatus.COMPENSATED and execution.compensation:
                 # The execution's own state decides: once undone, always this answer.
@@ -60,9 +58,7 @@ class ReplayLayer:
             key = KeyRef(
                 scope=COMPENSATION_SCOPE,
                 key=compensation_key(execution.execution_id),
-                fingerprint=compensation_fingerprint(
-                    execution.execution_id, call.target.operation.name
-                ),
+                fingerprint=compensation_fingerprint(execution.execution_id, target.operation.name),
             )
             response_type = pb.CompensateResponse
         else:
@@ -74,7 +70,7 @@ class ReplayLayer:
         check_fingerprint(record, key.fingerprint)
         if record.state is not RecordState.COMPLETED:
             return await call_next(call.with_(repeat=True))
-        if call.method == "Execute":
+        if not call.rule.compensates:
             facts.execution_id = record.execution_id
         facts.success_event = facts.refusal_event = REPLAY_EVENT
         return replay(record, response_type)

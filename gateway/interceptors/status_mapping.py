@@ -1,4 +1,9 @@
-"""Status mapping: the only place where an error becomes the gRPC status a caller sees."""
+"""Status mapping: every failure becomes a GatewayError, the one shape callers are answered in.
+
+A GatewayError passes as it is; anything else becomes INTERNAL with a generic message and the
+trace id (the details go to the log only). The protocol binding then renders the error (gRPC:
+``google.rpc.Status`` in the trailers; HTTP: the JSON refusal) through ``gateway.status``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,9 @@ import logging
 
 from google.protobuf.message import Message
 
+from gateway.call import Call, Context
 from gateway.errors import GatewayError, Internal
-from gateway.interceptors.base import Call, Context, Next
-from gateway.status import to_grpc_status
+from gateway.interceptors.base import Next
 
 log = logging.getLogger(__name__)
 
@@ -21,18 +26,15 @@ class StatusMappingLayer:
         try:
             return await call_next(call)
         except GatewayError as error:
-            failure = error
+            call.facts.status_code = error.code.name
+            raise
         except asyncio.CancelledError:
             call.facts.status_code = "CANCELLED"
             raise
         except Exception:
-            # The details go to the log only; the caller gets the trace id to quote.
             log.exception("unexpected error in %s (trace %s)", call.method, call.facts.trace_id)
-            failure = Internal(
+            call.facts.status_code = Internal.code.name
+            raise Internal(
                 f"internal error; quote trace id {call.facts.trace_id} to the operators",
                 metadata={"trace_id": call.facts.trace_id},
-            )
-        call.facts.status_code = failure.code.name
-        status = to_grpc_status(failure)
-        await ctx.abort(status.code, status.details, status.trailing_metadata)
-        raise AssertionError("unreachable: abort raises")  # pragma: no cover
+            ) from None

@@ -17,7 +17,8 @@ from opentelemetry.semconv._incubating.attributes.rpc_attributes import (
 )
 from opentelemetry.trace import SpanKind, Status, StatusCode, format_trace_id
 
-from gateway.interceptors.base import Call, Context, Next
+from gateway.call import Call, Context
+from gateway.interceptors.base import Next
 
 
 class TelemetryLayer:
@@ -29,7 +30,7 @@ class TelemetryLayer:
     async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
         carrier = {k: v for k, v in call.metadata if isinstance(v, str)}
         parent = propagate.extract(carrier)
-        service = call.full_method.strip("/").split("/", 1)[0]
+        service = call.rule.service
         with self._tracer.start_as_current_span(
             f"{service}/{call.method}",
             context=parent,

@@ -15,6 +15,7 @@ from google.protobuf import struct_pb2
 from google.protobuf.message import DecodeError, Message
 from pydantic import BaseModel, ValidationError
 
+from gateway.call import Call, Context, Target
 from gateway.canonical import sha256_hex
 from gateway.contract import OperationSpec
 from gateway.errors import (
@@ -40,12 +41,13 @@ from gateway.field_rules import (
     check_format,
     check_text,
 )
-from gateway.interceptors.base import Call, Context, Next, Target
+from gateway.interceptors.base import Next
+from gateway.methods import APPROVE_APPROVAL, DENY_APPROVAL, RESOLVE_EXECUTION, Subject
+from gateway.paging import MAX_PAGE_SIZE
 from gateway.redaction import redact
 from gateway.registry import Connector, Registry
 from gateway.store.ledger import Execution, ExecutionStatus, Ledger
 
-APPROVAL_METHODS = ("GetApproval", "WatchApproval", "ApproveApproval", "DenyApproval")
 # A payload refusal stays far below gRPC's 16 KiB trailers whatever the payload holds.
 MAX_VIOLATIONS = 20  # field violations reported per refusal
 _PATH_PART_CHARS = 64  # a payload key quoted in a field path is cut to this length
@@ -126,43 +128,42 @@ class ValidationLayer:
                 f"the request is not a valid {call.method}Request message: {error}"
             ) from None
         call = call.with_(request=request)
-        if call.method == "Execute":
+        subject = call.rule.subject
+        if subject is Subject.ACTION:
             call = self._execute(call, request)
-        elif call.method == "Compensate":
+        elif subject is Subject.COMPENSATION:
             call = await self._compensate(call, request)
-        elif call.method == "DescribeConnector":
+        elif subject is Subject.CONNECTOR:
             key = _required("connector_key", request.connector_key, NAME, "the connector's key")
             self._connector(key)
-        elif call.method in ("Health", "Metrics") and request.connector_key:
+        elif subject is Subject.CONNECTOR_FILTER and request.connector_key:
             self._connector(check_format("connector_key", request.connector_key, NAME))
-        elif call.method in APPROVAL_METHODS:
+        elif subject is Subject.APPROVAL:
             call.facts.approval_id = _required(
                 "approval_id",
                 request.approval_id,
                 APPROVAL_ID,
                 "the id from the APPROVAL_REQUIRED refusal",
             )
-            if call.method == "ApproveApproval":
+            if call.rule is APPROVE_APPROVAL:
                 check_text("note", request.note)
-            if call.method == "DenyApproval":
+            if call.rule is DENY_APPROVAL:
                 check_text("reason", request.reason)
                 if not request.reason.strip():
                     raise _missing("reason", "say why the action must not run; the agent reads it")
-        elif call.method in ("GetExecution", "ResolveExecution"):
+        elif subject is Subject.EXECUTION:
             call.facts.execution_id = _required(
                 "execution_id",
                 request.execution_id,
                 EXECUTION_ID,
                 "the execution_id returned by Execute",
             )
-            if call.method == "ResolveExecution":
+            if call.rule is RESOLVE_EXECUTION:
                 self._resolution(request)
-        elif call.method in ("ListApprovals", "ListExecutions") and not (
-            0 <= request.page_size <= 1000
-        ):
+        elif subject is Subject.LISTING and not (0 <= request.page_size <= MAX_PAGE_SIZE):
             raise InvalidField(
-                "page_size must be between 0 (the default, 100) and 1000",
-                violations=(FieldViolation("page_size", "0 to 1000"),),
+                f"page_size must be between 0 (the default, 100) and {MAX_PAGE_SIZE}",
+                violations=(FieldViolation("page_size", f"0 to {MAX_PAGE_SIZE}"),),
             )
         return await call_next(call)
 
@@ -192,7 +193,7 @@ class ValidationLayer:
     def _configured(call: Call, connector: Connector) -> None:
         """Refuses, before any approval is asked for, a connector that cannot act for the
         caller's tenant."""
-        tenant = call.identity.tenant if call.identity else ""
+        tenant = call.who().tenant
         if not connector.configured_for(tenant):
             raise NotConfigured.for_tenant(connector.key)
 
@@ -275,8 +276,7 @@ class ValidationLayer:
             raise _missing("reason", "say why the execution is undone; it is audited")
         self._idempotency_key(call, request.idempotency_key, required=True)
         _optional("approval_id", request.approval_id, APPROVAL_ID)  # the policy layer reads it
-        assert call.identity is not None  # authentication runs first
-        execution = await visible_execution(self._ledger, call.identity, execution_id)
+        execution = await visible_execution(self._ledger, call.who(), execution_id)
         call.facts.execution_id = execution.execution_id
         connector = self._connector(execution.connector_key)
         meta = connector.metadata

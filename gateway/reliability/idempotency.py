@@ -5,24 +5,16 @@ concurrent duplicate waiting for the first call instead of running a second one.
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 from collections.abc import Awaitable
-from typing import Any, TypeVar
 
-import grpc
-from google.protobuf.message import Message
-
+from gateway.call import Deadline
 from gateway.canonical import sha256_hex
 from gateway.errors import (
     DeadlineExceeded,
-    GatewayError,
     IdempotencyKeyReused,
-    OutcomeUnknown,
     ShuttingDown,
-    StoredError,
 )
-from gateway.interceptors.base import Deadline
 from gateway.reliability.stopping import Stopping
 from gateway.store.ledger import IdempotencyRecord, Ledger, NewExecution, RecordState
 
@@ -48,58 +40,6 @@ def execute_fingerprint(connector_key: str, operation: str, payload_digest: str)
 def compensation_fingerprint(execution_id: str, operation: str) -> str:
     """What a compensation's key is bound to: the execution and the undo."""
     return sha256_hex({"execution_id": execution_id, "operation": operation})
-
-
-def response_outcome(response: Message) -> dict[str, Any]:
-    return {"response": base64.b64encode(response.SerializeToString()).decode()}
-
-
-def error_outcome(error: GatewayError) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": error.code.name,
-            "reason": error.reason,
-            "message": error.message,
-            "metadata": dict(error.metadata),
-        }
-    }
-
-
-def stored_error(outcome: dict[str, Any]) -> StoredError:
-    err = outcome["error"]
-    return StoredError(grpc.StatusCode[err["code"]], err["reason"], err["message"], err["metadata"])
-
-
-M = TypeVar("M", bound=Message)
-
-
-def stored_response(outcome: dict[str, Any], response_type: type[M]) -> M:
-    response = response_type()
-    response.ParseFromString(base64.b64decode(outcome["response"]))
-    return response
-
-
-def replay(record: IdempotencyRecord, response_type: type[M]) -> M:
-    """The stored answer of an earlier call with this key: its response (``replayed``
-    set), or its stored failure raised again; OUTCOME_UNKNOWN while nobody knows."""
-    if record.state is RecordState.UNKNOWN:
-        # What the first answer said (cause, attempts, ...), when it got to store it.
-        first: dict[str, str] = record.outcome.get("error", {}).get("metadata", {})
-        raise OutcomeUnknown(
-            f"the first call with idempotency key {record.key!r} may have reached the "
-            "vendor, and its outcome is not known; it is listed for operators to resolve. "
-            "Do not repeat it under a new key before checking with them",
-            metadata={**first, "execution_id": record.execution_id, "replayed": "true"},
-        )
-    return replay_outcome(record.outcome, response_type)
-
-
-def replay_outcome(outcome: dict[str, Any], response_type: type[M]) -> M:
-    if "error" in outcome:
-        raise stored_error(outcome).with_metadata(replayed="true")
-    response = stored_response(outcome, response_type)
-    response.replayed = True  # type: ignore[attr-defined]
-    return response
 
 
 def check_fingerprint(record: IdempotencyRecord, fingerprint: str) -> None:

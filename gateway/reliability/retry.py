@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.call import Deadline
 from gateway.contract import Idempotency, OperationSpec, RetryPolicy
 from gateway.errors import CircuitOpen, GatewayError, RateLimited, ShuttingDown
-from gateway.interceptors.base import Deadline
 
 # Refusals by the gateway itself, before an attempt reaches the vendor.
 GATE_REFUSALS = (CircuitOpen, RateLimited)

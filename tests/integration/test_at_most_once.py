@@ -24,9 +24,10 @@ from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import execution_service_pb2 as epb
 from connectorgateway.v1 import execution_service_pb2_grpc as epb_grpc
 from gateway.auth.authenticator import DEV_CALLER_HEADER
+from gateway.call import Call, Context
 from gateway.clock import utc_now
 from gateway.errors import VendorUnavailable
-from gateway.interceptors.base import Call, Context, Layer, Next
+from gateway.interceptors.base import Layer, Next
 from gateway.registry import Connector
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway

@@ -9,7 +9,8 @@ import pytest
 from google.protobuf.message import Message
 
 from connectorgateway.v1 import connector_service_pb2 as pb
-from gateway.interceptors.base import Call, Context, Layer, Next
+from gateway.call import Call, Context
+from gateway.interceptors.base import Layer, Next
 from gateway.registry import Connector
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import gateway_settings, running_gateway

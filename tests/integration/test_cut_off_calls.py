@@ -14,7 +14,8 @@ import pytest
 from google.protobuf.message import Message
 
 from connectorgateway.v1 import connector_service_pb2 as pb
-from gateway.interceptors.base import Call, Context, Next
+from gateway.call import Call, Context
+from gateway.interceptors.base import Next
 from gateway.registry import Connector
 from tests.support.cli import run_cli_at
 from tests.support.fake_adapter import FakeAdapter

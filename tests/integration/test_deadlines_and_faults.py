@@ -12,8 +12,9 @@ import pytest
 from google.protobuf.message import Message
 
 from connectorgateway.v1 import connector_service_pb2 as pb
+from gateway.call import Call, Context
 from gateway.errors import VendorUnavailable
-from gateway.interceptors.base import Call, Context, Layer, Next
+from gateway.interceptors.base import Layer, Next
 from gateway.registry import Connector
 from tests.support.fake_adapter import FAKE_METADATA, FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway

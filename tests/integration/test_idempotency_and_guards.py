@@ -13,10 +13,11 @@ import pytest
 from google.protobuf.message import Message
 
 from connectorgateway.v1 import connector_service_pb2 as pb
+from gateway.call import Call, Context
 from gateway.canonical import sha256_hex
 from gateway.clock import utc_now
 from gateway.errors import VendorUnavailable
-from gateway.interceptors.base import Call, Context, Layer, Next
+from gateway.interceptors.base import Layer, Next
 from gateway.registry import Connector
 from gateway.store.ledger import NewExecution
 from tests.support.cli import run_cli

@@ -18,7 +18,8 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
-from gateway.interceptors.base import Call, Context, Layer, Next
+from gateway.call import Call, Context
+from gateway.interceptors.base import Layer, Next
 from gateway.registry import Connector
 from tests.integration.reasons.observe import echo, fake_rig, refused_rpc
 from tests.integration.reasons.vendors import BACKOFF_S, stop_during_backoff

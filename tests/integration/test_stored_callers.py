@@ -28,7 +28,8 @@ from gateway.auth.stored_callers import plan
 from gateway.canonical import sha256_hex
 from gateway.clock import to_text, utc_now
 from gateway.registry import Connector
-from gateway.reliability.idempotency import execute_fingerprint, response_outcome
+from gateway.reliability.idempotency import execute_fingerprint
+from gateway.store.outcomes import response_outcome
 from gateway.store.sqlite import migrate
 from tests.support.cli import run_cli
 from tests.support.fake_adapter import FakeAdapter

@@ -8,7 +8,7 @@ from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
-from gateway.approval_servicer import to_message
+from gateway.api.approval_service import to_message
 from gateway.approvals import ApprovalClocks, ApprovalStatus
 from tests.support.approval_store import REDACTED, T0, store_env
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from google.protobuf import timestamp_pb2
 
@@ -12,10 +13,10 @@ from gateway.approvals.model import Approval, ApprovalClocks, ApprovalStatus
 from gateway.approvals.refusals import not_found
 from gateway.approvals.sla import escalation_level
 from gateway.approvals.store import ApprovalStore
+from gateway.call import Admitted, Context
 from gateway.clock import utc_now
 from gateway.descriptors import to_struct
 from gateway.identity import Identity
-from gateway.interceptors.base import Call, Context
 from gateway.paging import decode, page, page_size
 
 SLA_PERIOD = timedelta(days=30)
@@ -103,8 +104,7 @@ class ApprovalServicer:
         self._recheck_s = watch_recheck_s
         self._clock = clock
 
-    def _message(self, call: Call, approval: Approval) -> apb.Approval:
-        assert call.identity is not None
+    def _message(self, call: Admitted[Any], approval: Approval) -> apb.Approval:
         # The store answers only within the caller's tenant: an operator here is its operator.
         return to_message(
             approval, self._clocks, self._clock(), full_payload=call.identity.operator
@@ -117,23 +117,23 @@ class ApprovalServicer:
         if not identity.operator and approval.requested_by != identity.caller:
             raise not_found(approval.approval_id)
 
-    async def _get_visible(self, call: Call) -> Approval:
-        assert call.identity is not None
-        approval = await self._store.get(call.identity.tenant, call.request.approval_id)
+    async def _get_visible(self, call: Admitted[Any]) -> Approval:
+        approval = await self._store.get(call.tenant, call.request.approval_id)
         self._visible(call.identity, approval)
         self._describe(call, approval)
         return approval
 
     @staticmethod
-    def _describe(call: Call, approval: Approval) -> None:
+    def _describe(call: Admitted[Any], approval: Approval) -> None:
         call.facts.connector_key = approval.connector_key
         call.facts.operation = approval.operation
         call.facts.payload_digest = approval.payload_digest
         call.facts.execution_id = approval.execution_id
 
-    async def ListApprovals(self, call: Call, ctx: Context) -> apb.ListApprovalsResponse:
-        assert call.identity is not None
-        tenant = call.identity.tenant
+    async def ListApprovals(
+        self, call: Admitted[apb.ListApprovalsRequest], ctx: Context
+    ) -> apb.ListApprovalsResponse:
+        tenant = call.tenant
         status = _FROM_STATUS.get(call.request.status)
         scope = f"approvals/{status.value if status else 'all'}"
         after = decode(call.request.page_token, scope)
@@ -150,16 +150,17 @@ class ApprovalServicer:
             next_page_token=next_page_token,
         )
 
-    async def GetApproval(self, call: Call, ctx: Context) -> apb.GetApprovalResponse:
+    async def GetApproval(
+        self, call: Admitted[apb.GetApprovalRequest], ctx: Context
+    ) -> apb.GetApprovalResponse:
         approval = await self._get_visible(call)
         return apb.GetApprovalResponse(approval=self._message(call, approval))
 
     async def WatchApproval(
-        self, call: Call, ctx: Context
+        self, call: Admitted[apb.WatchApprovalRequest], ctx: Context
     ) -> AsyncIterator[apb.WatchApprovalResponse]:
-        assert call.identity is not None
         updates = self._store.watch(
-            call.identity.tenant, call.request.approval_id, recheck_s=self._recheck_s
+            call.tenant, call.request.approval_id, recheck_s=self._recheck_s
         )
         try:
             first = True
@@ -172,19 +173,22 @@ class ApprovalServicer:
         finally:
             await updates.aclose()
 
-    async def ApproveApproval(self, call: Call, ctx: Context) -> apb.ApproveApprovalResponse:
+    async def ApproveApproval(
+        self, call: Admitted[apb.ApproveApprovalRequest], ctx: Context
+    ) -> apb.ApproveApprovalResponse:
         approval = await self._decide(call, grant=True, text=call.request.note)
         return apb.ApproveApprovalResponse(approval=self._message(call, approval))
 
-    async def DenyApproval(self, call: Call, ctx: Context) -> apb.DenyApprovalResponse:
+    async def DenyApproval(
+        self, call: Admitted[apb.DenyApprovalRequest], ctx: Context
+    ) -> apb.DenyApprovalResponse:
         approval = await self._decide(call, grant=False, text=call.request.reason)
         return apb.DenyApprovalResponse(approval=self._message(call, approval))
 
-    async def _decide(self, call: Call, *, grant: bool, text: str) -> Approval:
-        assert call.identity is not None
+    async def _decide(self, call: Admitted[Any], *, grant: bool, text: str) -> Approval:
         return await decide(
             self._store,
-            tenant=call.identity.tenant,
+            tenant=call.tenant,
             approval_id=call.request.approval_id,
             approver=call.identity.caller,
             grant=grant,

@@ -10,16 +10,17 @@ from pydantic import ValidationError
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import execution_service_pb2 as epb
+from gateway.call import Admitted, Context
 from gateway.clock import to_text
 from gateway.contract import OperationSpec
 from gateway.descriptors import to_struct
 from gateway.errors import ExecutionNotUnknown, FieldViolation, InvalidField
 from gateway.execution_access import visible_execution
-from gateway.interceptors.base import Call, Context
 from gateway.paging import Cursor, decode, page, page_size
 from gateway.registry import Registry
-from gateway.reliability.idempotency import COMPENSATION_KEY_PREFIX, response_outcome
+from gateway.reliability.idempotency import COMPENSATION_KEY_PREFIX
 from gateway.store.ledger import Execution, ExecutionStatus, Ledger
+from gateway.store.outcomes import response_outcome
 
 _STATUS = {
     ExecutionStatus.RUNNING: epb.EXECUTION_STATUS_RUNNING,
@@ -90,31 +91,34 @@ class ExecutionServicer:
         self._registry = registry
         self._ttl_s = idempotency_ttl_s
 
-    async def _visible(self, call: Call) -> Execution:
-        assert call.identity is not None
+    async def _visible(self, call: Admitted[Any]) -> Execution:
         execution = await visible_execution(self._ledger, call.identity, call.request.execution_id)
         call.facts.execution_id = execution.execution_id
         call.facts.connector_key = execution.connector_key
         call.facts.operation = execution.operation
         return execution
 
-    async def ListExecutions(self, call: Call, ctx: Context) -> epb.ListExecutionsResponse:
-        assert call.identity is not None
+    async def ListExecutions(
+        self, call: Admitted[epb.ListExecutionsRequest], ctx: Context
+    ) -> epb.ListExecutionsResponse:
         status = _FROM_STATUS.get(call.request.status)
         scope = f"executions/{status.value if status else 'all'}"
         after = decode(call.request.page_token, scope)
         size = page_size(call.request.page_size)
-        rows = await self._ledger.executions(call.identity.tenant, status, size + 1, after=after)
+        rows = await self._ledger.executions(call.tenant, status, size + 1, after=after)
         shown, next_page_token = page(rows, size, _cursor, scope)
         return epb.ListExecutionsResponse(
             executions=[to_message(e) for e in shown], next_page_token=next_page_token
         )
 
-    async def GetExecution(self, call: Call, ctx: Context) -> epb.GetExecutionResponse:
+    async def GetExecution(
+        self, call: Admitted[epb.GetExecutionRequest], ctx: Context
+    ) -> epb.GetExecutionResponse:
         return epb.GetExecutionResponse(execution=to_message(await self._visible(call)))
 
-    async def ResolveExecution(self, call: Call, ctx: Context) -> epb.ResolveExecutionResponse:
-        assert call.identity is not None
+    async def ResolveExecution(
+        self, call: Admitted[epb.ResolveExecutionRequest], ctx: Context
+    ) -> epb.ResolveExecutionResponse:
         execution = await self._visible(call)
         acted = call.request.resolution == epb.RESOLUTION_SUCCEEDED
         call.facts.resolution = "succeeded" if acted else "not_acted"
@@ -145,7 +149,7 @@ class ExecutionServicer:
                 attempts=execution.attempts,
             )
         resolved = await self._ledger.resolve(
-            tenant=call.identity.tenant,
+            tenant=call.tenant,
             execution_id=execution.execution_id,
             acted=acted,
             outcome=response_outcome(answer),

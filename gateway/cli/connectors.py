@@ -1,0 +1,76 @@
+"""``connector-gateway connectors list|describe``: the connectors' contracts."""
+
+from __future__ import annotations
+
+import argparse
+
+from connectorgateway.v1 import connector_service_pb2 as pb
+from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
+from gateway.cli.command import Commands, set_handler
+from gateway.cli.connection import Gateway, client_command
+from gateway.cli.output import message_dict, print_json, table
+
+
+def add_commands(commands: Commands) -> None:
+    connectors = commands.add_parser("connectors", help="list or describe connectors")
+    actions = connectors.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="every connector's contract")
+    listing.add_argument("--json", action="store_true")
+    set_handler(listing, client_command(_list))
+    describe = actions.add_parser("describe", help="one connector's contract")
+    describe.add_argument("key")
+    describe.add_argument("--json", action="store_true")
+    set_handler(describe, client_command(_describe))
+
+
+async def _list(gateway: Gateway, args: argparse.Namespace) -> int:
+    listed = await pb_grpc.ConnectorServiceStub(gateway.channel).ListConnectors(
+        pb.ListConnectorsRequest(), timeout=gateway.timeout, metadata=gateway.metadata
+    )
+    if args.json:
+        print_json(message_dict(listed))
+        return 0
+    rows = [
+        [
+            c.key,
+            c.display_name,
+            c.display_name_ar,
+            c.version,
+            "yes" if c.configured else "no",
+            ", ".join(o.name for o in c.operations),
+        ]
+        for c in listed.connectors
+    ]
+    print(table(rows, ["KEY", "NAME", "NAME (AR)", "VERSION", "CONFIGURED", "OPERATIONS"]))
+    return 0
+
+
+async def _describe(gateway: Gateway, args: argparse.Namespace) -> int:
+    described = await pb_grpc.ConnectorServiceStub(gateway.channel).DescribeConnector(
+        pb.DescribeConnectorRequest(connector_key=args.key),
+        timeout=gateway.timeout,
+        metadata=gateway.metadata,
+    )
+    if args.json:
+        print_json(message_dict(described.connector))
+        return 0
+    c = described.connector
+    print(f"{c.key}  {c.display_name} / {c.display_name_ar}  v{c.version}")
+    print(f"contract: {c.contract_url}")
+    print(
+        f"timeout: {c.timeout_ms} ms  retries: {c.retry_policy.max_retries} "
+        f"(backoff {list(c.retry_policy.backoff_ms)} ms)  "
+        f"classification: {pb.DataClassification.Name(c.data_classification)}"
+    )
+    rows = [
+        [
+            o.name,
+            pb.PolicyClass.Name(o.policy_class).removeprefix("POLICY_CLASS_"),
+            pb.Idempotency.Name(o.idempotency).removeprefix("IDEMPOTENCY_").lower(),
+            o.compensation or "-",
+            o.description,
+        ]
+        for o in c.operations
+    ]
+    print(table(rows, ["OPERATION", "CLASS", "IDEMPOTENCY", "UNDONE BY", "DESCRIPTION"]))
+    return 0
