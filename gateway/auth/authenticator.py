@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from gateway.auth.caller_ids import JWT, old_form_problem, token_caller
 from gateway.auth.mtls import caller_from_peer
-from gateway.call import Credentials
 from gateway.auth.policy import AuthorizationPolicy
 from gateway.auth.settings import AuthSettings
 from gateway.auth.tokens import TokenVerifier
+from gateway.call import Credentials
 from gateway.errors import CredentialsMissing, TokenInvalid
 from gateway.identity import Identity
 
