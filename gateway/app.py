@@ -29,10 +29,11 @@ from gateway.anchor_key import load_anchor_key
 from gateway.api.approval_service import ApprovalServicer
 from gateway.api.connector_service import ConnectorServicer
 from gateway.api.execution_service import ExecutionServicer
+from gateway.api.grpc import GovernanceInterceptor
 from gateway.approvals.gate import ApprovalGate
 from gateway.approvals.model import ApprovalClocks
 from gateway.approvals.store import ApprovalStore
-from gateway.audit.record import AuditEvent, Outcome
+from gateway.audit.events import approval_expired
 from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.audit.writer import AuditWriter
 from gateway.auth.authenticator import (
@@ -49,9 +50,14 @@ from gateway.execution.once import AtMostOnce
 from gateway.health_service import SERVING, HealthService
 from gateway.health_state import HealthTracker
 from gateway.http.server import HttpServer, start_http
-from gateway.interceptors.base import GovernanceInterceptor, Layer
+from gateway.interceptors.base import Layer
 from gateway.interceptors.chain import build_chain
-from gateway.methods import CONNECTOR_SERVICE, GOVERNED_SERVICES
+from gateway.methods import (
+    APPROVAL_SERVICE,
+    CONNECTOR_SERVICE,
+    EXECUTION_SERVICE,
+    GOVERNED_SERVICES,
+)
 from gateway.metrics import MetricsRegistry
 from gateway.redaction import redact_error
 from gateway.registry import Connector, Registry
@@ -268,33 +274,27 @@ class Gateway:
             self.metrics,
             min_attempt_s=s.reliability.min_attempt_ms / 1000,
         )
-        pb_grpc.add_ConnectorServiceServicer_to_server(
-            # The governance chain hands each method the admitted call in place of the request.
-            ConnectorServicer(  # type: ignore[arg-type]
-                self.registry,
-                self.ledger,
-                AtMostOnce(self.ledger, keys, gate, attempts),
-                attempts,
-                gate,
-                self.health,
-                self.metrics,
-                self.guards,
-            ),
-            server,
+        connector_servicer = ConnectorServicer(
+            self.registry,
+            self.ledger,
+            AtMostOnce(self.ledger, keys, gate, attempts),
+            attempts,
+            gate,
+            self.health,
+            self.metrics,
+            self.guards,
         )
-        epb_grpc.add_ExecutionServiceServicer_to_server(
-            ExecutionServicer(  # type: ignore[arg-type]
-                self.ledger, self.registry, idempotency_ttl_s=s.reliability.idempotency_ttl_s
-            ),
-            server,
+        execution_servicer = ExecutionServicer(
+            self.ledger, self.registry, idempotency_ttl_s=s.reliability.idempotency_ttl_s
         )
-        apb_grpc.add_ApprovalServiceServicer_to_server(
-            # A watch re-reads at the sweep's pace only for another process's changes.
-            ApprovalServicer(  # type: ignore[arg-type]
-                self.approvals, watch_recheck_s=s.approvals.expiry_sweep_s, clock=self.clocks.wall
-            ),
-            server,
+        # A watch re-reads at the sweep's pace only for another process's changes.
+        approval_servicer = ApprovalServicer(
+            self.approvals, watch_recheck_s=s.approvals.expiry_sweep_s, clock=self.clocks.wall
         )
+        # The governance chain hands each method the admitted call in place of the request.
+        pb_grpc.add_ConnectorServiceServicer_to_server(connector_servicer, server)  # type: ignore[arg-type]
+        epb_grpc.add_ExecutionServiceServicer_to_server(execution_servicer, server)  # type: ignore[arg-type]
+        apb_grpc.add_ApprovalServiceServicer_to_server(approval_servicer, server)  # type: ignore[arg-type]
         health_pb2_grpc.add_HealthServicer_to_server(self._health_servicer, server)
         reflection.enable_server_reflection(
             (*GOVERNED_SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME),
@@ -312,11 +312,14 @@ class Gateway:
 
         self.http = await start_http(
             s,
-            registry=self.registry,
-            health=self.health,
+            layers=layers,
+            servicers={
+                CONNECTOR_SERVICE: connector_servicer,
+                APPROVAL_SERVICE: approval_servicer,
+                EXECUTION_SERVICE: execution_servicer,
+            },
             serving=lambda: self._serving,
             authenticator=self.authenticator,
-            approvals=self.approvals,
             audit=self.audit,
             refusals=self.refusals,
         )
@@ -366,22 +369,7 @@ class Gateway:
         assert self.audit is not None
         expired = await self.approvals.expire_due()
         for approval in expired:
-            await self.audit.append(
-                AuditEvent(
-                    event_type="approval_expired",
-                    outcome=Outcome.REFUSED,
-                    tenant=approval.tenant,
-                    caller="gateway",
-                    rpc_method="",
-                    connector_key=approval.connector_key,
-                    operation=approval.operation,
-                    execution_id=approval.execution_id,
-                    payload_digest=approval.payload_digest,
-                    status_code="OK",
-                    reason="APPROVAL_EXPIRED",
-                    detail={"approval_id": approval.approval_id},
-                )
-            )
+            await self.audit.append(approval_expired(approval))
         await self.approvals.expiry_recorded([a.approval_id for a in expired])
         return len(expired)
 

@@ -23,7 +23,7 @@ from gateway.contract import ConnectorMetadata, OperationSpec
 from gateway.identity import Identity
 
 if TYPE_CHECKING:
-    from gateway.approvals.gate import ApprovalSubject
+    from gateway.approvals.subject import ApprovalSubject
     from gateway.methods import MethodRule
     from gateway.store.ledger import Execution
 
@@ -137,6 +137,7 @@ class Call:
     facts: CallFacts
     received_at: float
     route: str  # how it arrived, for the audit row: the RPC name, or "HTTP POST /v1/..."
+    protocol: str = "grpc"  # or "http"
     identity: Identity | None = None
     request: Any = None  # the parsed request message, set by validation
     target: Target | None = None

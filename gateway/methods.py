@@ -14,6 +14,7 @@ CONNECTOR_SERVICE = "connectorgateway.v1.ConnectorService"
 APPROVAL_SERVICE = "connectorgateway.v1.ApprovalService"
 EXECUTION_SERVICE = "connectorgateway.v1.ExecutionService"
 GOVERNED_SERVICES = (CONNECTOR_SERVICE, APPROVAL_SERVICE, EXECUTION_SERVICE)
+HTTP_SERVICE = "connectorgateway.v1.Http"  # what only the HTTP side offers
 
 
 class Subject(enum.Enum):
@@ -106,6 +107,8 @@ RESOLVE_EXECUTION = MethodRule(
     audited=True,
     events=AuditEvents(succeeded="outcome_resolved"),
 )
+# A browser's token for changes over HTTP (CSRF), bound to the caller who fetched it.
+CSRF_TOKEN = MethodRule(HTTP_SERVICE, "CsrfToken", Subject.NOTHING)
 
 RULES: dict[str, MethodRule] = {
     rule.full_name: rule
@@ -125,4 +128,4 @@ RULES: dict[str, MethodRule] = {
         GET_EXECUTION,
         RESOLVE_EXECUTION,
     )
-}
+}  # the gRPC methods by full name

@@ -9,6 +9,7 @@ from typing import Any
 from google.protobuf import timestamp_pb2
 
 from connectorgateway.v1 import approval_service_pb2 as apb
+from gateway.approvals.decisions import decide
 from gateway.approvals.model import Approval, ApprovalClocks, ApprovalStatus
 from gateway.approvals.refusals import not_found
 from gateway.approvals.sla import escalation_level
@@ -30,7 +31,13 @@ _STATUS = {
 }
 _FROM_STATUS = {v: k for k, v in _STATUS.items()}
 
-__all__ = ["ApprovalServicer", "decide", "to_message"]
+
+def status_number(status: ApprovalStatus | None) -> apb.ApprovalStatus:
+    """The API's value for ``status``; unspecified (every status) for None."""
+    return apb.APPROVAL_STATUS_UNSPECIFIED if status is None else _STATUS[status]
+
+
+__all__ = ["ApprovalServicer", "status_number", "to_message"]
 
 
 def _ts(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
@@ -68,27 +75,6 @@ def to_message(
         escalation_level=escalation_level(approval, now, clocks),
         used_by_execution_id=approval.used_by_execution_id or "",
     )
-
-
-async def decide(
-    store: ApprovalStore,
-    *,
-    tenant: str,
-    approval_id: str,
-    approver: str,
-    grant: bool,
-    text: str,
-    found: Callable[[Approval], None],
-) -> Approval:
-    """An operator grants (``text``: a note) or denies (``text``: the reason) an approval.
-    ``found`` sees the approval before the decision, so that a refused decision is audited
-    with what it was about."""
-    found(await store.get(tenant, approval_id))
-    if grant:
-        return await store.grant(
-            tenant=tenant, approval_id=approval_id, approver=approver, note=text
-        )
-    return await store.deny(tenant=tenant, approval_id=approval_id, approver=approver, reason=text)
 
 
 class ApprovalServicer:

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Mapping
 from typing import Any
 
-from google.protobuf.message import Message
-
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.approvals.gate import ApprovalGate
 from gateway.call import Admitted, AdmittedAction, AdmittedCompensation, Context
@@ -61,7 +59,9 @@ class ConnectorServicer:
         def invoke(attempt: AttemptContext) -> Awaitable[Mapping[str, Any]]:
             return adapter.execute(target.operation.name, target.payload, attempt)
 
-        def respond(execution_id: str, result: Mapping[str, Any], attempts: int) -> Message:
+        def respond(
+            execution_id: str, result: Mapping[str, Any], attempts: int
+        ) -> pb.ExecuteResponse:
             return pb.ExecuteResponse(
                 execution_id=execution_id, result=to_struct(dict(result)), attempts=attempts
             )
@@ -87,8 +87,8 @@ class ConnectorServicer:
             return pb.ExecuteResponse(
                 execution_id=execution_id, result=to_struct(dict(result)), attempts=log.attempts
             )
-        action = Action(call, call.key, connector, invoke, respond)
-        return await self._once.run(action, pb.ExecuteResponse)
+        action = Action(call, call.key, connector, invoke, respond, pb.ExecuteResponse)
+        return await self._once.run(action)
 
     async def Compensate(
         self, call: AdmittedCompensation[pb.CompensateRequest], ctx: Context
@@ -112,7 +112,7 @@ class ConnectorServicer:
         def invoke(attempt: AttemptContext) -> Awaitable[Mapping[str, Any]]:
             return adapter.compensate(target.operation.name, original, attempt)
 
-        def respond(_: str, result: Mapping[str, Any], attempts: int) -> Message:
+        def respond(_: str, result: Mapping[str, Any], attempts: int) -> pb.CompensateResponse:
             return pb.CompensateResponse(
                 execution_id=execution.execution_id,
                 compensating_operation=target.operation.name,
@@ -123,9 +123,15 @@ class ConnectorServicer:
         # The key is the execution's, tenant-wide: an execution is undone at most once, and
         # once undone its own record answers every later Compensate (see the replay layer).
         action = Action(
-            call, call.key, connector, invoke, respond, compensates=execution.execution_id
+            call,
+            call.key,
+            connector,
+            invoke,
+            respond,
+            pb.CompensateResponse,
+            compensates=execution.execution_id,
         )
-        return await self._once.run(action, pb.CompensateResponse)
+        return await self._once.run(action)
 
     def _usable(self, tenant: str, key: str) -> tuple[Connector, Adapter]:
         """The connector and the adapter acting with the caller's tenant's own account."""

@@ -23,14 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from gateway.audit.record import AuditEvent, AuditLog, Outcome
+from gateway.audit.events import refusals_summarized
+from gateway.audit.record import AuditLog
 from gateway.clock import to_text, utc_now
 from gateway.errors import GatewayError, Unauthenticated
 from gateway.reliability.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)
 
-SUMMARY_EVENT = "refusals_summarized"
 MAX_PEERS = 10_000  # beyond this many peers in one interval, new ones share one bucket
 OTHER_PEERS = "other peers"
 IPV6_PREFIX = 64  # one host's privacy addresses share a /64: one budget for all of them
@@ -138,7 +138,7 @@ class RefusalLimiter:
         written = 0
         for key, counts, first_at, last_at in due:
             try:
-                await self._audit.append(_summary(key, counts, first_at, last_at))
+                await self._audit.append(refusals_summarized(key, counts, first_at, last_at))
             except Exception:
                 log.exception("writing the summary of %d refusals failed", counts.total())
                 self._restore(key, counts, first_at, last_at)
@@ -162,21 +162,3 @@ class RefusalLimiter:
                 await self.summarize()
             except Exception:  # never stop summarizing
                 log.exception("summarizing refusals failed")
-
-
-def _summary(peer: str, counts: Counter[str], first_at: str, last_at: str) -> AuditEvent:
-    return AuditEvent(
-        event_type=SUMMARY_EVENT,
-        outcome=Outcome.REFUSED,
-        tenant="",
-        caller="",
-        rpc_method="",
-        status_code="UNAUTHENTICATED",
-        detail={
-            "peer": peer,
-            "count": str(counts.total()),
-            "reasons": ",".join(f"{reason}={n}" for reason, n in sorted(counts.items())),
-            "first_at": first_at,
-            "last_at": last_at,
-        },
-    )

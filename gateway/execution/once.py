@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import enum
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
 
@@ -36,7 +37,13 @@ RECONCILED_EVENT = "execution_reconciled"
 NATIVE_REPLAY_WINDOW_S = 24 * 3600  # vendors keep their idempotency keys about this long
 
 R = TypeVar("R", bound=Message)
-Respond = Callable[[str, Mapping[str, Any], int], Message]
+
+
+class Lookup(enum.Enum):
+    """What asking the vendor about an unknown outcome learned, short of its answer."""
+
+    UNASKED = "unasked"  # the vendor cannot be asked, or did not say: still unknown
+    NOT_ACTED = "not_acted"  # it never acted: safe to run
 
 
 def new_id() -> str:
@@ -44,14 +51,15 @@ def new_id() -> str:
 
 
 @dataclasses.dataclass(frozen=True)
-class Action:
-    """One action to run at most once under ``key``."""
+class Action(Generic[R]):
+    """One action to run at most once under ``key``, answered with an ``R``."""
 
     call: ActionCall
     key: KeyRef
     connector: Connector
     invoke: Invoke
-    respond: Respond  # the response for (execution id, vendor result, attempts)
+    respond: Callable[[str, Mapping[str, Any], int], R]  # (execution id, result, attempts)
+    response_type: type[R]  # what a replay decodes its stored answer into
     compensates: str = ""  # for a compensation: the execution it undoes
 
 
@@ -68,7 +76,7 @@ class AtMostOnce:
         self._gate = gate
         self._attempts = attempts
 
-    async def run(self, action: Action, response_type: type[R]) -> R:
+    async def run(self, action: Action[R]) -> R:
         call, ref = action.call, action.key
         facts, tenant = call.facts, call.identity.tenant
         operation = call.target.operation
@@ -94,13 +102,12 @@ class AtMostOnce:
                 fresh = True
                 break
             if earlier.state is not RecordState.UNKNOWN:
-                return self._replayed(action, earlier, response_type)
+                return self._replayed(action, earlier)
             if not _can_resend(operation, earlier):
                 found = await self._reconcile(action, earlier)
-                if found is None:
-                    return self._replayed(action, earlier, response_type)
-                if found is not False:
-                    assert isinstance(found, response_type)
+                if found is Lookup.UNASKED:
+                    return self._replayed(action, earlier)
+                if found is not Lookup.NOT_ACTED:
                     if not action.compensates:
                         facts.execution_id = earlier.execution_id
                     return found
@@ -154,7 +161,6 @@ class AtMostOnce:
                     compensates=action.compensates,
                 )
             )
-            assert isinstance(response, response_type)
             return response
         finally:
             self._keys.end(tenant, ref.scope, ref.key)
@@ -201,13 +207,12 @@ class AtMostOnce:
             compensates=compensates,
         )
 
-    async def _reconcile(self, action: Action, earlier: IdempotencyRecord) -> Message | bool | None:
-        """Asks the vendor about an unknown outcome: the stored answer when it acted, False
-        when it did not (safe to run), None when it cannot be asked."""
+    async def _reconcile(self, action: Action[R], earlier: IdempotencyRecord) -> R | Lookup:
+        """Asks the vendor about an unknown outcome: the stored answer when it acted."""
         call = action.call
         adapter = action.connector.adapter_for(call.identity.tenant)
         if not isinstance(adapter, Reconciler):
-            return None
+            return Lookup.UNASKED
         ctx = AttemptContext(
             call.identity.tenant,
             earlier.execution_id,
@@ -221,9 +226,9 @@ class AtMostOnce:
                     call.target.operation.name, call.target.payload, ctx
                 )
         except (GatewayError, TimeoutError):
-            return None  # still unknown; the replay says so
+            return Lookup.UNASKED  # still unknown; the replay says so
         if not lookup.found:
-            return False
+            return Lookup.NOT_ACTED
         response = action.respond(earlier.execution_id, lookup.result, 0)
         await self._finish(
             NewExecution(
@@ -246,12 +251,12 @@ class AtMostOnce:
         return response
 
     @staticmethod
-    def _replayed(action: Action, record: IdempotencyRecord, response_type: type[R]) -> R:
+    def _replayed(action: Action[R], record: IdempotencyRecord) -> R:
         facts = action.call.facts
         if not action.compensates:
             facts.execution_id = record.execution_id
         facts.success_event = facts.refusal_event = REPLAY_EVENT
-        return replay(record, response_type)
+        return replay(record, action.response_type)
 
     async def _settle_failure(
         self, call: ActionCall, execution: NewExecution, error: GatewayError, log: AttemptLog

@@ -1,7 +1,7 @@
-"""The HTTP side: liveness, the connectors' health as JSON, and the approval queue.
+"""The HTTP side around the chain: what comes before a request becomes a governed call.
 
-``gateway.http_api`` holds the routes; the modules here hold what every route relies on: the
-host names it answers to (``hosts``), who is calling (``callers``, ``login``, ``signed``), the
-one mapping of errors to answers and audit rows (``refusals``), bounds on connections
-(``connections``) and building the server with its TLS (``server``).
+``gateway.api.http`` holds the routes, which run the chain; the modules here hold the host
+names the side answers to (``hosts``), the development sign-in (``login``, ``signed``),
+refusals before the chain and the answer every refusal gets (``refusals``), bounds on
+connections (``connections``) and building the server with its TLS (``server``).
 """

@@ -1,27 +1,24 @@
-"""The one place where the HTTP side turns an error into its answer.
+"""Refusals before a request becomes a governed call, and the one answer every refusal gets.
 
-Every refusal is a JSON body with the same code, reason and metadata a gRPC caller reads in
-``ErrorInfo`` (docs/errors.md), and leaves an audit row before it is sent. aiohttp's own
-refusals (no such route, method not allowed, body too large) are turned into the gateway's
-reasons first. Anything unexpected becomes INTERNAL with a trace id to quote; the details go
-to the log only.
+aiohttp's own refusals (no such route, method not allowed, body too large), a body too slow
+to arrive and a spent sign-in link are turned into the gateway's reasons here, answered with
+the JSON of ``gateway.status`` and audited. Refusals inside the chain are audited by its audit
+layer and only answered here. Anything unexpected becomes INTERNAL with a trace id to quote;
+the details go to the log only.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import secrets
-from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
 
-from aiohttp import hdrs, web
+from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from gateway.approvals.model import Approval
-from gateway.audit.record import AuditEvent, AuditLog, Outcome
+from gateway.audit.events import refusal_event
+from gateway.audit.record import AuditLog
 from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.errors import (
     BodyTimeout,
@@ -32,68 +29,24 @@ from gateway.errors import (
     PayloadTooLarge,
     RouteNotFound,
 )
-from gateway.identity import Identity
-from gateway.interceptors.audit import REQUEST_REJECTED
+from gateway.status import http_status, printable, refusal_body, refusal_headers
 
 log = logging.getLogger(__name__)
 
-_STATUS_BY_CODE = {
-    "INVALID_ARGUMENT": 400,
-    "UNAUTHENTICATED": 401,
-    "PERMISSION_DENIED": 403,
-    "NOT_FOUND": 404,
-    "FAILED_PRECONDITION": 409,
-    "RESOURCE_EXHAUSTED": 429,
-    "UNAVAILABLE": 503,
-    "DEADLINE_EXCEEDED": 408,
-    "UNIMPLEMENTED": 405,
-}
-_STATUS_BY_REASON = {PayloadTooLarge.reason: 413}
-_IDENTITY = web.RequestKey("identity", Identity)
-_APPROVAL = web.RequestKey("approval", Approval)
 
-
-def http_status(error: GatewayError) -> int:
-    return _STATUS_BY_REASON.get(error.reason) or _STATUS_BY_CODE.get(error.code.name, 500)
-
-
-def printable(text: str, limit: int = 200) -> str:
-    """``text`` as it may be stored, hashed and shown: control characters and lone surrogates
-    (undecodable bytes) escaped, and at most ``limit`` characters."""
-    cleaned = "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+def refusal_response(error: GatewayError) -> web.Response:
+    """The answer to a refused request: the status, the JSON body and its headers."""
+    response = web.json_response(
+        refusal_body(error), status=http_status(error), headers=refusal_headers(error)
     )
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+    if isinstance(error, BodyTimeout):
+        response.force_close()  # what is left of the body cannot be told from a request
+    return response
 
 
-def refusal_body(error: GatewayError) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": error.code.name,
-            "reason": error.reason,
-            "message": printable(error.message, 1000),
-            "metadata": {key: printable(value) for key, value in error.metadata.items()},
-        }
-    }
-
-
-def refusal_headers(error: GatewayError) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    if error.retry_info_ms is not None:
-        headers[hdrs.RETRY_AFTER] = str(math.ceil(error.retry_info_ms / 1000))
-    if isinstance(error, MethodNotAllowed):
-        headers[hdrs.ALLOW] = error.metadata.get("allowed", "")
-    return headers
-
-
-def remember_identity(request: web.Request, identity: Identity) -> None:
-    """Names the caller in the audit row of a refusal that comes after authentication."""
-    request[_IDENTITY] = identity
-
-
-def remember_approval(request: web.Request, approval: Approval) -> None:
-    """Names the action in the audit row of a refusal that concerns this approval."""
-    request[_APPROVAL] = approval
+def route_of(request: web.Request) -> str:
+    """How a request is named in its audit rows: method and path as sent, printable."""
+    return printable(f"HTTP {request.method} {request.rel_url.raw_path}", 300)
 
 
 def _from_aiohttp(request: web.Request, error: web.HTTPException) -> GatewayError | None:
@@ -113,7 +66,7 @@ def _from_aiohttp(request: web.Request, error: web.HTTPException) -> GatewayErro
     return None
 
 
-def _internal(request: web.Request) -> Internal:
+def internal(request: web.Request) -> Internal:
     """INTERNAL with a trace id for the exception being handled, whose details are logged."""
     trace_id = secrets.token_hex(16)
     log.exception(
@@ -128,35 +81,10 @@ def _internal(request: web.Request) -> Internal:
     )
 
 
-def _audit_event(
-    request: web.Request, error: GatewayError, identity: Identity | None
-) -> AuditEvent:
-    approval = request.get(_APPROVAL)
-    return AuditEvent(
-        event_type=REQUEST_REJECTED,
-        outcome=Outcome.FAILED if isinstance(error, Internal) else Outcome.REFUSED,
-        tenant=identity.tenant if identity else "",
-        caller=printable(identity.caller) if identity else "",
-        rpc_method=printable(f"HTTP {request.method} {request.rel_url.raw_path}", 300),
-        connector_key=approval.connector_key if approval else "",
-        operation=approval.operation if approval else "",
-        execution_id=approval.execution_id if approval else "",
-        payload_digest=approval.payload_digest if approval else "",
-        status_code=error.code.name,
-        reason=error.reason,
-        trace_id=error.metadata.get("trace_id", "") if isinstance(error, Internal) else "",
-        detail=_printable_metadata(error.metadata),
-    )
-
-
-def _printable_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
-    return {printable(key, 60): printable(value) for key, value in metadata.items()}
-
-
 def refusal_middleware(audit: AuditLog, refusals: RefusalLimiter) -> Middleware:
-    """Middleware: answers and audits every refusal, whoever raised it. Refusals of callers
-    that never proved who they are get a row within their peer's budget, and beyond it are
-    counted into the peer's summary row (the gRPC side shares the budget)."""
+    """Middleware: answers and audits every refusal raised outside the chain. These come
+    before anyone proved who they are, so each gets a row within its peer's budget, and beyond
+    it is counted into the peer's summary row (the chain shares the budget)."""
 
     @web.middleware
     async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -165,20 +93,15 @@ def refusal_middleware(audit: AuditLog, refusals: RefusalLimiter) -> Middleware:
         except web.HTTPException as aiohttp_error:
             if aiohttp_error.status < 400:
                 raise
-            error = _from_aiohttp(request, aiohttp_error) or _internal(request)
+            error = _from_aiohttp(request, aiohttp_error) or internal(request)
         except GatewayError as gateway_error:
             error = gateway_error
         except Exception:
-            error = _internal(request)
-        identity = request.get(_IDENTITY)
-        if identity is not None or refusals.admit(request.remote or "", error):
-            await audit.append(_audit_event(request, error, identity))
-        response = web.json_response(
-            refusal_body(error), status=http_status(error), headers=refusal_headers(error)
-        )
-        if isinstance(error, BodyTimeout):
-            response.force_close()  # what is left of the body cannot be told from a request
-        return response
+            error = internal(request)
+        if refusals.admit(request.remote or "", error):
+            printed = {printable(k, 60): printable(v) for k, v in error.metadata.items()}
+            await audit.append(refusal_event(route_of(request), error, printed))
+        return refusal_response(error)
 
     return answer
 

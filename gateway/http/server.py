@@ -1,4 +1,4 @@
-"""Building and starting the HTTP side: the routes behind the connection guard, over TLS
+"""Building and starting the HTTP side: the HTTP face behind the connection guard, over TLS
 whenever ``auth.tls`` is set (client certificates are not asked for: HTTP callers
 authenticate with bearer tokens), and the development sign-in link once the port is known.
 """
@@ -8,25 +8,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from gateway.approvals.store import ApprovalStore
+from gateway.api.http import HttpFace, build_app
 from gateway.audit.record import AuditLog
 from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.settings import TlsSettings
 from gateway.errors import TooManyConnections
-from gateway.health_state import HealthTracker
-from gateway.http.callers import HttpCallers
 from gateway.http.connections import ConnectionGuard
 from gateway.http.hosts import AllowedHosts, address_host
 from gateway.http.login import SignIn
 from gateway.http.refusals import raw_refusal
-from gateway.http_api import build_app
-from gateway.registry import Registry
+from gateway.interceptors.base import Layer
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -116,11 +113,10 @@ def _base_url(scheme: str, address: str, port: int) -> str:
 async def start_http(
     settings: Settings,
     *,
-    registry: Registry,
-    health: HealthTracker,
+    layers: Sequence[Layer],
+    servicers: Mapping[str, object],
     serving: Callable[[], bool],
     authenticator: Authenticator,
-    approvals: ApprovalStore,
     audit: AuditLog,
     refusals: RefusalLimiter,
 ) -> HttpServer:
@@ -155,15 +151,20 @@ async def start_http(
             )
         ),
     )
+    face = HttpFace(
+        layers=layers,
+        servicers=servicers,
+        sign_in=sign_in,
+        http=http,
+        open_reads=settings.http_open_reads,
+        max_call_s=settings.max_call_deadline_ms / 1000,
+    )
     app = build_app(
-        registry=registry,
-        health=health,
+        face=face,
         serving=serving,
-        callers=HttpCallers(authenticator, sign_in),
-        approvals=approvals,
+        authenticator=authenticator,
         audit=audit,
         refusals=refusals,
-        open_reads=settings.http_open_reads,
         hosts=hosts,
         http=http,
         sign_in=sign_in,

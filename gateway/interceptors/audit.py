@@ -10,39 +10,27 @@ this layer writes the outcome row; the reply leaves only once that row is durabl
 enqueued before the first await and awaited under ``asyncio.shield``, so a caller that goes
 away cannot cancel them.
 
-A row's ``detail`` (the error's metadata) is redacted like a payload, by the data
-classification of the call's connector, whatever redaction the error already had.
+Rows are built by ``gateway.audit.events.call_event``, which redacts a row's ``detail`` by the
+data classification of the call's connector.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
 
+from gateway.audit.events import REQUEST_REJECTED, Classify, call_event, confidential
 from gateway.audit.record import AuditEvent, AuditLog, Outcome, StoredEvent
 from gateway.call import Call, Context
 from gateway.contract import DataClassification
 from gateway.errors import GatewayError, Internal, OutcomeUnknown
 from gateway.interceptors.base import Next
-from gateway.redaction import redact_metadata
 from gateway.registry import Registry
 
 if TYPE_CHECKING:
     from gateway.audit.refusal_limiter import RefusalLimiter
-
-REQUEST_REJECTED = "request_rejected"
-
-# The data classification of a connector by its key ("" before one is resolved).
-Classify = Callable[[str], DataClassification]
-
-
-def confidential(_: str) -> DataClassification:
-    """Details of calls no connector's classification covers are taken as confidential."""
-    return DataClassification.CONFIDENTIAL
 
 
 def classified_by(registry: Registry) -> Classify:
@@ -71,32 +59,14 @@ class CallAudit:
         status_code: str = "OK",
         reason: str = "",
     ) -> AuditEvent:
-        facts = self._call.facts
-        return AuditEvent(
-            event_type=event_type,
-            outcome=outcome,
-            tenant=facts.tenant,
-            caller=facts.caller,
-            rpc_method=self._call.route,
-            connector_key=facts.connector_key,
-            operation=facts.operation,
-            execution_id=facts.execution_id,
-            idempotency_key=facts.idempotency_key,
-            payload_digest=facts.payload_digest,
-            payload_redacted=facts.payload_redacted,
-            status_code=error.code.name if error else status_code,
-            reason=error.reason if error else reason,
-            attempts=facts.attempts,
-            latency_ms=round((time.monotonic() - self._call.received_at) * 1000, 3),
-            trace_id=facts.trace_id,
-            detail=redact_metadata(
-                {
-                    **({"approval_id": facts.approval_id} if facts.approval_id else {}),
-                    **({"resolution": facts.resolution} if facts.resolution else {}),
-                    **(error.metadata if error else {}),
-                },
-                self._classify(facts.connector_key),
-            ),
+        return call_event(
+            self._call,
+            event_type,
+            outcome,
+            error=error,
+            status_code=status_code,
+            reason=reason,
+            classify=self._classify,
         )
 
     async def write(self, event: AuditEvent) -> StoredEvent:

@@ -14,7 +14,8 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from gateway.approvals.gate import ApprovalGate, ApprovalSubject
+from gateway.approvals.gate import ApprovalGate
+from gateway.approvals.subject import ApprovalSubject
 from gateway.call import Call, Context
 from gateway.contract import PolicyClass
 from gateway.errors import PolicyForbidden

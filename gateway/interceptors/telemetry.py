@@ -1,4 +1,4 @@
-"""Telemetry: one OpenTelemetry server span per governed call.
+"""Telemetry: one OpenTelemetry server span per governed call, over gRPC or HTTP.
 
 The incoming W3C ``traceparent`` is continued, and the trace id is put in the call's facts
 for the audit row and for INTERNAL errors. Health checks never pass through this chain, so
@@ -15,6 +15,8 @@ from opentelemetry.semconv._incubating.attributes.rpc_attributes import (
     RPC_SERVICE,
     RPC_SYSTEM,
 )
+from opentelemetry.semconv.attributes.http_attributes import HTTP_REQUEST_METHOD
+from opentelemetry.semconv.attributes.url_attributes import URL_PATH
 from opentelemetry.trace import SpanKind, Status, StatusCode, format_trace_id
 
 from gateway.call import Call, Context
@@ -35,7 +37,7 @@ class TelemetryLayer:
             f"{service}/{call.method}",
             context=parent,
             kind=SpanKind.SERVER,
-            attributes={RPC_SYSTEM: "grpc", RPC_SERVICE: service, RPC_METHOD: call.method},
+            attributes=_attributes(call),
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
@@ -45,13 +47,22 @@ class TelemetryLayer:
             finally:
                 # The status-mapping layer inside has recorded the code it answered with.
                 code = call.facts.status_code
-                span.set_attribute(RPC_GRPC_STATUS_CODE, _CODE_NUMBERS.get(code, 2))
+                if call.protocol == "grpc":
+                    span.set_attribute(RPC_GRPC_STATUS_CODE, _CODE_NUMBERS.get(code, 2))
                 if code != "OK":
                     span.set_status(Status(StatusCode.ERROR, code))
                 if call.facts.connector_key:
                     span.set_attribute("connectorgateway.connector", call.facts.connector_key)
                     span.set_attribute("connectorgateway.operation", call.facts.operation)
                     span.set_attribute("connectorgateway.attempts", call.facts.attempts)
+
+
+def _attributes(call: Call) -> dict[str, str]:
+    """A gRPC call's RPC attributes; an HTTP request's method and path."""
+    if call.protocol == "grpc":
+        return {RPC_SYSTEM: "grpc", RPC_SERVICE: call.rule.service, RPC_METHOD: call.method}
+    method, _, path = call.route.removeprefix("HTTP ").partition(" ")
+    return {HTTP_REQUEST_METHOD: method, URL_PATH: path, RPC_METHOD: call.method}
 
 
 def _code_numbers() -> dict[str, int]:

@@ -1,0 +1,451 @@
+"""The HTTP face: the approval queue and the connectors' health as JSON, on the same chain.
+
+Each route names a method rule. Its request message is built from the path, the query and
+the JSON body, and runs through the same layers as a gRPC call (telemetry, status mapping,
+audit, authentication, validation, deadline, the operator check and policy) to the same
+servicer method; a refusal leaves the chain as a ``GatewayError``, already audited, and is
+answered with the JSON of ``gateway.status``. Only what no gRPC caller has stays outside the
+chain: the Host and Origin checks, reading the body within its bounds, unknown routes, the
+development sign-in link, and liveness (``gateway.http``).
+
+Changes are POSTs carrying a CSRF token bound to the caller (a browser's form cannot read
+it). Reads of the board may be opened by configuration (``http_open_reads``): those run the
+health servicer for the default tenant without a caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Middleware
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from google.protobuf.message import Message
+
+from connectorgateway.v1 import approval_service_pb2 as apb
+from connectorgateway.v1 import connector_service_pb2 as pb
+from gateway.api.approval_service import status_number
+from gateway.approvals.model import ApprovalStatus
+from gateway.audit.events import session_opened
+from gateway.audit.record import AuditLog
+from gateway.audit.refusal_limiter import RefusalLimiter
+from gateway.auth.authenticator import AUTHORIZATION, DEV_CALLER_HEADER, Authenticator
+from gateway.call import Admitted, Call, CallFacts, Context, Credentials, Deadline, admit
+from gateway.errors import (
+    BodyTimeout,
+    CsrfRejected,
+    FieldViolation,
+    GatewayError,
+    InvalidField,
+    LoginTokenInvalid,
+    MalformedRequest,
+    PayloadTooLarge,
+)
+from gateway.field_rules import APPROVAL_ID, check_format
+from gateway.http.hosts import AllowedHosts, host_guard
+from gateway.http.login import LOGIN_PATH, SESSION_COOKIE, SignIn
+from gateway.http.refusals import refusal_middleware, refusal_response, route_of
+from gateway.http.signed import SignedTokens
+from gateway.identity import Identity
+from gateway.interceptors.base import Layer, run_chain
+from gateway.methods import (
+    APPROVE_APPROVAL,
+    CSRF_TOKEN,
+    DENY_APPROVAL,
+    GET_APPROVAL,
+    HEALTH,
+    LIST_APPROVALS,
+    MethodRule,
+)
+from gateway.paging import MAX_PAGE_SIZE
+from gateway.settings import HttpSettings
+
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_TTL_S = 3600
+OPEN_READS_TENANT = "default"
+HEALTHZ_PATH = "/healthz"  # answers probes addressed by IP, whatever the host names
+HEALTH_PATH = "/v1/connectors/health"
+AFTER_LOGIN_PATH = "/v1/approvals"
+TRACE_HEADERS = ("traceparent", "tracestate")  # W3C trace context, continued like gRPC's
+_STATUSES = ", ".join(status.value for status in ApprovalStatus)
+
+# A servicer method, as the chain calls it: the admitted call and the protocol's context.
+Serve = Callable[[Admitted[Any], Context], Awaitable[Message]]
+
+
+@dataclass(frozen=True)
+class HttpContext:
+    """What the layers need of an HTTP request."""
+
+    remote: str
+    csrf_tokens: tuple[str, ...]
+
+    def time_remaining(self) -> float | None:
+        return None  # HTTP callers send no deadline: the configured maximum applies
+
+    def peer(self) -> str:
+        return self.remote
+
+    def auth_context(self) -> Mapping[str, Iterable[bytes]]:
+        return {}  # HTTP callers authenticate with tokens, never client certificates
+
+
+def from_browser(request: web.Request) -> bool:
+    """Whether a browser sent the request: browsers add ``Origin``, ``Sec-Fetch-*`` or
+    ``Cookie``, scripts do not. A browser is never the development caller, since any web page
+    can make one send requests to loopback."""
+    return any(
+        name in ("origin", "cookie") or name.startswith("sec-fetch-")
+        for name in (key.lower() for key in request.headers)
+    )
+
+
+def credentials(request: web.Request, sign_in: SignIn | None) -> Credentials:
+    """What the request presents, in the shape the authentication layer reads for gRPC: the
+    Authorization header, the development caller header (never from a browser), the trace
+    context, and a browser's sign-in cookie (development mode)."""
+    browser = from_browser(request)
+    names = (AUTHORIZATION, *TRACE_HEADERS, *(() if browser else (DEV_CALLER_HEADER,)))
+    metadata = tuple((name, value) for name in names for value in request.headers.getall(name, []))
+    cookie = request.cookies.get(SESSION_COOKIE) if browser and sign_in is not None else None
+    session = None
+    if cookie is not None and sign_in is not None:
+        signed_in = sign_in
+
+        def session() -> str:
+            return signed_in.session_caller(cookie)
+
+    return Credentials(metadata, browser=browser, session=session)
+
+
+async def read_body(request: web.Request, http: HttpSettings) -> bytes:
+    """The request's body, read within ``http.body_timeout_s`` and ``http.max_body_bytes``."""
+    if request.content_length is not None and request.content_length > http.max_body_bytes:
+        raise _too_large(http)
+    try:
+        async with asyncio.timeout(http.body_timeout_s):
+            return await request.read()
+    except TimeoutError:
+        raise BodyTimeout(
+            f"the request body did not arrive within {http.body_timeout_s:g} s "
+            "(http.body_timeout_s)"
+        ) from None
+    except web.HTTPRequestEntityTooLarge:
+        raise _too_large(http) from None
+
+
+def _too_large(http: HttpSettings) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the request body is larger than {http.max_body_bytes} bytes (http.max_body_bytes)",
+        metadata={"limit_bytes": str(http.max_body_bytes)},
+    )
+
+
+# Building request messages. The chain's validation layer checks them as it checks gRPC's.
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object ({} when empty)."""
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise MalformedRequest(
+            'the body is not JSON: send a JSON object, e.g. {"note": "..."}'
+        ) from None
+    if not isinstance(body, dict):
+        raise MalformedRequest('the body must be a JSON object, e.g. {"note": "..."}')
+    return body
+
+
+def _text_field(body: dict[str, Any], name: str) -> str:
+    value = body.get(name, "")
+    # JSON may escape a lone surrogate ("\ud800"), which no UTF-8 store can hold.
+    if not isinstance(value, str) or not _is_unicode_text(value):
+        raise InvalidField(
+            f"{name} must be a string of Unicode text",
+            violations=(FieldViolation(name, "must be a string of Unicode text"),),
+        )
+    return value
+
+
+def _is_unicode_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _approval_id(request: web.Request) -> str:
+    """The approval id in the path, in the format the gateway hands out."""
+    return check_format("approval_id", request.match_info["approval_id"], APPROVAL_ID)
+
+
+def _page_size(request: web.Request) -> int:
+    text = request.query.get("page_size", "")
+    if not text:
+        return 0
+    if (
+        not (text.isascii() and text.isdigit())
+        or len(text) > 4
+        or not 1 <= int(text) <= MAX_PAGE_SIZE
+    ):
+        raise InvalidField(
+            f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}",
+            violations=(FieldViolation("page_size", f"1 to {MAX_PAGE_SIZE}"),),
+        )
+    return int(text)
+
+
+def _status(request: web.Request) -> ApprovalStatus | None:
+    text = request.query.get("status", "")
+    try:
+        return ApprovalStatus(text) if text else None
+    except ValueError:
+        raise InvalidField(
+            f"status must be one of {_STATUSES}",
+            violations=(FieldViolation("status", f"must be one of {_STATUSES}"),),
+        ) from None
+
+
+def _list_approvals(request: web.Request, _: bytes) -> Message:
+    return apb.ListApprovalsRequest(
+        status=status_number(_status(request)),
+        page_size=_page_size(request),
+        page_token=request.query.get("page_token", ""),
+    )
+
+
+def _get_approval(request: web.Request, _: bytes) -> Message:
+    return apb.GetApprovalRequest(approval_id=_approval_id(request))
+
+
+def _approve(request: web.Request, raw: bytes) -> Message:
+    approval_id = _approval_id(request)
+    return apb.ApproveApprovalRequest(
+        approval_id=approval_id, note=_text_field(_json_object(raw), "note")
+    )
+
+
+def _deny(request: web.Request, raw: bytes) -> Message:
+    approval_id = _approval_id(request)
+    return apb.DenyApprovalRequest(
+        approval_id=approval_id, reason=_text_field(_json_object(raw), "reason")
+    )
+
+
+# Rendering answers: the messages' JSON mapping, field names as in the API.
+
+
+def _json(message: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def _approval(response: Any) -> dict[str, Any]:
+    return _json(response.approval)
+
+
+def _approvals(response: Any) -> dict[str, Any]:
+    return {
+        "approvals": [_json(approval) for approval in response.approvals],
+        "next_page_token": response.next_page_token,
+    }
+
+
+def _connectors(response: Any) -> dict[str, Any]:
+    return {"connectors": [_json(entry) for entry in response.connectors]}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    rule: MethodRule
+    parse: Callable[[web.Request, bytes], Message]
+    render: Callable[[Any], dict[str, Any]]
+    change: bool = False  # changes state: needs the caller's CSRF token
+
+
+ROUTES = (
+    Route("GET", HEALTH_PATH, HEALTH, lambda _r, _b: pb.HealthRequest(), _connectors),
+    Route("GET", "/v1/csrf-token", CSRF_TOKEN, lambda _r, _b: empty_pb2.Empty(), _json),
+    Route("GET", "/v1/approvals", LIST_APPROVALS, _list_approvals, _approvals),
+    Route("GET", "/v1/approvals/{approval_id}", GET_APPROVAL, _get_approval, _approval),
+    Route(
+        "POST",
+        "/v1/approvals/{approval_id}/approve",
+        APPROVE_APPROVAL,
+        _approve,
+        _approval,
+        change=True,
+    ),
+    Route("POST", "/v1/approvals/{approval_id}/deny", DENY_APPROVAL, _deny, _approval, change=True),
+)
+
+
+class _Unaudited:
+    """The audit handle of an open read, which acts on nothing."""
+
+    requested_written = False
+
+    async def requested(self) -> None:
+        raise RuntimeError("an open read never calls a vendor")
+
+
+class HttpFace:
+    """Serves the routes through the chain to the servicers (by service name)."""
+
+    def __init__(
+        self,
+        *,
+        layers: Sequence[Layer],
+        servicers: Mapping[str, object],
+        sign_in: SignIn | None,
+        http: HttpSettings,
+        open_reads: bool,
+        max_call_s: float,
+    ) -> None:
+        self._layers = tuple(layers)
+        self._servicers = servicers
+        self._sign_in = sign_in
+        self._http = http
+        self._open_reads = open_reads
+        self._max_call_s = max_call_s
+        self._csrf = SignedTokens("csrf", CSRF_TTL_S)
+
+    def _serve(self, rule: MethodRule) -> Serve:
+        if rule is CSRF_TOKEN:
+            return self._csrf_token
+        serve: Serve = getattr(self._servicers[rule.service], rule.name)
+        return serve
+
+    async def _csrf_token(self, call: Admitted[Any], _: Context) -> Message:
+        token = self._csrf.issue(call.identity.caller)
+        return struct_pb2.Struct(
+            fields={
+                "token": struct_pb2.Value(string_value=token),
+                "header": struct_pb2.Value(string_value=CSRF_HEADER),
+            }
+        )
+
+    def handler(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        serve = self._serve(route.rule)
+
+        async def endpoint(call: Call, ctx: Context) -> Message:
+            admitted = admit(call)
+            if route.change:
+                self._check_csrf(admitted.identity, ctx)
+            return await serve(admitted, ctx)
+
+        chain = run_chain(self._layers, endpoint)
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            if (
+                route.rule is HEALTH
+                and self._open_reads
+                and hdrs.AUTHORIZATION not in request.headers
+            ):
+                return web.json_response(route.render(await self._open_read(serve, request)))
+            raw = await read_body(request, self._http) if route.method == "POST" else b""
+            call = Call(
+                rule=route.rule,
+                raw=raw,
+                credentials=credentials(request, self._sign_in),
+                parse=lambda body: route.parse(request, body),
+                facts=CallFacts(),
+                received_at=time.monotonic(),
+                route=route_of(request),
+                protocol="http",
+            )
+            context = HttpContext(
+                request.remote or "", tuple(request.headers.getall(CSRF_HEADER, []))
+            )
+            try:
+                response = await chain(call, context)
+            except GatewayError as error:  # audited by the chain; only answered here
+                return refusal_response(error)
+            return web.json_response(route.render(response))
+
+        return handle
+
+    def _check_csrf(self, identity: Identity, ctx: Context) -> None:
+        tokens = ctx.csrf_tokens if isinstance(ctx, HttpContext) else ()
+        if not (len(tokens) == 1 and self._csrf.valid(identity.caller, tokens[0])):
+            raise CsrfRejected(
+                f"send the {CSRF_HEADER} header with a token from GET /v1/csrf-token"
+            )
+
+    async def _open_read(self, serve: Serve, request: web.Request) -> Message:
+        """The board's health for the default tenant, for anyone (``http_open_reads``)."""
+        call = Admitted(
+            HEALTH,
+            pb.HealthRequest(),
+            Identity(caller="", tenant=OPEN_READS_TENANT),
+            Deadline(time.monotonic() + self._max_call_s),
+            _Unaudited(),
+            CallFacts(tenant=OPEN_READS_TENANT),
+        )
+        return await serve(call, HttpContext(request.remote or "", ()))
+
+
+def build_app(
+    *,
+    face: HttpFace,
+    serving: Callable[[], bool],
+    authenticator: Authenticator,
+    audit: AuditLog,
+    refusals: RefusalLimiter,
+    hosts: AllowedHosts,
+    http: HttpSettings,
+    sign_in: SignIn | None,
+    secure: bool,
+    first_middleware: Middleware | None = None,
+) -> web.Application:
+    async def healthz(_: web.Request) -> web.Response:
+        if serving():
+            return web.Response(text="SERVING\n")
+        return web.Response(status=503, text="NOT_SERVING\n")
+
+    async def login(request: web.Request, sign_in: SignIn) -> web.Response:
+        offered = request.query.getall("token", [])
+        if len(offered) != 1:
+            raise LoginTokenInvalid("open the login link exactly as the gateway gave it")
+        cookie = await sign_in.redeem(offered[0])
+        identity = authenticator.policy.identity_for(sign_in.caller, None)
+        await audit.append(session_opened(identity, f"HTTP GET {LOGIN_PATH}"))
+        response = web.Response(status=303, headers={hdrs.LOCATION: AFTER_LOGIN_PATH})
+        response.set_cookie(
+            SESSION_COOKIE,
+            cookie,
+            max_age=int(sign_in.session_ttl_s),
+            path="/",
+            httponly=True,
+            samesite="Strict",
+            secure=secure,
+        )
+        return response
+
+    middlewares = [
+        *([first_middleware] if first_middleware is not None else []),
+        refusal_middleware(audit, refusals),
+        host_guard(hosts, exempt_paths=frozenset({HEALTHZ_PATH})),
+    ]
+    app = web.Application(middlewares=middlewares, client_max_size=http.max_body_bytes)
+    app.router.add_get(HEALTHZ_PATH, healthz)
+    for route in ROUTES:
+        if route.method == "GET":
+            app.router.add_get(route.path, face.handler(route))
+        else:
+            app.router.add_route(route.method, route.path, face.handler(route))
+    if sign_in is not None:
+        signed_in = sign_in
+        # A HEAD must not spend the link.
+        app.router.add_get(LOGIN_PATH, lambda r: login(r, signed_in), allow_head=False)
+    return app
