@@ -7,7 +7,8 @@ import os
 import secrets
 from pathlib import Path
 
-from gateway.settings import Settings, read_secret
+from gateway.credentials import read_secret
+from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 

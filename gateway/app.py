@@ -9,6 +9,7 @@ import signal
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
@@ -19,9 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-from adapters.catalog import CATALOG
-from adapters.catalog.unconfigured import UnconfiguredAdapter
-from adapters.email import EmailAdapter
+from adapters.plugins import PLUGINS
 from connectorgateway.v1 import approval_service_pb2_grpc as apb_grpc
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from connectorgateway.v1 import execution_service_pb2_grpc as epb_grpc
@@ -59,6 +58,7 @@ from gateway.methods import (
     GOVERNED_SERVICES,
 )
 from gateway.metrics import MetricsRegistry
+from gateway.plugin import ConnectorPlugin, build_connectors
 from gateway.redaction import redact_error
 from gateway.registry import Connector, Registry
 from gateway.reliability.guards import Guards
@@ -73,20 +73,6 @@ from gateway.store.sync_states import SyncStateStore
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = CONNECTOR_SERVICE
-
-
-def default_connectors(settings: Settings) -> list[Connector]:
-    """Every connector of the standard: built adapters, with one adapter per tenant that has
-    its own vendor account, and the declared ones not built yet."""
-    email_accounts = {
-        "default": settings.email,
-        **{t: ts.email for t, ts in settings.tenants.items() if ts.email is not None},
-    }
-    email = {tenant: EmailAdapter(account) for tenant, account in email_accounts.items()}
-    return [
-        Connector(email["default"], registered=True, tenants=email),
-        *(Connector(UnconfiguredAdapter(meta), registered=False) for meta in CATALOG),
-    ]
 
 
 def default_tracer_provider(settings: Settings) -> TracerProvider:
@@ -118,6 +104,7 @@ class Gateway:
         self,
         settings: Settings,
         *,
+        plugins: Sequence[ConnectorPlugin[Any]] = PLUGINS,
         connectors: Sequence[Connector] | None = None,
         tracer_provider: TracerProvider | None = None,
         wrap_layers: Callable[[list[Layer]], list[Layer]] | None = None,
@@ -125,6 +112,8 @@ class Gateway:
     ) -> None:
         self.settings = settings
         self.clocks = clocks or Clocks()
+        self._plugins = tuple(plugins)
+        # Tests may serve connectors built by hand (fakes) in place of the plugins'.
         self._connectors = list(connectors) if connectors is not None else None
         self._owns_tracing = tracer_provider is None
         self.tracer_provider = tracer_provider or default_tracer_provider(settings)
@@ -235,7 +224,7 @@ class Gateway:
         self._closers.append(("health state", self.health.flush))
         self.metrics = MetricsRegistry()
 
-        connectors = self._connectors or default_connectors(s)
+        connectors = self._connectors or build_connectors(s, self._plugins)
         self.registry = Registry(
             connectors,
             policy_overrides=s.policy.overrides,

@@ -8,10 +8,11 @@ optional TOML file. Secrets may be given directly or as ``*_file`` paths (Kubern
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,33 +20,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from adapters.plugins import PLUGINS
 from gateway.auth.settings import AuthSettings
 from gateway.contract import PolicyClass
 
-
-def read_secret(value: SecretStr | None, file: Path | None) -> str | None:
-    """The secret given directly, else the first line of its file, else None."""
-    if value is not None and value.get_secret_value():
-        return value.get_secret_value()
-    if file is not None:
-        return file.read_text(encoding="utf-8").strip() or None
-    return None
-
-
-class EmailSettings(BaseModel):
-    """SMTP relay used by the ``email`` connector; unset host means not configured."""
-
-    host: str | None = None
-    port: int = Field(default=587, ge=1, le=65535)
-    security: Literal["none", "starttls", "tls"] = "starttls"
-    username: str | None = None
-    password: SecretStr | None = None
-    password_file: Path | None = None
-    from_address: str | None = None
-    ca_file: Path | None = None  # extra CA bundle, for relays with a private CA
-
-    def resolved_password(self) -> str | None:
-        return read_secret(self.password, self.password_file)
+if TYPE_CHECKING:
+    from gateway.plugin import ConnectorPlugin
 
 
 class AuditSettings(BaseModel):
@@ -102,9 +82,9 @@ class ReliabilitySettings(BaseModel):
 
 
 class TenantSettings(BaseModel):
-    """One tenant's own vendor accounts and quotas; nothing falls back to another tenant's."""
+    """One tenant's own quotas and (in the model ``settings_model`` builds) its own vendor
+    accounts, one field per connector; nothing falls back to another tenant's."""
 
-    email: EmailSettings | None = None
     rate_limits: dict[str, RateLimitSettings] = Field(default_factory=dict)
 
 
@@ -147,7 +127,10 @@ class HttpSettings(BaseModel):
     session_ttl_s: float = Field(default=12 * 3600, gt=0)  # development sign-in cookie lifetime
 
 
-class Settings(BaseSettings):
+class CoreSettings(BaseSettings):
+    """The gateway's own settings. The model actually loaded (``Settings``) adds each
+    connector's account: see ``settings_model``."""
+
     model_config = SettingsConfigDict(
         env_prefix="CONNECTOR_GATEWAY_",
         env_nested_delimiter="__",
@@ -166,14 +149,14 @@ class Settings(BaseSettings):
     trace_sample_ratio: float = Field(default=1.0, ge=0, le=1)
     otlp_endpoint: str | None = None  # e.g. "127.0.0.1:4317": export spans to a collector
     otlp_insecure: bool = False  # plaintext to the collector (a node-local agent)
-    email: EmailSettings = Field(default_factory=EmailSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
-    # Tenants other than "default", whose accounts are the top-level ones (email, ...).
+    # Each tenant's own accounts and quotas. The default tenant's accounts are the top-level
+    # ones (email, ...), unless an entry for "default" names its own.
     tenants: dict[str, TenantSettings] = Field(default_factory=dict)
 
     @property
@@ -200,3 +183,40 @@ class Settings(BaseSettings):
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
+
+
+def settings_model(plugins: Iterable[ConnectorPlugin[Any]]) -> type[CoreSettings]:
+    """The settings model of a gateway serving ``plugins``: the core settings, and each
+    connector's account (validated by the plugin's own model) under its key at the top level
+    (tenant ``default``) and under ``tenants.<name>``."""
+    accounts: dict[str, Any] = {}
+    for plugin in plugins:
+        if plugin.account_model is None:
+            continue
+        key = plugin.key
+        if (
+            key in accounts
+            or key in CoreSettings.model_fields
+            or key in TenantSettings.model_fields
+        ):
+            raise ValueError(f"connector {key!r} would take a settings key already in use")
+        accounts[key] = (plugin.account_model | None, None)
+    tenant_model = create_model(
+        "TenantSettings", __base__=TenantSettings, __module__=__name__, **accounts
+    )
+    tenants: Any = dict[str, tenant_model]
+    return create_model(
+        "Settings",
+        __base__=CoreSettings,
+        __module__=__name__,
+        tenants=(tenants, Field(default_factory=dict)),
+        **accounts,
+    )
+
+
+# Type checkers see the core settings; at run time the model also holds the account of every
+# connector in adapters/plugins.py (read one with ``ConnectorPlugin.account_of``).
+if TYPE_CHECKING:
+    Settings = CoreSettings
+else:
+    Settings = settings_model(PLUGINS)

@@ -1,7 +1,11 @@
 """The ``email`` connector: sends messages through an SMTP relay (RFC 5321)."""
 
+from gateway.plugin import ConnectorPlugin
+
+from .account import EmailAccount
 from .adapter import EmailAdapter
 from .metadata import EMAIL_METADATA
-from .operations import SendEmail
 
-__all__ = ["EMAIL_METADATA", "EmailAdapter", "SendEmail"]
+PLUGIN = ConnectorPlugin(EMAIL_METADATA, EmailAccount, EmailAdapter)
+
+__all__ = ["PLUGIN"]

@@ -16,8 +16,8 @@ from gateway.errors import (
     ShuttingDown,
     UnknownOperation,
 )
-from gateway.settings import EmailSettings
 
+from .account import EmailAccount
 from .client import SmtpClient, SmtpConfig
 from .metadata import EMAIL_METADATA, SEND
 from .operations import SendEmail
@@ -29,12 +29,12 @@ class EmailAdapter:
 
     def __init__(
         self,
-        settings: EmailSettings,
+        account: EmailAccount,
         *,
         probe_timeout_s: float = DEFAULT_PROBE_TIMEOUT_S,
         local_hostname: str | None = None,
     ) -> None:
-        self._settings = settings
+        self._account = account
         self._probe_timeout_s = probe_timeout_s
         self._local_hostname = local_hostname  # EHLO name; None: this host's FQDN
         self._client: SmtpClient | None = None
@@ -47,17 +47,17 @@ class EmailAdapter:
 
     @property
     def configured(self) -> bool:
-        return bool(self._settings.host and self._settings.from_address)
+        return bool(self._account.host and self._account.from_address)
 
     async def initialize(self) -> None:
         """Resolves the password (directly or from its file) once. Makes no connection."""
         async with self._lock:
             self._closed = False
-            host, from_address = self._settings.host, self._settings.from_address
+            host, from_address = self._account.host, self._account.from_address
             if self._client is not None or not host or not from_address:
                 return
             try:
-                password = await asyncio.to_thread(self._settings.resolved_password)
+                password = await asyncio.to_thread(self._account.resolved_password)
             except OSError as exc:
                 raise NotConfigured(
                     f"email: cannot read password_file: {exc.strerror or type(exc).__name__}"
@@ -65,12 +65,12 @@ class EmailAdapter:
             client = SmtpClient(
                 SmtpConfig(
                     host=host,
-                    port=self._settings.port,
+                    port=self._account.port,
                     from_address=from_address,
-                    security=self._settings.security,
-                    username=self._settings.username or None,
+                    security=self._account.security,
+                    username=self._account.username or None,
                     password=password,
-                    ca_file=self._settings.ca_file,
+                    ca_file=self._account.ca_file,
                     local_hostname=self._local_hostname,
                 )
             )

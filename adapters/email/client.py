@@ -35,6 +35,7 @@ from aiosmtplib import (
 )
 
 from gateway.contract import VendorContact
+from gateway.credentials import scrub
 from gateway.errors import (
     DeadlineExceeded,
     GatewayError,
@@ -73,7 +74,7 @@ class Phase(enum.StrEnum):
 
 @dataclass(frozen=True)
 class SmtpConfig:
-    """Where and how to reach the relay; built from ``EmailSettings`` by the adapter."""
+    """Where and how to reach the relay; built from ``EmailAccount`` by the adapter."""
 
     host: str
     port: int
@@ -293,19 +294,6 @@ def failure_error(exc: BaseException, phase: Phase) -> GatewayError | None:
     return None
 
 
-def _scrub(error: GatewayError, secret: str | None) -> GatewayError:
-    """Belt and braces: no configured password survives in an error's text or metadata."""
-    if not secret:
-        return error
-    if secret in error.message:
-        error.message = error.message.replace(secret, "***")
-        error.args = (error.message,)
-    for key, value in error.metadata.items():
-        if secret in value:
-            error.metadata[key] = value.replace(secret, "***")
-    return error
-
-
 # --- the client ------------------------------------------------------------------------------
 
 
@@ -423,13 +411,13 @@ class SmtpClient:
             delivered = True
             await self._quit(smtp, deadline)
         except GatewayError as exc:
-            raise _scrub(exc, self.config.password) from None
+            raise scrub(exc, [self.config.password]) from None
         except Exception as exc:
             error = failure_error(exc, progress.phase)
             if error is None:
                 raise
             cause = None if progress.phase is Phase.AUTH else exc
-            raise _scrub(error, self.config.password) from cause
+            raise scrub(error, [self.config.password]) from cause
         finally:
             if not delivered and smtp is not None:
                 self.release(smtp)  # at once: quit() would wait on a relay that may be stalled

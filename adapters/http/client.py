@@ -49,6 +49,7 @@ from multidict import CIMultiDict
 from opentelemetry import propagate
 
 from gateway.contract import VendorContact
+from gateway.credentials import scrub
 from gateway.errors import (
     DeadlineExceeded,
     GatewayError,
@@ -248,18 +249,6 @@ def _secret_values(headers: Mapping[str, str]) -> set[str]:
     return {s for s in secrets if len(s) >= _MIN_SECRET_CHARS}
 
 
-def _scrub(error: GatewayError, secrets: set[str]) -> GatewayError:
-    """No credential survives in an error's message or metadata, even if a vendor echoed it."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret in error.message:
-            error.message = error.message.replace(secret, "***")
-        for key, value in error.metadata.items():
-            if secret in value:
-                error.metadata[key] = value.replace(secret, "***")
-    error.args = (error.message,)
-    return error
-
-
 def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -419,14 +408,14 @@ class VendorHttpClient:
         except _TooLarge:
             raise self._too_large(where, status) from None
         except TimeoutError as exc:
-            raise _scrub(
+            raise scrub(
                 self._timeout_error(where, progress.phase, status, timeout_s), secrets
             ) from exc
         except (aiohttp.ClientError, OSError) as exc:
             error = self._transport_error(exc, where, progress.phase, status)
             if error is None:
                 raise
-            raise _scrub(error, secrets) from exc
+            raise scrub(error, secrets) from exc
         return self._answer(status, response_headers, raw, where, secrets)
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
@@ -537,7 +526,7 @@ class VendorHttpClient:
             try:
                 body = jsonlib.loads(raw)
             except ValueError:
-                raise _scrub(
+                raise scrub(
                     VendorBadResponse(
                         f"{self.vendor} answered {status} to {where} with a body that is not "
                         f"valid JSON; it may have acted: check with the vendor before repeating it",
@@ -546,7 +535,7 @@ class VendorHttpClient:
                     secrets,
                 ) from None
             return VendorResponse(status=status, headers=headers, body=body)
-        raise _scrub(self._status_error(status, headers, _lenient_body(raw), where), secrets)
+        raise scrub(self._status_error(status, headers, _lenient_body(raw), where), secrets)
 
     def _status_error(
         self, status: int, headers: Mapping[str, str], body: Any, where: str

@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from adapters.email import EMAIL_METADATA, EmailAdapter, SendEmail
+from adapters.email.account import EmailAccount
+from adapters.email.adapter import EmailAdapter
 from adapters.email.client import build_message, wire_bytes
+from adapters.email.metadata import EMAIL_METADATA
+from adapters.email.operations import SendEmail
 from gateway.contract import Adapter, AttemptContext, Idempotency, PolicyClass
 from gateway.errors import (
     DeadlineExceeded,
@@ -26,7 +29,6 @@ from gateway.errors import (
     VendorRejected,
     VendorUnavailable,
 )
-from gateway.settings import EmailSettings
 from tests.support.pki import ServerFiles, write_server_files
 from tests.support.smtp_peers import (
     AUTH_PASSWORD,
@@ -71,7 +73,7 @@ def payload(**overrides: Any) -> SendEmail:
     return SendEmail.model_validate(values)
 
 
-async def adapter_for(settings: EmailSettings, **kwargs: Any) -> EmailAdapter:
+async def adapter_for(settings: EmailAccount, **kwargs: Any) -> EmailAdapter:
     adapter = EmailAdapter(settings, local_hostname=EHLO_NAME, **kwargs)
     await adapter.initialize()
     return adapter
@@ -330,7 +332,7 @@ async def test_auth_failures_other_than_wrong_credentials(
 
 
 async def test_connection_refused_is_vendor_unavailable() -> None:
-    settings = EmailSettings(
+    settings = EmailAccount(
         host="127.0.0.1", port=free_port(), security="none", from_address="gw@example.com"
     )
     adapter = await adapter_for(settings)
@@ -569,7 +571,7 @@ async def test_probe_ok(smtp_server: SmtpPeer) -> None:
 async def test_probe_connection_refused() -> None:
     port = free_port()
     adapter = await adapter_for(
-        EmailSettings(
+        EmailAccount(
             host="127.0.0.1",
             port=port,
             security="none",
@@ -611,7 +613,7 @@ async def test_probe_sends_ehlo_and_noop_only() -> None:
 
 
 async def test_adapter_satisfies_the_contract() -> None:
-    adapter = EmailAdapter(EmailSettings())
+    adapter = EmailAdapter(EmailAccount())
 
     assert isinstance(adapter, Adapter)
     assert adapter.metadata is EMAIL_METADATA
@@ -627,7 +629,7 @@ async def test_adapter_satisfies_the_contract() -> None:
 
 
 async def test_not_configured_refuses_to_send() -> None:
-    adapter = EmailAdapter(EmailSettings(host="smtp.example.com"))
+    adapter = EmailAdapter(EmailAccount(host="smtp.example.com"))
     await adapter.initialize()
 
     assert not adapter.configured
@@ -639,15 +641,15 @@ async def test_not_configured_refuses_to_send() -> None:
 
 
 async def test_configured_needs_host_and_from_address() -> None:
-    assert not EmailAdapter(EmailSettings(from_address="gw@example.com")).configured
+    assert not EmailAdapter(EmailAccount(from_address="gw@example.com")).configured
     assert EmailAdapter(
-        EmailSettings(host="smtp.example.com", from_address="gw@example.com")
+        EmailAccount(host="smtp.example.com", from_address="gw@example.com")
     ).configured
 
 
 async def test_unreadable_password_file_is_not_configured(tmp_path: Path) -> None:
     adapter = EmailAdapter(
-        EmailSettings(
+        EmailAccount(
             host="smtp.example.com",
             from_address="gw@example.com",
             username="u",
@@ -660,7 +662,7 @@ async def test_unreadable_password_file_is_not_configured(tmp_path: Path) -> Non
 
 
 async def test_from_address_without_an_address_is_not_configured() -> None:
-    adapter = EmailAdapter(EmailSettings(host="smtp.example.com", from_address="Gateway"))
+    adapter = EmailAdapter(EmailAccount(host="smtp.example.com", from_address="Gateway"))
 
     with pytest.raises(NotConfigured):
         await adapter.initialize()

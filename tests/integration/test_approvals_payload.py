@@ -12,7 +12,6 @@ import pytest
 from connectorgateway.v1 import approval_service_pb2 as apb
 from connectorgateway.v1 import approval_service_pb2_grpc as apb_grpc
 from connectorgateway.v1 import connector_service_pb2 as pb
-from gateway.app import default_connectors
 from gateway.auth.authenticator import DEV_CALLER_HEADER
 from tests.support.cli import run_cli
 from tests.support.gateway import gateway_settings, running_gateway
@@ -39,7 +38,7 @@ async def test_operators_see_the_full_payload_agents_and_the_audit_trail_do_not(
 ) -> None:
     # email.send is class B and its data CONFIDENTIAL: shapes only, for all but operators.
     settings = gateway_settings(tmp_path, email=smtp_server.settings().model_dump())
-    async with running_gateway(settings, connectors=default_connectors(settings)) as gw:
+    async with running_gateway(settings) as gw:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await gw.stub.Execute(send_request(), metadata=AGENT, timeout=5)
         approval_id = refusal(caught.value).metadata["approval_id"]

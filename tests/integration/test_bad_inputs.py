@@ -214,7 +214,7 @@ async def test_payload_must_be_an_object_struct(fake_gateway: RunningGateway) ->
 
 
 async def test_unconfigured_connector_is_refused_before_any_approval(tmp_path: Path) -> None:
-    """The catalog's connectors without an adapter never open an approval request."""
+    """The connectors declared without an adapter never open an approval request."""
     settings = gateway_settings(tmp_path)
     async with running_gateway(settings) as gw:
         request = pb.ExecuteRequest(

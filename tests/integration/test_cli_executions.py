@@ -13,7 +13,6 @@ import grpc
 import pytest
 
 from connectorgateway.v1 import connector_service_pb2 as pb
-from gateway.app import default_connectors
 from gateway.errors import VendorUnavailable
 from tests.support.cli import Ran, run_cli_at
 from tests.support.fake_adapter import FakeAdapter
@@ -46,7 +45,7 @@ async def relay(tmp_path: Path) -> AsyncIterator[Relay]:
             policy=TRY_EMAIL_AS_A,
             max_call_deadline_ms=1500,  # how long the gateway waits for the relay's answer
         )
-        async with running_gateway(settings, connectors=default_connectors(settings)) as gw:
+        async with running_gateway(settings) as gw:
             yield Relay(gw, smtp)
 
 

@@ -8,7 +8,6 @@ import grpc
 import pytest
 
 from connectorgateway.v1 import connector_service_pb2 as pb
-from gateway.app import default_connectors
 from tests.integration.test_email_end_to_end import email_settings, send_request
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import RunningGateway, running_gateway
@@ -84,7 +83,7 @@ async def test_compensate_refusals_are_audited(
 
 async def test_sent_email_is_not_compensable(tmp_path: Path, smtp_server: SmtpPeer) -> None:
     settings = email_settings(tmp_path, smtp_server.settings())
-    async with running_gateway(settings, connectors=default_connectors(settings)) as gw:
+    async with running_gateway(settings) as gw:
         sent = await gw.stub.Execute(send_request(), timeout=10)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await gw.stub.Compensate(

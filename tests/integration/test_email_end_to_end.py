@@ -9,9 +9,9 @@ from typing import Any
 import grpc
 import pytest
 
+from adapters.email.account import EmailAccount
 from connectorgateway.v1 import connector_service_pb2 as pb
-from gateway.app import default_connectors
-from gateway.settings import EmailSettings, Settings
+from gateway.settings import Settings
 from tests.support.cli import Ran, run_cli
 from tests.support.gateway import gateway_settings, running_gateway
 from tests.support.rpc import refusal
@@ -21,7 +21,7 @@ from tests.support.smtp_peers import ScriptedSmtpPeer, SmtpPeer, free_port
 TRY_EMAIL_AS_A = {"allow_loosening": True, "overrides": {"email.send": "A"}}
 
 
-def email_settings(tmp_path: Path, email: EmailSettings, **extra: Any) -> Settings:
+def email_settings(tmp_path: Path, email: EmailAccount, **extra: Any) -> Settings:
     return gateway_settings(tmp_path, email=email.model_dump(), policy=TRY_EMAIL_AS_A, **extra)
 
 
@@ -43,7 +43,7 @@ async def cli(settings: Settings, *args: str) -> Ran:
 
 async def test_send_delivers_audits_and_verifies(tmp_path: Path, smtp_server: SmtpPeer) -> None:
     settings = email_settings(tmp_path, smtp_server.settings())
-    async with running_gateway(settings, connectors=default_connectors(settings)) as gw:
+    async with running_gateway(settings) as gw:
         response = await gw.stub.Execute(send_request(), timeout=10)
         [received] = smtp_server.messages
         message = received.message
@@ -78,11 +78,11 @@ async def test_send_delivers_audits_and_verifies(tmp_path: Path, smtp_server: Sm
 
 
 async def test_smtp_server_down_is_unavailable_and_marks_health(tmp_path: Path) -> None:
-    down = EmailSettings(
+    down = EmailAccount(
         host="127.0.0.1", port=free_port(), security="none", from_address="gateway@example.com"
     )
     settings = email_settings(tmp_path, down)
-    async with running_gateway(settings, connectors=default_connectors(settings)) as gw:
+    async with running_gateway(settings) as gw:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await gw.stub.Execute(send_request(), timeout=10)
         seen = refusal(caught.value)
@@ -112,7 +112,7 @@ async def test_stalled_server_gets_the_gateways_deadline_and_is_closed(
     # The reserve must cover an fsync'd audit commit plus the reply; on a shared machine
     # under load the 50 ms default is tight, so this test gives it 1 s of the 2.
     settings = email_settings(tmp_path, stalled_smtp_server.settings(), deadline_reserve_ms=1000)
-    async with running_gateway(settings, connectors=default_connectors(settings)) as gw:
+    async with running_gateway(settings) as gw:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await gw.stub.Execute(send_request(), timeout=2.0)
         seen = refusal(caught.value)
@@ -133,7 +133,7 @@ async def test_cli_lists_describes_calls_and_reports_health(
     tmp_path: Path, smtp_server: SmtpPeer
 ) -> None:
     settings = email_settings(tmp_path, smtp_server.settings())
-    async with running_gateway(settings, connectors=default_connectors(settings)) as gw:
+    async with running_gateway(settings) as gw:
         address = ("--address", gw.address)
         listed = await cli(settings, *address, "connectors", "list")
         assert listed.returncode == 0, listed.stderr

@@ -27,8 +27,8 @@ import aiohttp
 import grpc
 import pytest
 
+from adapters.email import PLUGIN as EMAIL
 from connectorgateway.v1 import connector_service_pb2 as pb
-from gateway.app import default_connectors
 from gateway.contract import DataClassification
 from gateway.errors import VendorRejected
 from gateway.registry import Connector
@@ -161,7 +161,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
             },
         )
         http = HttpFakeAdapter(vendor.url, api_key=API_KEY, metadata=PERSONAL)
-        connectors = [default_connectors(settings)[0], Connector(http, registered=True)]
+        connectors = [EMAIL.connector(settings), Connector(http, registered=True)]
         async with running_gateway(settings, connectors=connectors) as gw:
             yield Rig(gw, relay, vendor)
 

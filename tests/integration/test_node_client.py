@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from gateway.app import default_connectors
 from tests.integration.test_email_end_to_end import email_settings
 from tests.support.gateway import running_gateway
 from tests.support.smtp_peers import SmtpPeer
@@ -45,7 +44,7 @@ async def run_node(*args: str) -> Any:
 
 async def test_node_client_lists_and_executes(tmp_path: Path, smtp_server: SmtpPeer) -> None:
     settings = email_settings(tmp_path, smtp_server.settings())
-    async with running_gateway(settings, connectors=default_connectors(settings)) as gw:
+    async with running_gateway(settings) as gw:
         listed = await run_node(gw.address, "list")
         keys = [c["key"] for c in listed]
         assert keys == sorted(

@@ -4,7 +4,7 @@ through to the vendor; the gateway never admits a value its vendor's format cann
 
 Every string value of every example payload gets each character ``str.splitlines()`` splits on
 (beyond CR and LF) inserted into it, and is sent over gRPC: email to a real aiosmtpd server,
-the catalog connectors to a recording adapter with their declared contract. Only the fields in
+the declared connectors to a recording adapter with their declared contract. Only the fields in
 ``MULTILINE`` (message bodies, descriptions, reasons, free-form values) may carry them; every
 other string field (subjects, names, ids, header-like and single-line vendor fields) refuses
 them. The examples are checked to cover every string field of every payload model.
@@ -24,17 +24,15 @@ import grpc
 import pytest
 from pydantic import BaseModel
 
-from adapters.catalog import CATALOG
-from adapters.email import EMAIL_METADATA
+from adapters.email import PLUGIN as EMAIL
 from connectorgateway.v1 import connector_service_pb2 as pb
-from gateway.app import default_connectors
 from gateway.contract import ConnectorMetadata, PolicyClass
 from gateway.registry import Connector
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.rpc import refusal
 from tests.support.smtp_peers import SmtpPeer
-from tests.unit.test_catalog import VALID
+from tests.unit.test_declared_connectors import DECLARED, VALID
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -95,7 +93,7 @@ OPPORTUNITY = {
     "Description": "Renewal for 2026",
 }
 
-# Examples beyond the catalog's valid ones, so that every string field appears in one.
+# Examples beyond the declared connectors' valid ones, so that every string field appears in one.
 EXTRA: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("email", "send"): [
         {
@@ -211,7 +209,7 @@ EXTRA: dict[tuple[str, str], list[dict[str, Any]]] = {
     ],
 }
 
-CONNECTORS: tuple[ConnectorMetadata, ...] = (EMAIL_METADATA, *CATALOG)
+CONNECTORS: tuple[ConnectorMetadata, ...] = (EMAIL.metadata, *DECLARED)
 
 
 def examples(meta: ConnectorMetadata, operation: str) -> list[dict[str, Any]]:
@@ -358,8 +356,8 @@ async def rig(tmp_path: Path, smtp_server: SmtpPeer) -> AsyncIterator[Rig]:
             "rate_limits": {m.key: {"per_second": 10_000, "burst": 10_000} for m in CONNECTORS},
         },
     )
-    fakes = {meta.key: FakeAdapter(meta) for meta in CATALOG}
-    email = default_connectors(settings)[0]
+    fakes = {meta.key: FakeAdapter(meta) for meta in DECLARED}
+    email = EMAIL.connector(settings)
     connectors = [email, *(Connector(fake, registered=True) for fake in fakes.values())]
     async with running_gateway(settings, connectors=connectors) as gw:
         yield Rig(gw, smtp_server, fakes, itertools.count())

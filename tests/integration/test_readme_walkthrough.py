@@ -8,7 +8,6 @@ import json
 import re
 from pathlib import Path
 
-from gateway.app import default_connectors
 from gateway.settings import Settings
 from tests.support.cli import run_cli, run_cli_at
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
@@ -42,7 +41,7 @@ async def test_the_readme_approval_walkthrough_sends_the_message_once(
     settings = gateway_settings(tmp_path, email=smtp_server.settings().model_dump())
     ask, listing, approve, send = readme_steps("approvals approve")
     payload = ask.command[ask.command.index("--payload") + 1]
-    async with running_gateway(settings, connectors=default_connectors(settings)) as gw:
+    async with running_gateway(settings) as gw:
         # 1. The first call is refused, naming the approval request it opened.
         refused = await run_cli_at(gw, *ask.command)
         assert refused.returncode == 1, refused.stdout
@@ -118,7 +117,7 @@ async def test_the_readme_using_it_commands(tmp_path: Path) -> None:
             email=relay.settings().model_dump(),
             max_call_deadline_ms=1500,  # how long the gateway waits for the relay's answer
         )
-        async with running_gateway(settings, connectors=default_connectors(settings)) as gw:
+        async with running_gateway(settings) as gw:
             listed = await run_cli_at(gw, *list_connectors)
             assert listed.returncode == 0, listed.stderr
             keys = [row[0] for row in rows_of(listed.stdout)]

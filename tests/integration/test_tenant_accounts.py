@@ -13,7 +13,6 @@ import grpc
 import pytest
 
 from connectorgateway.v1 import connector_service_pb2 as pb
-from gateway.app import default_connectors
 from gateway.auth.authenticator import DEV_CALLER_HEADER
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.http import call
@@ -82,7 +81,7 @@ async def tenants_gateway(
         policy=TRY_EMAIL_AS_A,
     )
     assert set(settings.tenants) == {"acme"}
-    async with running_gateway(settings, connectors=default_connectors(settings)) as gw:
+    async with running_gateway(settings) as gw:
         yield Tenants(gw, default_relay, acme_relay)
 
 

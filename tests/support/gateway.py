@@ -15,16 +15,22 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from adapters.plugins import PLUGINS
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from gateway.app import Gateway
 from gateway.clock import Clocks
 from gateway.interceptors.base import Layer
+from gateway.plugin import ConnectorPlugin
 from gateway.registry import Connector
 from gateway.settings import Settings
 from tests.support.waiting import wait_until
 
 
-def gateway_settings(data_dir: Path, **overrides: Any) -> Settings:
+def gateway_settings(
+    data_dir: Path, *, model: type[Settings] = Settings, **overrides: Any
+) -> Settings:
+    """Settings for a test gateway; ``model`` is the settings model of another plugin list
+    (``gateway.settings.settings_model``)."""
     base: dict[str, Any] = {
         "grpc_address": "127.0.0.1:0",
         "http_address": "127.0.0.1:0",
@@ -35,7 +41,7 @@ def gateway_settings(data_dir: Path, **overrides: Any) -> Settings:
         "reliability": {"backoff_scale": 0.001},
     }
     base.update(overrides)
-    return Settings(**base)
+    return model(**base)
 
 
 class FinishedSpans(InMemorySpanExporter):
@@ -98,6 +104,7 @@ class RunningGateway:
 async def running_gateway(
     settings: Settings,
     *,
+    plugins: Sequence[ConnectorPlugin[Any]] = PLUGINS,
     connectors: Sequence[Connector] | None = None,
     wrap_layers: Callable[[list[Layer]], list[Layer]] | None = None,
     clocks: Clocks | None = None,
@@ -107,6 +114,7 @@ async def running_gateway(
     provider.add_span_processor(SimpleSpanProcessor(spans))
     gateway = Gateway(
         settings,
+        plugins=plugins,
         connectors=connectors,
         tracer_provider=provider,
         wrap_layers=wrap_layers,

@@ -33,7 +33,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from gateway.settings import EmailSettings
+from adapters.email.account import EmailAccount
 
 HOST = "127.0.0.1"
 FROM_ADDRESS = "Gateway <gateway@example.com>"
@@ -128,8 +128,8 @@ class SmtpPeer:
     def messages(self) -> list[ReceivedMessage]:
         return self.handler.messages
 
-    def settings(self, **overrides: Any) -> EmailSettings:
-        """EmailSettings pointing at this server: plain SMTP, no login, unless overridden."""
+    def settings(self, **overrides: Any) -> EmailAccount:
+        """EmailAccount pointing at this server: plain SMTP, no login, unless overridden."""
         values: dict[str, Any] = {
             "host": self.host,
             "port": self.port,
@@ -137,7 +137,7 @@ class SmtpPeer:
             "from_address": FROM_ADDRESS,
         }
         values.update(overrides)
-        return EmailSettings(**values)
+        return EmailAccount(**values)
 
 
 @contextlib.contextmanager
@@ -228,7 +228,7 @@ class ScriptedSmtpPeer:
     closed: asyncio.Event = field(default_factory=asyncio.Event)  # the connection ended
     closed_at: float | None = None  # loop.time() when the connection ended
 
-    def settings(self, **overrides: Any) -> EmailSettings:
+    def settings(self, **overrides: Any) -> EmailAccount:
         values: dict[str, Any] = {
             "host": self.host,
             "port": self.port,
@@ -236,7 +236,7 @@ class ScriptedSmtpPeer:
             "from_address": FROM_ADDRESS,
         }
         values.update(overrides)
-        return EmailSettings(**values)
+        return EmailAccount(**values)
 
     async def wait_closed(self, timeout_s: float = 1.0) -> float:
         """Waits until the client closed the connection; returns loop.time() of that."""

@@ -117,7 +117,7 @@ async def policy_forbidden(tmp_path: Path) -> Observed:
 
 
 async def connector_not_configured(tmp_path: Path) -> Observed:
-    # The standard connectors: the catalogue's declared ones have no adapter yet.
+    # The standard connectors: some are declared before their adapter is built.
     async with running_gateway(gateway_settings(tmp_path)) as gw:
         request = pb.ExecuteRequest(
             connector_key="whatsapp", operation="send_text", idempotency_key="w1"

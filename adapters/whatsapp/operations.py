@@ -1,4 +1,4 @@
-"""WhatsApp Business (Meta Cloud API): payload models and connector metadata.
+"""WhatsApp Business (Meta Cloud API): payload and result models.
 
 Fields follow ``POST /{Version}/{Phone-Number-ID}/messages`` of Meta's Business Messaging API
 v23.0 (``TextMessage`` and ``TemplateMessage``). The adapter adds ``messaging_product``,
@@ -11,16 +11,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BeforeValidator, Field, StrictBool, model_validator
 
-from adapters.catalog._common import CatalogModel, E164Phone, HeaderText, HttpsUrl, integral
-from gateway.contract import (
-    ConnectorMetadata,
-    DataClassification,
-    Idempotency,
-    OperationSpec,
-    PolicyClass,
-    RateLimit,
-    RetryPolicy,
-)
+from adapters.shared.payloads import E164Phone, HeaderText, HttpsUrl, PayloadModel, integral
 
 MAX_TEXT_BODY = 4096  # Cloud API limit of a text message body
 MAX_TEMPLATE_PARAMETER = 32768  # spec: TextParameter.text maxLength
@@ -31,7 +22,7 @@ Amount1000 = Annotated[
 ]
 
 
-class MessageContext(CatalogModel):
+class MessageContext(PayloadModel):
     """Makes the message a reply to an earlier message in the same chat."""
 
     message_id: HeaderText = Field(
@@ -42,7 +33,7 @@ class MessageContext(CatalogModel):
     )
 
 
-class TextBody(CatalogModel):
+class TextBody(PayloadModel):
     """The text of a plain message."""
 
     body: str = Field(
@@ -56,7 +47,7 @@ class TextBody(CatalogModel):
     )
 
 
-class SendText(CatalogModel):
+class SendText(PayloadModel):
     """Send a free-form text message. WhatsApp delivers it only inside the 24-hour customer
     service window opened by the recipient's last message; outside it, use send_template."""
 
@@ -67,7 +58,7 @@ class SendText(CatalogModel):
     )
 
 
-class Language(CatalogModel):
+class Language(PayloadModel):
     """The language of the approved template to send."""
 
     code: str = Field(
@@ -80,7 +71,7 @@ class Language(CatalogModel):
     )
 
 
-class TextParameter(CatalogModel):
+class TextParameter(PayloadModel):
     """A text value for a {{n}} placeholder."""
 
     type: Literal["text"] = Field(description="Parameter type.")
@@ -91,7 +82,7 @@ class TextParameter(CatalogModel):
     )
 
 
-class CurrencyValue(CatalogModel):
+class CurrencyValue(PayloadModel):
     """An amount of money, localized by WhatsApp."""
 
     fallback_value: HeaderText = Field(
@@ -104,14 +95,14 @@ class CurrencyValue(CatalogModel):
     )
 
 
-class CurrencyParameter(CatalogModel):
+class CurrencyParameter(PayloadModel):
     """A currency value for a {{n}} placeholder."""
 
     type: Literal["currency"] = Field(description="Parameter type.")
     currency: CurrencyValue = Field(description="The amount.")
 
 
-class DateTimeValue(CatalogModel):
+class DateTimeValue(PayloadModel):
     """A date or time; Cloud API always shows the fallback text."""
 
     fallback_value: HeaderText = Field(
@@ -119,14 +110,14 @@ class DateTimeValue(CatalogModel):
     )
 
 
-class DateTimeParameter(CatalogModel):
+class DateTimeParameter(PayloadModel):
     """A date-time value for a {{n}} placeholder."""
 
     type: Literal["date_time"] = Field(description="Parameter type.")
     date_time: DateTimeValue = Field(description="The date or time.")
 
 
-class MediaRef(CatalogModel):
+class MediaRef(PayloadModel):
     """A media file, by uploaded media id or by public HTTPS link (exactly one)."""
 
     id: HeaderText | None = Field(
@@ -141,14 +132,14 @@ class MediaRef(CatalogModel):
         return self
 
 
-class ImageParameter(CatalogModel):
+class ImageParameter(PayloadModel):
     """An image for a media header."""
 
     type: Literal["image"] = Field(description="Parameter type.")
     image: MediaRef = Field(description="The image (JPEG or PNG).")
 
 
-class DocumentParameter(CatalogModel):
+class DocumentParameter(PayloadModel):
     """A document for a media header; templates accept PDF only."""
 
     type: Literal["document"] = Field(description="Parameter type.")
@@ -163,7 +154,7 @@ HeaderParameter = Annotated[
 ]
 
 
-class HeaderComponent(CatalogModel):
+class HeaderComponent(PayloadModel):
     """Values for the template's header."""
 
     type: Literal["header"] = Field(description="Component type.")
@@ -172,7 +163,7 @@ class HeaderComponent(CatalogModel):
     )
 
 
-class BodyComponent(CatalogModel):
+class BodyComponent(PayloadModel):
     """Values for the template body's {{1}}, {{2}}, … placeholders, in order."""
 
     type: Literal["body"] = Field(description="Component type.")
@@ -181,7 +172,7 @@ class BodyComponent(CatalogModel):
     )
 
 
-class ButtonPayloadParameter(CatalogModel):
+class ButtonPayloadParameter(PayloadModel):
     """The payload returned to the business when a quick-reply button is tapped."""
 
     type: Literal["payload"] = Field(description="Parameter type.")
@@ -190,7 +181,7 @@ class ButtonPayloadParameter(CatalogModel):
     )
 
 
-class ButtonTextParameter(CatalogModel):
+class ButtonTextParameter(PayloadModel):
     """The suffix appended to a dynamic URL button's base URL."""
 
     type: Literal["text"] = Field(description="Parameter type.")
@@ -202,7 +193,7 @@ ButtonParameter = Annotated[
 ]
 
 
-class ButtonComponent(CatalogModel):
+class ButtonComponent(PayloadModel):
     """Values for one of the template's buttons."""
 
     type: Literal["button"] = Field(description="Component type.")
@@ -222,7 +213,7 @@ TemplateComponent = Annotated[
 ]
 
 
-class Template(CatalogModel):
+class Template(PayloadModel):
     """An approved message template and the values for its placeholders."""
 
     name: str = Field(
@@ -238,56 +229,9 @@ class Template(CatalogModel):
     )
 
 
-class SendTemplate(CatalogModel):
+class SendTemplate(PayloadModel):
     """Send an approved template message; the only way to open a conversation or to write
     outside the 24-hour customer service window."""
 
     to: E164Phone = Field(description="The recipient's phone number in E.164 form.")
     template: Template = Field(description="The template and its parameter values.")
-
-
-METADATA = ConnectorMetadata(
-    key="whatsapp",
-    display_name="WhatsApp Business API",
-    display_name_ar="واتساب بيزنس",
-    version="0.1.0",
-    contract_url="https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages",
-    operations=(
-        OperationSpec(
-            name="send_template",
-            description=(
-                "Send an approved template message to a WhatsApp user. A sent message cannot "
-                "be recalled."
-            ),
-            payload_model=SendTemplate,
-            policy_class=PolicyClass.B,
-            idempotency=Idempotency.GATEWAY,
-            compensation=None,
-            success_event="message_sent",
-            failure_event="message_failed",
-        ),
-        OperationSpec(
-            name="send_text",
-            description=(
-                "Send a text message inside the 24-hour customer service window. A sent "
-                "message cannot be recalled."
-            ),
-            payload_model=SendText,
-            policy_class=PolicyClass.B,
-            idempotency=Idempotency.GATEWAY,
-            compensation=None,
-            success_event="message_sent",
-            failure_event="message_failed",
-        ),
-    ),
-    # Standard backoff: Graph API throughput throttling (HTTP 429) usually clears in seconds.
-    retry_policy=RetryPolicy(),
-    # A messages POST is one small JSON request; Graph API answers in well under 10 s.
-    timeout_ms=10_000,
-    # WhatsApp Cloud API default throughput: 80 messages a second per business number.
-    rate_limit=RateLimit(per_second=80, burst=80),
-    # Meta takes no idempotency key on /messages: the gateway replays the first result.
-    idempotency=Idempotency.GATEWAY,
-    # Phone numbers and message text are personal data.
-    data_classification=DataClassification.CONFIDENTIAL,
-)

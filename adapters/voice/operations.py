@@ -1,4 +1,4 @@
-"""Twilio Voice (Calls resource, API 2010-04-01): payload models and connector metadata.
+"""Twilio Voice (Calls resource, API 2010-04-01): payload and result models.
 
 Fields keep Twilio's parameter names from ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json``
 and ``…/Calls/{Sid}.json``. The account SID and the auth token are configuration.
@@ -10,17 +10,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BeforeValidator, Field, StrictBool, model_validator
 
-from adapters.catalog._common import CatalogModel, E164Phone, HttpsUrl, integral
-from adapters.catalog.results import CallPlaced
-from gateway.contract import (
-    ConnectorMetadata,
-    DataClassification,
-    Idempotency,
-    OperationSpec,
-    PolicyClass,
-    RateLimit,
-    RetryPolicy,
-)
+from adapters.shared.payloads import E164Phone, HttpsUrl, PayloadModel, VendorResult, integral
 
 MAX_TWIML = 4000  # Twilio's limit for inline TwiML
 
@@ -31,7 +21,7 @@ RingSeconds = Annotated[int, Field(strict=True, ge=1, le=600), BeforeValidator(i
 CallSeconds = Annotated[int, Field(strict=True, ge=1, le=86_400), BeforeValidator(integral)]
 
 
-class PlaceCall(CatalogModel):
+class PlaceCall(PayloadModel):
     """Place an outgoing call to a phone number; exactly one of Twiml and Url says what the
     call does once answered."""
 
@@ -69,7 +59,7 @@ class PlaceCall(CatalogModel):
         return self
 
 
-class CancelCall(CatalogModel):
+class CancelCall(PayloadModel):
     """End a call: cancel it while queued or ringing, or hang it up once in progress."""
 
     CallSid: TwilioCallSid = Field(description="The call's SID (CA followed by 32 hex digits).")
@@ -82,62 +72,13 @@ class CancelCall(CatalogModel):
     )
 
 
-class GetCall(CatalogModel):
+class GetCall(PayloadModel):
     """Read a call's status, direction, duration and price."""
 
     CallSid: TwilioCallSid = Field(description="The call's SID (CA followed by 32 hex digits).")
 
 
-METADATA = ConnectorMetadata(
-    key="voice",
-    display_name="Twilio Voice",
-    display_name_ar="تويليو للمكالمات الصوتية",
-    version="0.1.0",
-    contract_url="https://www.twilio.com/docs/voice/api/call-resource",
-    operations=(
-        OperationSpec(
-            name="cancel_call",
-            description="Cancel a queued or ringing call, or hang up one in progress.",
-            payload_model=CancelCall,
-            policy_class=PolicyClass.B,
-            idempotency=Idempotency.GATEWAY,
-            compensation=None,
-            success_event="call_canceled",
-            failure_event="call_cancel_failed",
-        ),
-        OperationSpec(
-            name="get_call",
-            description="Read a call by SID.",
-            payload_model=GetCall,
-            policy_class=PolicyClass.A,
-            idempotency=Idempotency.NONE,
-            read_only=True,
-            success_event="call_read",
-            failure_event="call_read_failed",
-        ),
-        OperationSpec(
-            name="place_call",
-            description=(
-                "Place an outgoing phone call. Compensated by cancel_call, which stops it only "
-                "while it has not ended."
-            ),
-            payload_model=PlaceCall,
-            policy_class=PolicyClass.B,
-            idempotency=Idempotency.GATEWAY,
-            compensation="cancel_call",
-            result_model=CallPlaced,
-            success_event="call_placed",
-            failure_event="call_failed",
-        ),
-    ),
-    # Two quick retries only: a call placed late is worse than a call reported as failed.
-    retry_policy=RetryPolicy(max_retries=2, backoff_ms=(1000, 2000)),
-    # Creating a call returns once it is queued, well within 10 s.
-    timeout_ms=10_000,
-    # Twilio places 1 outbound call a second per account unless raised (CPS).
-    rate_limit=RateLimit(per_second=1, burst=1),
-    # Twilio's Calls API takes no idempotency key: the gateway replays the first result.
-    idempotency=Idempotency.GATEWAY,
-    # Phone numbers and call content are personal data.
-    data_classification=DataClassification.CONFIDENTIAL,
-)
+class CallPlaced(VendorResult):
+    """What place_call returns: the SID cancel_call needs."""
+
+    sid: str = Field(pattern=r"^CA[0-9a-f]{32}$", description="Twilio Call SID.")

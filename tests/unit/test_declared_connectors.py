@@ -1,4 +1,5 @@
-"""The catalog of not-yet-built connectors: contracts, payload models and the stand-in adapter."""
+"""The declared connectors whose adapters are not built yet: contracts, payload models and the
+stand-in adapter."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 from google.protobuf import json_format, struct_pb2
 from pydantic import BaseModel, ValidationError
 
-from adapters.catalog import CATALOG, UnconfiguredAdapter, salesforce, stripe
+from adapters.plugins import PLUGINS
+from adapters.salesforce import operations as salesforce
+from adapters.stripe import operations as stripe
 from gateway.canonical import sha256_hex
 from gateway.contract import (
     Adapter,
@@ -22,7 +25,10 @@ from gateway.contract import (
     PolicyClass,
 )
 from gateway.errors import NotConfigured
+from gateway.unconfigured import UnconfiguredAdapter
 
+# The connectors declared before their adapters: no account, served by the stand-in.
+DECLARED = tuple(plugin.metadata for plugin in PLUGINS if plugin.build is None)
 MAX_SAFE_INTEGER = 2**53 - 1
 PI = "pi_3MtwBwLkdIwHu7ix28a3tqPa"
 CALL_SID = "CA" + "0123456789abcdef" * 2
@@ -205,8 +211,8 @@ EXPECTED: dict[str, dict[str, tuple[PolicyClass, Idempotency, str | None]]] = {
     },
 }
 
-BY_KEY = {meta.key: meta for meta in CATALOG}
-OPERATIONS = [(meta, op) for meta in CATALOG for op in meta.operations]
+BY_KEY = {meta.key: meta for meta in DECLARED}
+OPERATIONS = [(meta, op) for meta in DECLARED for op in meta.operations]
 OPERATION_IDS = [f"{meta.key}.{op.name}" for meta, op in OPERATIONS]
 
 
@@ -246,17 +252,17 @@ def _top_level_integers(schema: dict[str, Any]) -> list[str]:
 # --- the descriptors ---------------------------------------------------------------------------
 
 
-def test_catalog_holds_exactly_the_six_connectors_ordered_by_key() -> None:
-    keys = [meta.key for meta in CATALOG]
+def test_six_connectors_are_declared_without_an_adapter_ordered_by_key() -> None:
+    keys = [meta.key for meta in DECLARED]
     assert keys == ["cal", "contract_intel", "salesforce", "stripe", "voice", "whatsapp"]
 
 
-@pytest.mark.parametrize("meta", CATALOG, ids=lambda m: m.key)
+@pytest.mark.parametrize("meta", DECLARED, ids=lambda m: m.key)
 def test_every_descriptor_passes_validate(meta: ConnectorMetadata) -> None:
     meta.validate()
 
 
-@pytest.mark.parametrize("meta", CATALOG, ids=lambda m: m.key)
+@pytest.mark.parametrize("meta", DECLARED, ids=lambda m: m.key)
 def test_arabic_display_names_are_in_arabic_script(meta: ConnectorMetadata) -> None:
     letters = [ch for ch in meta.display_name_ar if ch not in " ()"]
     assert letters
@@ -265,7 +271,7 @@ def test_arabic_display_names_are_in_arabic_script(meta: ConnectorMetadata) -> N
 
 
 def test_display_names() -> None:
-    names = {meta.key: (meta.display_name, meta.display_name_ar) for meta in CATALOG}
+    names = {meta.key: (meta.display_name, meta.display_name_ar) for meta in DECLARED}
     assert names == {
         "cal": ("Cal.com Scheduling", "كال دوت كوم للمواعيد"),
         "contract_intel": ("Contract Intelligence (DocuSign)", "ذكاء العقود (دوكيوساين)"),
@@ -281,7 +287,7 @@ def test_operations_policy_idempotency_and_compensation() -> None:
         meta.key: {
             op.name: (op.policy_class, op.idempotency, op.compensation) for op in meta.operations
         }
-        for meta in CATALOG
+        for meta in DECLARED
     }
     assert actual == EXPECTED
 
@@ -306,7 +312,7 @@ def test_reads_and_writes_follow_the_standard(meta: ConnectorMetadata, op: Opera
 def test_connector_settings() -> None:
     assert BY_KEY["stripe"].idempotency is Idempotency.NATIVE
     assert BY_KEY["stripe"].data_classification is DataClassification.RESTRICTED
-    for meta in CATALOG:
+    for meta in DECLARED:
         assert meta.contract_url.startswith("https://")
         assert 0 < meta.timeout_ms <= 30_000
         if meta.key != "stripe":
@@ -587,7 +593,7 @@ def _ctx() -> AttemptContext:
     )
 
 
-@pytest.mark.parametrize("meta", CATALOG, ids=lambda m: m.key)
+@pytest.mark.parametrize("meta", DECLARED, ids=lambda m: m.key)
 async def test_unconfigured_adapter_refuses_to_act(meta: ConnectorMetadata) -> None:
     adapter = UnconfiguredAdapter(meta)
     assert isinstance(adapter, Adapter)

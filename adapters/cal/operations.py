@@ -1,4 +1,4 @@
-"""Cal.com Scheduling (API v2): payload models and connector metadata.
+"""Cal.com Scheduling (API v2): payload and result models.
 
 Fields follow Cal.com's API v2 (``GET /v2/slots``, cal-api-version 2024-09-04; ``/v2/bookings``
 and ``/v2/bookings/{bookingUid}[/cancel|/reschedule]``, cal-api-version 2024-08-13), camelCase
@@ -12,25 +12,16 @@ from typing import Annotated, Self
 
 from pydantic import BeforeValidator, EmailStr, Field, StrictBool, StrictStr, model_validator
 
-from adapters.catalog._common import (
+from adapters.shared.payloads import (
     MAX_SAFE_INTEGER,
-    CatalogModel,
     E164Phone,
     HeaderText,
     Metadata,
+    PayloadModel,
     UtcDateOrDateTime,
     UtcDateTime,
+    VendorResult,
     integral,
-)
-from adapters.catalog.results import BookingCreated
-from gateway.contract import (
-    ConnectorMetadata,
-    DataClassification,
-    Idempotency,
-    OperationSpec,
-    PolicyClass,
-    RateLimit,
-    RetryPolicy,
 )
 
 EventTypeId = Annotated[
@@ -62,7 +53,7 @@ def _instant(value: str, *, end_of_day: bool) -> datetime.datetime:
     return datetime.datetime.combine(day, moment, tzinfo=datetime.UTC)
 
 
-class GetSlots(CatalogModel):
+class GetSlots(PayloadModel):
     """Find the times an event type can be booked between two days or instants."""
 
     eventTypeId: EventTypeId = Field(description="The event type to check.", examples=[100])
@@ -87,7 +78,7 @@ class GetSlots(CatalogModel):
         return self
 
 
-class Attendee(CatalogModel):
+class Attendee(PayloadModel):
     """The person booking."""
 
     name: HeaderText = Field(min_length=1, max_length=255, description="The attendee's name.")
@@ -98,7 +89,7 @@ class Attendee(CatalogModel):
     )
 
 
-class CreateBooking(CatalogModel):
+class CreateBooking(PayloadModel):
     """Book an event type at a free slot (see get_slots)."""
 
     eventTypeId: EventTypeId = Field(description="The event type to book.", examples=[123])
@@ -121,7 +112,7 @@ class CreateBooking(CatalogModel):
     )
 
 
-class CancelBooking(CatalogModel):
+class CancelBooking(PayloadModel):
     """Cancel a booking; attendees are notified."""
 
     bookingUid: BookingUid = Field(description="The booking's uid.")
@@ -132,7 +123,7 @@ class CancelBooking(CatalogModel):
     )
 
 
-class RescheduleBooking(CatalogModel):
+class RescheduleBooking(PayloadModel):
     """Move a booking to a new start time; Cal.com issues a new booking uid."""
 
     bookingUid: BookingUid = Field(description="The booking's uid.")
@@ -149,82 +140,13 @@ class RescheduleBooking(CatalogModel):
     )
 
 
-class GetBooking(CatalogModel):
+class GetBooking(PayloadModel):
     """Read a booking's time, attendees and status."""
 
     bookingUid: BookingUid = Field(description="The booking's uid.")
 
 
-METADATA = ConnectorMetadata(
-    key="cal",
-    display_name="Cal.com Scheduling",
-    display_name_ar="كال دوت كوم للمواعيد",
-    version="0.1.0",
-    contract_url="https://cal.com/docs/api-reference/v2/bookings/create-a-booking",
-    operations=(
-        OperationSpec(
-            name="cancel_booking",
-            description="Cancel a booking and notify its attendees.",
-            payload_model=CancelBooking,
-            policy_class=PolicyClass.B,
-            idempotency=Idempotency.GATEWAY,
-            compensation=None,
-            success_event="booking_canceled",
-            failure_event="booking_cancel_failed",
-        ),
-        OperationSpec(
-            name="create_booking",
-            description="Book an event type for an attendee. Compensated by cancel_booking.",
-            payload_model=CreateBooking,
-            policy_class=PolicyClass.B,
-            idempotency=Idempotency.GATEWAY,
-            compensation="cancel_booking",
-            result_model=BookingCreated,
-            success_event="booking_created",
-            failure_event="booking_failed",
-        ),
-        OperationSpec(
-            name="get_booking",
-            description="Read a booking by uid.",
-            payload_model=GetBooking,
-            policy_class=PolicyClass.A,
-            idempotency=Idempotency.NONE,
-            read_only=True,
-            success_event="booking_read",
-            failure_event="booking_read_failed",
-        ),
-        OperationSpec(
-            name="get_slots",
-            description="List the free slots of an event type in a time range.",
-            payload_model=GetSlots,
-            policy_class=PolicyClass.A,
-            idempotency=Idempotency.NONE,
-            read_only=True,
-            success_event="slots_read",
-            failure_event="slots_read_failed",
-        ),
-        OperationSpec(
-            name="reschedule_booking",
-            description=(
-                "Move a booking to a new time and notify its attendees. Not compensable: "
-                "moving it back is a new decision."
-            ),
-            payload_model=RescheduleBooking,
-            policy_class=PolicyClass.B,
-            idempotency=Idempotency.GATEWAY,
-            compensation=None,
-            success_event="booking_rescheduled",
-            failure_event="booking_reschedule_failed",
-        ),
-    ),
-    # Standard backoff: Cal.com's API rate limit is per minute, so short waits suffice.
-    retry_policy=RetryPolicy(),
-    # Booking writes sync external calendars and send emails before answering.
-    timeout_ms=15_000,
-    # Cal.com API v2 allows 120 requests a minute per API key.
-    rate_limit=RateLimit(per_second=2, burst=120),
-    # Cal.com takes no idempotency key: the gateway replays the first result.
-    idempotency=Idempotency.GATEWAY,
-    # Attendee names, emails and phone numbers are personal data.
-    data_classification=DataClassification.CONFIDENTIAL,
-)
+class BookingCreated(VendorResult):
+    """What create_booking returns: the uid cancel_booking needs."""
+
+    uid: str = Field(min_length=1, max_length=200, description="Cal.com booking uid.")

@@ -1,4 +1,4 @@
-"""Building blocks shared by the catalog's payload models.
+"""Building blocks shared by the vendors' payload and result models.
 
 Two pydantic pitfalls shape this module:
 
@@ -22,10 +22,21 @@ from gateway.payload_types import MAX_SAFE_INTEGER, HeaderText, integral
 __all__ = ["MAX_SAFE_INTEGER", "HeaderText", "integral"]
 
 
-class CatalogModel(BaseModel):
-    """Base of every catalog payload model: unknown fields are refused, values are immutable."""
+class PayloadModel(BaseModel):
+    """Base of every vendor payload model: unknown fields are refused, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class VendorResult(BaseModel):
+    """Base of what an undoable operation returns: the vendor ids its compensation needs.
+
+    An operator who resolves an unknown outcome of such an operation as succeeded supplies
+    this result (read at the vendor); ``Compensate`` refuses an execution whose result lacks
+    it. Other fields the vendor returns are kept.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
 
 def _iso_date(value: str) -> str:

@@ -1,4 +1,4 @@
-"""Salesforce CRM (REST API sObject rows): payload models and connector metadata.
+"""Salesforce CRM (REST API sObject rows): payload and result models.
 
 Fields follow the project's sObject description for Lead, Contact and Opportunity
 (vendor-specs/salesforce): field names are Salesforce's API names, inputs allow no other
@@ -17,16 +17,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, EmailStr, Field, StrictFloat, model_validator
 
-from adapters.catalog._common import CatalogModel, HeaderText, IsoDate
-from gateway.contract import (
-    ConnectorMetadata,
-    DataClassification,
-    Idempotency,
-    OperationSpec,
-    PolicyClass,
-    RateLimit,
-    RetryPolicy,
-)
+from adapters.shared.payloads import HeaderText, IsoDate, PayloadModel
 
 SALESFORCE_ID_PATTERN = r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$"
 # A record id: 15 characters (case-sensitive) or 18 (with the case-safe suffix).
@@ -49,7 +40,7 @@ def _without_null(schema: dict[str, Any]) -> None:
             prop.update(kept[0])
 
 
-class _SObjectFields(CatalogModel):
+class _SObjectFields(PayloadModel):
     """Base of the field sets: every field is optional, and none may be null."""
 
     model_config = ConfigDict(json_schema_extra=_without_null)
@@ -165,7 +156,7 @@ def _has_fields(record: LeadFields | ContactFields | OpportunityFields) -> bool:
     return bool(record.model_fields_set - {"sobject"})
 
 
-class CreateRecord(CatalogModel):
+class CreateRecord(PayloadModel):
     """Create one Lead, Contact or Opportunity."""
 
     record: NewRecord = Field(
@@ -174,7 +165,7 @@ class CreateRecord(CatalogModel):
     )
 
 
-class UpdateRecord(CatalogModel):
+class UpdateRecord(PayloadModel):
     """Change fields of an existing record."""
 
     record_id: SalesforceId = Field(
@@ -192,7 +183,7 @@ class UpdateRecord(CatalogModel):
         return self
 
 
-class UpsertByExternalId(CatalogModel):
+class UpsertByExternalId(PayloadModel):
     """Create or update the record whose external-id field has the given value."""
 
     external_id_field: FieldName = Field(
@@ -218,7 +209,7 @@ class UpsertByExternalId(CatalogModel):
         return self
 
 
-class GetRecord(CatalogModel):
+class GetRecord(PayloadModel):
     """Read one record."""
 
     sobject: SObjectType = Field(description="The record's sObject type.")
@@ -232,73 +223,3 @@ class GetRecord(CatalogModel):
         description="API names of the fields to return; omit for all fields.",
         examples=[["Id", "LastName", "Email"]],
     )
-
-
-METADATA = ConnectorMetadata(
-    key="salesforce",
-    display_name="Salesforce CRM",
-    display_name_ar="سيلزفورس",
-    version="0.1.0",
-    contract_url=(
-        "https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/"
-        "using_resources_working_with_records.htm"
-    ),
-    operations=(
-        OperationSpec(
-            name="create_record",
-            description=(
-                "Create a Lead, Contact or Opportunity. Not compensable: this gateway declares "
-                "no delete operation."
-            ),
-            payload_model=CreateRecord,
-            policy_class=PolicyClass.B,
-            idempotency=Idempotency.GATEWAY,
-            compensation=None,
-            success_event="record_created",
-            failure_event="record_write_failed",
-        ),
-        OperationSpec(
-            name="get_record",
-            description="Read a Lead, Contact or Opportunity by id.",
-            payload_model=GetRecord,
-            policy_class=PolicyClass.A,
-            idempotency=Idempotency.NONE,
-            read_only=True,
-            success_event="record_read",
-            failure_event="record_read_failed",
-        ),
-        OperationSpec(
-            name="update_record",
-            description="Change fields of a Lead, Contact or Opportunity.",
-            payload_model=UpdateRecord,
-            policy_class=PolicyClass.B,
-            idempotency=Idempotency.GATEWAY,
-            compensation=None,
-            success_event="record_updated",
-            failure_event="record_write_failed",
-        ),
-        OperationSpec(
-            name="upsert_by_external_id",
-            description=(
-                "Create or update a Lead, Contact or Opportunity matched by an External ID field."
-            ),
-            payload_model=UpsertByExternalId,
-            policy_class=PolicyClass.B,
-            idempotency=Idempotency.GATEWAY,
-            compensation=None,
-            success_event="record_upserted",
-            failure_event="record_write_failed",
-        ),
-    ),
-    # Standard backoff for transient 5xx; the 24-hour API request quota is not a retry case.
-    retry_policy=RetryPolicy(),
-    # Single-record REST calls usually answer in under a second; triggers and flows can add more.
-    timeout_ms=15_000,
-    # Salesforce meters calls per 24 h per org; 25 concurrent long requests is the cap that
-    # bites first, so 25 a second keeps a sidecar well inside it.
-    rate_limit=RateLimit(per_second=25, burst=25),
-    # The sObject REST API takes no idempotency key: the gateway replays the first result.
-    idempotency=Idempotency.GATEWAY,
-    # CRM records hold names, emails and phone numbers of people.
-    data_classification=DataClassification.CONFIDENTIAL,
-)

@@ -1,4 +1,4 @@
-"""Stripe Payments (PaymentIntents and Refunds): payload models and connector metadata.
+"""Stripe Payments (PaymentIntents and Refunds): payload and result models.
 
 Fields follow Stripe's OpenAPI (API version 2023-08-16) for ``POST /v1/payment_intents``,
 ``POST /v1/payment_intents/{intent}/cancel``, ``GET /v1/payment_intents/{intent}`` and
@@ -15,17 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, EmailStr, Field
 
-from adapters.catalog._common import CatalogModel, Metadata, integral
-from adapters.catalog.results import PaymentIntentCreated
-from gateway.contract import (
-    ConnectorMetadata,
-    DataClassification,
-    Idempotency,
-    OperationSpec,
-    PolicyClass,
-    RateLimit,
-    RetryPolicy,
-)
+from adapters.shared.payloads import Metadata, PayloadModel, VendorResult, integral
 
 MAX_AMOUNT = 99_999_999  # Stripe's 8-digit ceiling per charge, far below 2^53
 
@@ -50,7 +40,7 @@ _AMOUNT_HELP = (
 )
 
 
-class CreatePaymentIntent(CatalogModel):
+class CreatePaymentIntent(PayloadModel):
     """Create an unconfirmed PaymentIntent: no money moves until it is confirmed."""
 
     amount: Amount = Field(description=_AMOUNT_HELP, examples=[2000])
@@ -75,7 +65,7 @@ class CreatePaymentIntent(CatalogModel):
     )
 
 
-class CancelPaymentIntent(CatalogModel):
+class CancelPaymentIntent(PayloadModel):
     """Cancel a PaymentIntent that has not succeeded yet (requires_* or processing)."""
 
     payment_intent: PaymentIntentId = Field(description="The PaymentIntent's id.")
@@ -84,7 +74,7 @@ class CancelPaymentIntent(CatalogModel):
     ) = Field(default=None, description="Why the payment is canceled.")
 
 
-class CreateRefund(CatalogModel):
+class CreateRefund(PayloadModel):
     """Refund a succeeded PaymentIntent in full or in part."""
 
     payment_intent: PaymentIntentId = Field(description="The PaymentIntent to refund.")
@@ -101,72 +91,13 @@ class CreateRefund(CatalogModel):
     )
 
 
-class GetPaymentIntent(CatalogModel):
+class GetPaymentIntent(PayloadModel):
     """Read a PaymentIntent's amount, currency and status."""
 
     payment_intent: PaymentIntentId = Field(description="The PaymentIntent's id.")
 
 
-METADATA = ConnectorMetadata(
-    key="stripe",
-    display_name="Stripe Payments",
-    display_name_ar="سترايب للمدفوعات",
-    version="0.1.0",
-    contract_url="https://docs.stripe.com/api/payment_intents",
-    operations=(
-        OperationSpec(
-            name="cancel_payment_intent",
-            description="Cancel a PaymentIntent that has not succeeded yet.",
-            payload_model=CancelPaymentIntent,
-            policy_class=PolicyClass.B,
-            idempotency=Idempotency.NATIVE,
-            compensation=None,
-            success_event="payment_canceled",
-            failure_event="payment_cancel_failed",
-        ),
-        OperationSpec(
-            name="create_payment_intent",
-            description=(
-                "Create an unconfirmed PaymentIntent for an amount in minor units. "
-                "Compensated by cancel_payment_intent."
-            ),
-            payload_model=CreatePaymentIntent,
-            policy_class=PolicyClass.B,
-            idempotency=Idempotency.NATIVE,
-            compensation="cancel_payment_intent",
-            result_model=PaymentIntentCreated,
-            success_event="payment_created",
-            failure_event="payment_failed",
-        ),
-        OperationSpec(
-            name="create_refund",
-            description="Refund a succeeded PaymentIntent in full or in part; cannot be undone.",
-            payload_model=CreateRefund,
-            policy_class=PolicyClass.B,
-            idempotency=Idempotency.NATIVE,
-            compensation=None,
-            success_event="refund_created",
-            failure_event="refund_failed",
-        ),
-        OperationSpec(
-            name="get_payment_intent",
-            description="Read a PaymentIntent by id.",
-            payload_model=GetPaymentIntent,
-            policy_class=PolicyClass.A,
-            idempotency=Idempotency.NONE,
-            read_only=True,
-            success_event="payment_read",
-            failure_event="payment_read_failed",
-        ),
-    ),
-    # Standard backoff; the forwarded Idempotency-Key makes every retry safe at Stripe.
-    retry_policy=RetryPolicy(),
-    # Unconfirmed PaymentIntent calls touch no bank and answer within a few seconds.
-    timeout_ms=15_000,
-    # Stripe live mode allows 100 read and 100 write operations a second.
-    rate_limit=RateLimit(per_second=100, burst=100),
-    # Stripe takes an Idempotency-Key on every POST: the gateway forwards the caller's key.
-    idempotency=Idempotency.NATIVE,
-    # Payment data (amounts, customers, payment methods) is regulated (PCI DSS scope).
-    data_classification=DataClassification.RESTRICTED,
-)
+class PaymentIntentCreated(VendorResult):
+    """What create_payment_intent returns: the id cancel_payment_intent needs."""
+
+    id: str = Field(pattern=r"^pi_[A-Za-z0-9]{1,200}$", description="Stripe PaymentIntent id.")

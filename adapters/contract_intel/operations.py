@@ -14,17 +14,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BeforeValidator, EmailStr, Field, model_validator
 
-from adapters.catalog._common import CatalogModel, HeaderText, Uuid, integral
-from adapters.catalog.results import EnvelopeSent
-from gateway.contract import (
-    ConnectorMetadata,
-    DataClassification,
-    Idempotency,
-    OperationSpec,
-    PolicyClass,
-    RateLimit,
-    RetryPolicy,
-)
+from adapters.shared.payloads import HeaderText, PayloadModel, Uuid, VendorResult, integral
 
 MAX_DOCUMENT_BASE64 = 34_000_000  # about 25 MB of file, DocuSign's per-document ceiling
 
@@ -33,7 +23,7 @@ DigitsId = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,8}$", examples=["1"])]
 PageLimit = Annotated[int, Field(strict=True, ge=1, le=100), BeforeValidator(integral)]
 
 
-class EnvelopeDocument(CatalogModel):
+class EnvelopeDocument(PayloadModel):
     """A document to sign, inline as base64."""
 
     documentId: DigitsId = Field(description='Document number, referenced by tabs, e.g. "1".')
@@ -54,7 +44,7 @@ class EnvelopeDocument(CatalogModel):
     )
 
 
-class SignHereTab(CatalogModel):
+class SignHereTab(PayloadModel):
     """Where a signer signs, placed relative to a text anchor in the documents."""
 
     anchorString: HeaderText = Field(
@@ -73,7 +63,7 @@ class SignHereTab(CatalogModel):
     )
 
 
-class SignerTabs(CatalogModel):
+class SignerTabs(PayloadModel):
     """The signer's tabs."""
 
     signHereTabs: list[SignHereTab] = Field(
@@ -81,7 +71,7 @@ class SignerTabs(CatalogModel):
     )
 
 
-class Signer(CatalogModel):
+class Signer(PayloadModel):
     """A recipient who must sign."""
 
     email: EmailStr = Field(description="The signer's email address; the invitation goes here.")
@@ -97,7 +87,7 @@ class Signer(CatalogModel):
     )
 
 
-class CarbonCopy(CatalogModel):
+class CarbonCopy(PayloadModel):
     """A recipient who receives a copy and does not sign."""
 
     email: EmailStr = Field(description="The recipient's email address.")
@@ -106,7 +96,7 @@ class CarbonCopy(CatalogModel):
     routingOrder: DigitsId = Field(default="1", description="When the copy is sent.")
 
 
-class Recipients(CatalogModel):
+class Recipients(PayloadModel):
     """The envelope's recipients."""
 
     signers: list[Signer] = Field(min_length=1, max_length=50, description="Who signs.")
@@ -115,7 +105,7 @@ class Recipients(CatalogModel):
     )
 
 
-class TemplateRole(CatalogModel):
+class TemplateRole(PayloadModel):
     """A person filling one role of a server template."""
 
     roleName: HeaderText = Field(
@@ -127,7 +117,7 @@ class TemplateRole(CatalogModel):
     email: EmailStr = Field(description="The person's email address.")
 
 
-class SendEnvelope(CatalogModel):
+class SendEnvelope(PayloadModel):
     """Send an envelope for signature, either from a server template (templateId and
     templateRoles) or from inline documents (documents and recipients)."""
 
@@ -163,7 +153,7 @@ class SendEnvelope(CatalogModel):
         return self
 
 
-class VoidEnvelope(CatalogModel):
+class VoidEnvelope(PayloadModel):
     """Void a sent envelope that is not completed; its recipients can no longer sign."""
 
     envelopeId: Uuid = Field(description="The envelope's GUID.")
@@ -172,20 +162,20 @@ class VoidEnvelope(CatalogModel):
     )
 
 
-class GetEnvelope(CatalogModel):
+class GetEnvelope(PayloadModel):
     """Read an envelope's status (sent, delivered, completed, declined, voided)."""
 
     envelopeId: Uuid = Field(description="The envelope's GUID.")
 
 
-class GetAgreement(CatalogModel):
+class GetAgreement(PayloadModel):
     """Read one agreement with its parties and extracted provisions (effective, expiration and
     execution dates, renewal and termination terms)."""
 
     agreementId: Uuid = Field(description="The agreement's id.")
 
 
-class ListAgreements(CatalogModel):
+class ListAgreements(PayloadModel):
     """List agreements, one page at a time."""
 
     limit: PageLimit | None = Field(
@@ -205,77 +195,7 @@ class ListAgreements(CatalogModel):
     )
 
 
-METADATA = ConnectorMetadata(
-    key="contract_intel",
-    display_name="Contract Intelligence (DocuSign)",
-    display_name_ar="ذكاء العقود (دوكيوساين)",
-    version="0.1.0",
-    # eSignature's envelope reference; Navigator's Agreements API is documented alongside it.
-    contract_url="https://developers.docusign.com/docs/esign-rest-api/reference/envelopes/envelopes/",
-    operations=(
-        OperationSpec(
-            name="get_agreement",
-            description="Read an agreement's parties and extracted provisions (Navigator).",
-            payload_model=GetAgreement,
-            policy_class=PolicyClass.A,
-            idempotency=Idempotency.NONE,
-            read_only=True,
-            success_event="agreement_read",
-            failure_event="agreement_read_failed",
-        ),
-        OperationSpec(
-            name="get_envelope",
-            description="Read an envelope's status.",
-            payload_model=GetEnvelope,
-            policy_class=PolicyClass.A,
-            idempotency=Idempotency.NONE,
-            read_only=True,
-            success_event="envelope_read",
-            failure_event="envelope_read_failed",
-        ),
-        OperationSpec(
-            name="list_agreements",
-            description="List agreements page by page (Navigator).",
-            payload_model=ListAgreements,
-            policy_class=PolicyClass.A,
-            idempotency=Idempotency.NONE,
-            read_only=True,
-            success_event="agreements_listed",
-            failure_event="agreements_list_failed",
-        ),
-        OperationSpec(
-            name="send_envelope",
-            description=(
-                "Send documents or a template for signature. Compensated by void_envelope, "
-                "which works until the envelope is completed."
-            ),
-            payload_model=SendEnvelope,
-            policy_class=PolicyClass.B,
-            idempotency=Idempotency.GATEWAY,
-            compensation="void_envelope",
-            result_model=EnvelopeSent,
-            success_event="envelope_sent",
-            failure_event="envelope_failed",
-        ),
-        OperationSpec(
-            name="void_envelope",
-            description="Void a sent envelope that is not completed.",
-            payload_model=VoidEnvelope,
-            policy_class=PolicyClass.B,
-            idempotency=Idempotency.GATEWAY,
-            compensation=None,
-            success_event="envelope_voided",
-            failure_event="envelope_void_failed",
-        ),
-    ),
-    # Fewer, slower retries: DocuSign's limits are hourly, so quick repeats only burn quota.
-    retry_policy=RetryPolicy(max_retries=2, backoff_ms=(2000, 4000)),
-    # Envelope creation uploads and converts documents; stays under the 30 s call deadline.
-    timeout_ms=20_000,
-    # DocuSign allows 3,000 calls an hour per account, at most 500 in 30 seconds.
-    rate_limit=RateLimit(per_second=3000 / 3600, burst=500),
-    # DocuSign takes no idempotency key on envelope calls: the gateway replays the first result.
-    idempotency=Idempotency.GATEWAY,
-    # Contracts and signer identities are confidential business and personal data.
-    data_classification=DataClassification.CONFIDENTIAL,
-)
+class EnvelopeSent(VendorResult):
+    """What send_envelope returns: the id void_envelope needs."""
+
+    envelope_id: str = Field(min_length=1, max_length=200, description="DocuSign envelope id.")

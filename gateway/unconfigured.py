@@ -1,7 +1,8 @@
-"""The stand-in adapter of a catalog connector whose vendor adapter is not built yet.
+"""The stand-in adapter of a declared connector whose vendor adapter is not built yet.
 
 It declares the connector's contract and refuses every call, so the connector is listed and
-described, reports ``not_configured``, and never pretends to have acted.
+described, reports ``not_configured``, and never pretends to have acted. It also declares the
+contract of a built connector whose default tenant has no account.
 """
 
 from __future__ import annotations

@@ -1,0 +1,13 @@
+"""The ``cal`` connector: Cal.com Scheduling (API v2).
+
+Its contract is declared; its adapter is not built yet, so it reports ``not_configured`` and
+refuses every call.
+"""
+
+from gateway.plugin import ConnectorPlugin
+
+from .metadata import METADATA
+
+PLUGIN = ConnectorPlugin(METADATA)
+
+__all__ = ["PLUGIN"]

@@ -1,0 +1,1 @@
+"""What several vendor folders share: payload building blocks."""
