@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     from gateway.plugin import ConnectorPlugin
 
 
-class AuditSettings(BaseModel):
+class Section(BaseModel):
+    """A part of the settings: a key it does not know is a mistake (a typo would otherwise
+    leave the default in place without a word), so it stops the start, naming the key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AuditSettings(Section):
     anchor_every_rows: int = Field(default=100, ge=1)
     anchor_every_s: float = Field(default=10.0, gt=0)
     anchor_key: SecretStr | None = None
@@ -41,7 +48,7 @@ class AuditSettings(BaseModel):
     refusal_summary_every_s: float = Field(default=60.0, gt=0)
 
 
-class PolicySettings(BaseModel):
+class PolicySettings(Section):
     """Deployment policy: classes may be tightened; only local development may loosen them."""
 
     overrides: dict[str, PolicyClass] = Field(default_factory=dict)  # "connector.operation"
@@ -56,12 +63,12 @@ class PolicySettings(BaseModel):
         return value
 
 
-class RateLimitSettings(BaseModel):
+class RateLimitSettings(Section):
     per_second: float = Field(gt=0)
     burst: int = Field(ge=1)
 
 
-class ReliabilitySettings(BaseModel):
+class ReliabilitySettings(Section):
     """Knobs over every connector's declared retry policy, and the shared guards."""
 
     backoff_scale: float = Field(default=1.0, ge=0)  # 0.001 in tests: no real sleeping
@@ -81,14 +88,14 @@ class ReliabilitySettings(BaseModel):
     rate_limits: dict[str, RateLimitSettings] = Field(default_factory=dict)  # by connector key
 
 
-class TenantSettings(BaseModel):
+class TenantSettings(Section):
     """One tenant's own quotas and (in the model ``settings_model`` builds) its own vendor
     accounts, one field per connector; nothing falls back to another tenant's."""
 
     rate_limits: dict[str, RateLimitSettings] = Field(default_factory=dict)
 
 
-class ApprovalSettings(BaseModel):
+class ApprovalSettings(Section):
     """The two clocks of an approval, and the SLA of the human response."""
 
     pending_ttl_s: float = Field(default=24 * 3600, gt=0)
@@ -103,7 +110,7 @@ class ApprovalSettings(BaseModel):
     prune_interval_s: float = Field(default=3600, gt=0)
 
 
-class HealthSettings(BaseModel):
+class HealthSettings(Section):
     consecutive_failures_for_error: int = Field(default=1, ge=1)
     probe_interval_s: float = Field(default=60.0, ge=0)  # 0: no live probes
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from gateway.credentials import read_secret
 
 
 class EmailAccount(BaseModel):
     """SMTP relay used by the ``email`` connector; unset host means not configured."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key must not go unnoticed
 
     host: str | None = None
     port: int = Field(default=587, ge=1, le=65535)

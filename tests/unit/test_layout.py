@@ -64,3 +64,20 @@ def test_servicers_never_check_the_admitted_call() -> None:
                 if isinstance(node, ast.Assert)
             ]
     assert asserting == []
+
+
+def test_audit_events_are_built_in_one_place() -> None:
+    """A row's fields mean the same whoever writes it: only gateway/audit/events.py builds
+    ``AuditEvent``s."""
+    building: list[str] = []
+    for path in _modules(GATEWAY) + _modules(ROOT / "adapters"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        building += [
+            f"{path.relative_to(ROOT)}:{node.lineno}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "AuditEvent"
+        ]
+    assert building
+    assert {place.partition(":")[0] for place in building} == {"gateway/audit/events.py"}

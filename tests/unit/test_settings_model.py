@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from adapters.email import PLUGIN as EMAIL
 from adapters.plugins import PLUGINS
@@ -59,3 +60,24 @@ def test_a_connector_key_may_not_take_a_settings_key() -> None:
         settings_model((*PLUGINS, audit))
     with pytest.raises(ValueError, match="'email' would take a settings key already in use"):
         settings_model((*PLUGINS, EMAIL))
+
+
+@pytest.mark.parametrize(
+    ("variable", "key"),
+    [
+        ("CONNECTOR_GATEWAY_EMAIL__FORM_ADDRESS", "form_address"),
+        ("CONNECTOR_GATEWAY_TENANTS__ACME__EMIAL__HOST", "emial"),
+        ("CONNECTOR_GATEWAY_TENANTS__ACME__EMAIL__HOTS", "hots"),
+        ("CONNECTOR_GATEWAY_RELIABILITY__BREAKER_OPEN_SECONDS", "breaker_open_seconds"),
+        ("CONNECTOR_GATEWAY_AUDIT__ANCHOR_EVERY_ROW", "anchor_every_row"),
+    ],
+)
+def test_a_misspelt_key_stops_the_start_naming_it(
+    monkeypatch: pytest.MonkeyPatch, variable: str, key: str
+) -> None:
+    """A typo must not leave a default (or no account at all) in place without a word."""
+    monkeypatch.setenv(variable, "1")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert key in str(refused.value)
+    assert "Extra inputs are not permitted" in str(refused.value)
