@@ -150,7 +150,10 @@ class Gateway:
         # Caller ids stored before callers had namespaces, onto the policy's callers.
         await rewrite_stored_callers(s.database_path, authorization.callers)
 
-        self.audit = AuditWriter(s.database_path, s.audit, key)
+        # One database for every store: their changes share group commits (closed last).
+        self.database = await sqlite.Database.open(s.database_path)
+        self._closers.append(("database", self.database.close))
+        self.audit = AuditWriter(self.database, s.audit, key)
         await self.audit.start()
         self._closers.append(("audit log", self.audit.close))
         # Closed after both servers (they close later in start order), before the audit log.
@@ -163,9 +166,7 @@ class Gateway:
         self.refusals.start()
         self._closers.append(("refusal summaries", self.refusals.close))
 
-        ledger_conn = await sqlite.connect(s.database_path, durability="FULL")
-        self._closers.append(("ledger database", ledger_conn.close))
-        self.ledger = Ledger(ledger_conn)
+        self.ledger = Ledger(self.database)
         self.instance_id = uuid.uuid4().hex
         # A lease before the first call: other processes sharing the database leave this
         # process's calls alone while it renews it, and take them as unknown once it lapses.
@@ -201,8 +202,6 @@ class Gateway:
             sleep=self.stopping.sleep,
         )
 
-        approvals_conn = await sqlite.connect(s.database_path, durability="FULL")
-        self._closers.append(("approvals database", approvals_conn.close))
         clocks = ApprovalClocks(
             pending_ttl_s=s.approvals.pending_ttl_s,
             use_within_s=s.approvals.use_within_s,
@@ -210,16 +209,15 @@ class Gateway:
             sla_breach_s=s.approvals.sla_breach_s,
         )
         self.approvals = ApprovalStore(
-            approvals_conn,
+            self.database,
             clocks,
             clock=self.clocks.wall,
             max_pending_per_caller=s.approvals.max_pending_per_caller,
         )
 
-        conn = await sqlite.connect(s.database_path, durability="NORMAL")
-        self._closers.append(("state database", conn.close))
         self.health = HealthTracker(
-            SyncStateStore(conn), failures_for_error=s.health.consecutive_failures_for_error
+            SyncStateStore(self.database),
+            failures_for_error=s.health.consecutive_failures_for_error,
         )
         self._closers.append(("health state", self.health.flush))
         self.metrics = MetricsRegistry()

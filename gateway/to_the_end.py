@@ -1,10 +1,10 @@
 """Steps that must not stop half-way when the coroutine awaiting them is cancelled.
 
 A cancellation (the caller went away, or the deadline's backstop fired) reaches whatever the
-call is awaiting. Some steps must not be cut there: a statement aiosqlite has queued runs in
-its thread whatever becomes of the caller, so what the gateway believes about a transaction
-must follow it; and the record of an action's outcome must be written before the answer that
-names it leaves.
+call is awaiting. Some steps must not be cut there: work handed to a database's worker thread
+(a commit) runs there whatever becomes of the caller, so what the gateway believes about a
+transaction must follow it; and the record of an action's outcome must be written before the
+answer that names it leaves.
 """
 
 from __future__ import annotations

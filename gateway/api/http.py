@@ -446,6 +446,10 @@ def build_app(
             app.router.add_route(route.method, route.path, face.handler(route))
     if sign_in is not None:
         signed_in = sign_in
+
+        async def login_here(request: web.Request) -> web.Response:
+            return await login(request, signed_in)
+
         # A HEAD must not spend the link.
-        app.router.add_get(LOGIN_PATH, lambda r: login(r, signed_in), allow_head=False)
+        app.router.add_get(LOGIN_PATH, login_here, allow_head=False)
     return app

@@ -7,8 +7,9 @@ tenant's approval id behaves exactly like an unknown one. An approval is used on
 caller that asked for it: to anyone else :meth:`check` and :meth:`consume` answer as for an
 unknown id.
 
-Changes run through one ``SerializedConnection`` (savepoints of a shared ``BEGIN IMMEDIATE``
-transaction, group commit), as in the ledger. The connection is expected to commit with
+Changes run through the database's shared write connection (savepoints of a shared
+``BEGIN IMMEDIATE`` transaction, group commit), as in the ledger; reads that change nothing use
+its read connection. The connection is expected to commit with
 ``synchronous=FULL``, so a grant, denial or use is durable before the method returns. After
 each commit the store wakes the watchers of every approval it changed (``notifier``).
 """
@@ -24,8 +25,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
-
-import aiosqlite
 
 from gateway.approvals.model import Approval, ApprovalClocks, ApprovalStatus
 from gateway.approvals.notifier import ApprovalNotifier
@@ -48,7 +47,7 @@ from gateway.errors import (
     TooManyPendingApprovals,
 )
 from gateway.paging import Cursor
-from gateway.store.sqlite import SerializedConnection
+from gateway.store.sqlite import Connection, Database, Row
 
 ID_PREFIX = "apr_"
 DEFAULT_MAX_PENDING_PER_CALLER = 100
@@ -67,7 +66,7 @@ def _time(text: str | None) -> datetime | None:
     return from_text(text) if text else None
 
 
-def _approval(row: aiosqlite.Row) -> Approval:
+def _approval(row: Row) -> Approval:
     return Approval(
         approval_id=row["approval_id"],
         tenant=row["tenant"],
@@ -96,14 +95,14 @@ class _Change:
     """One transaction's connection, and the approvals it changed (their watchers are woken
     once it has committed)."""
 
-    conn: aiosqlite.Connection
+    conn: Connection
     changed: set[str] = field(default_factory=set)
 
 
 class ApprovalStore:
     def __init__(
         self,
-        conn: aiosqlite.Connection,
+        db: Database,
         clocks: ApprovalClocks,
         clock: Callable[[], datetime] = utc_now,
         *,
@@ -111,12 +110,12 @@ class ApprovalStore:
     ) -> None:
         if max_pending_per_caller < 1:
             raise ValueError("max_pending_per_caller must be at least 1")
-        self._conn = conn
+        self._serialized = db.writes
+        self._conn = db.writes.conn  # inside a change only
+        self._reads = db.reads
         self._clocks = clocks
         self._clock = clock
         self._max_pending = max_pending_per_caller
-        self._serialized = SerializedConnection(conn)
-        self._lock = self._serialized.lock
         self.notifier = ApprovalNotifier()
 
     @property
@@ -132,8 +131,10 @@ class ApprovalStore:
         for approval_id in change.changed:
             self.notifier.notify(approval_id)
 
-    async def _fetch(self, tenant: str, approval_id: str) -> Approval:
-        async with self._conn.execute(
+    async def _fetch(
+        self, tenant: str, approval_id: str, conn: Connection | None = None
+    ) -> Approval:
+        async with (conn or self._conn).execute(
             "SELECT * FROM approval_requests WHERE tenant = ? AND approval_id = ?",
             (tenant, approval_id),
         ) as cur:
@@ -257,7 +258,7 @@ class ApprovalStore:
         return approval, True
 
     async def _check_room(
-        self, conn: aiosqlite.Connection, tenant: str, requested_by: str, now: datetime
+        self, conn: Connection, tenant: str, requested_by: str, now: datetime
     ) -> None:
         async with conn.execute(
             "SELECT COUNT(*) FROM approval_requests WHERE tenant = ? AND requested_by = ? "
@@ -433,8 +434,7 @@ class ApprovalStore:
     # --- operators' side ---------------------------------------------------------------------
 
     async def get(self, tenant: str, approval_id: str) -> Approval:
-        async with self._lock:
-            return await self._fetch(tenant, approval_id)
+        return await self._fetch(tenant, approval_id, self._reads)
 
     async def list(
         self,
@@ -458,7 +458,7 @@ class ApprovalStore:
             args += (after.moment, after.key)
         query += " ORDER BY requested_at DESC, approval_id DESC LIMIT ?"
         args += (limit,)
-        async with self._lock, self._conn.execute(query, args) as cur:
+        async with self._reads.execute(query, args) as cur:
             return [_approval(row) for row in await cur.fetchall()]
 
     @staticmethod
@@ -476,8 +476,7 @@ class ApprovalStore:
         approval answered in time falls due at ``decided_at``; any other at its breach time."""
         start, end, upto = to_text(period_start), to_text(period_end), to_text(now)
         async with (
-            self._lock,
-            self._conn.execute(
+            self._reads.execute(
                 "SELECT "
                 "(SELECT COUNT(*) FROM approval_requests WHERE tenant = ? "
                 " AND decided_at >= ? AND decided_at < ? AND decided_at <= ? "

@@ -12,14 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from gateway.audit.chain import COLUMNS, GENESIS, Anchor, anchor_mac, row_content, row_hash
 from gateway.audit.record import AuditEvent, Outcome, StoredEvent
 from gateway.canonical import canonical_json
 from gateway.clock import to_text, utc_now
 from gateway.settings import AuditSettings
-from gateway.store.sqlite import connect
+from gateway.store.sqlite import Connection, Database
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +87,17 @@ class AuditWriter:
     has returned on a ``synchronous=FULL`` connection, so a returned row survives power loss.
     """
 
-    def __init__(self, path: Path, settings: AuditSettings, anchor_key: bytes) -> None:
+    def __init__(
+        self, database: Path | Database, settings: AuditSettings, anchor_key: bytes
+    ) -> None:
         if not anchor_key:
             raise ValueError("the audit anchor key must not be empty")
-        self._path = path
+        # Given a path, the writer opens the database and owns it; given the gateway's
+        # database, its rows commit together with the other stores' changes.
+        self._target = database
         self._settings = settings
         self._key = anchor_key
-        self._conn: aiosqlite.Connection | None = None
+        self._db: Database | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending: deque[_Pending] = deque()
         self._in_flight: list[_Pending] = []
@@ -117,17 +119,19 @@ class AuditWriter:
         return self._commits
 
     async def start(self) -> None:
-        """Opens the connection, reads the chain head and starts the background writer."""
-        if self._conn is not None or self._closing:
+        """Reads the chain head and starts the background writer."""
+        if self._db is not None or self._closing:
             raise RuntimeError("the audit writer was already started")
-        conn = await connect(self._path, durability="FULL")
-        self._conn = conn
+        target = self._target
+        db = await Database.open(target) if isinstance(target, Path) else target
+        self._db = db
         try:
-            await self._load_head()
-            await self._check_head_against_anchor()
+            await self._load_head(db.reads)
+            await self._check_head_against_anchor(db.reads)
         except BaseException:
-            self._conn = None
-            await conn.close()
+            self._db = None
+            if isinstance(target, Path):
+                await db.close()
             raise
         # Rows left unanchored by a previous process (a crash) are anchored right away.
         unanchored = self._head_seq > self._anchored_event_seq
@@ -186,8 +190,6 @@ class AuditWriter:
             log.exception("the audit writer failed while closing")
 
     async def _run(self) -> None:
-        conn = self._conn
-        assert conn is not None
         try:
             await self._serve()
             if self._head_seq > self._anchored_event_seq:
@@ -202,10 +204,8 @@ class AuditWriter:
             for item in leftovers:
                 if not item.future.done():
                     item.future.set_exception(RuntimeError("the audit writer stopped"))
-            try:
-                await conn.close()
-            except Exception:
-                log.exception("closing the audit database failed")
+            if isinstance(self._target, Path) and self._db is not None:
+                await self._db.close()
 
     async def _serve(self) -> None:
         while True:
@@ -230,21 +230,22 @@ class AuditWriter:
                 pass
 
     async def _write(self, batch: list[_Pending], *, force_anchor: bool = False) -> None:
-        """Writes ``batch`` (and an anchor when due) in one transaction, then resolves it.
+        """Writes ``batch`` (and an anchor when due) in one unit of work, then resolves it.
 
         The chain head is read inside the write transaction (BEGIN IMMEDIATE holds SQLite's
         write lock), so another gateway process appending to the same database meanwhile
         cannot fork the chain: each batch links to whatever was committed last."""
-        conn = self._conn
-        assert conn is not None
+        db = self._db
+        if db is None:
+            raise RuntimeError("the audit writer is not started")
         self._in_flight = batch
         anchor: Anchor | None = None
+        rows: list[dict[str, Any]] = []
+        seq, prev = self._head_seq, self._head_hash
         try:
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                await self._load_head()
+            async with db.writes.transaction() as conn:
+                await self._load_head(conn)
                 seq, prev = self._head_seq, self._head_hash
-                rows: list[dict[str, Any]] = []
                 for item in batch:
                     seq += 1
                     row: dict[str, Any] = {
@@ -263,10 +264,6 @@ class AuditWriter:
                     or time.monotonic() >= self._anchor_due_at
                 ):
                     anchor = self._make_anchor(seq, prev)
-                if not rows and anchor is None:
-                    await conn.execute("ROLLBACK")
-                    self._in_flight = []
-                    return
                 if rows:
                     await conn.executemany(
                         _INSERT_EVENT, [tuple(row[c] for c in COLUMNS) for row in rows]
@@ -282,10 +279,6 @@ class AuditWriter:
                             anchor.mac,
                         ),
                     )
-                await conn.execute("COMMIT")
-            except BaseException:
-                await self._rollback(conn)
-                raise
         except Exception as exc:
             log.exception("writing %d audit rows failed; the batch was rolled back", len(batch))
             for item in batch:
@@ -297,7 +290,7 @@ class AuditWriter:
                 self._anchor_due_at = time.monotonic() + self._settings.anchor_every_s
             self._head_known = False
             try:
-                await self._load_head()
+                await self._load_head(db.reads)
             except Exception:
                 log.exception("reloading the audit chain head failed; retrying with next batch")
             return
@@ -327,15 +320,7 @@ class AuditWriter:
         mac = anchor_mac(self._key, anchor_seq, event_seq, head_hash, anchored_at)
         return Anchor(anchor_seq, event_seq, head_hash, anchored_at, mac)
 
-    async def _rollback(self, conn: aiosqlite.Connection) -> None:
-        try:
-            await conn.execute("ROLLBACK")
-        except Exception:  # e.g. no transaction left after the failure; nothing to undo
-            log.debug("audit ROLLBACK failed", exc_info=True)
-
-    async def _load_head(self) -> None:
-        conn = self._conn
-        assert conn is not None
+    async def _load_head(self, conn: Connection) -> None:
         async with conn.execute(
             "SELECT seq, row_hash FROM audit_events ORDER BY seq DESC LIMIT 1"
         ) as cur:
@@ -350,14 +335,12 @@ class AuditWriter:
         )
         self._head_known = True
 
-    async def _check_head_against_anchor(self) -> None:
+    async def _check_head_against_anchor(self, conn: Connection) -> None:
         """Logs an error if the last anchor already disagrees with the stored chain.
 
         Cheap (one row); the full check is verify_chain. The writer keeps going regardless:
         refusing to audit would not repair the damage, and new rows are still chained.
         """
-        conn = self._conn
-        assert conn is not None
         async with conn.execute(
             "SELECT a.anchor_seq, a.event_seq, a.row_hash, e.row_hash FROM audit_anchors a "
             "LEFT JOIN audit_events e ON e.seq = a.event_seq ORDER BY a.anchor_seq DESC LIMIT 1"

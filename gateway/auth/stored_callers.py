@@ -21,8 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiosqlite
-
 from gateway.auth.caller_ids import credential_name, is_namespaced
 from gateway.store import sqlite
 
@@ -105,6 +103,6 @@ async def rewrite_stored_callers(path: Path, callers: Iterable[str]) -> int:
     return changed
 
 
-async def _has_column(conn: aiosqlite.Connection, table: str, column: str) -> bool:
+async def _has_column(conn: sqlite.Connection, table: str, column: str) -> bool:
     async with conn.execute(f"PRAGMA table_info({table})") as cursor:
         return any(row[1] == column for row in await cursor.fetchall())

@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from gateway.clock import from_text, to_text, utc_now
 from gateway.paging import Cursor
-from gateway.store.sqlite import SerializedConnection
+from gateway.store.sqlite import Connection, Database, Row
 
 
 class RecordState(enum.StrEnum):
@@ -93,7 +91,7 @@ class NewExecution:
     scope: str  # whose key: the caller's own, or "" for a tenant-wide compensation key
 
 
-def _record(row: aiosqlite.Row) -> IdempotencyRecord:
+def _record(row: Row) -> IdempotencyRecord:
     return IdempotencyRecord(
         tenant=row["tenant"],
         scope=row["scope"],
@@ -109,7 +107,7 @@ def _record(row: aiosqlite.Row) -> IdempotencyRecord:
     )
 
 
-def _execution(row: aiosqlite.Row) -> Execution:
+def _execution(row: Row) -> Execution:
     return Execution(
         execution_id=row["execution_id"],
         tenant=row["tenant"],
@@ -132,16 +130,21 @@ _SELECT_RECORD = (
 
 
 class Ledger:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
-        self._serialized = SerializedConnection(conn)
-        self._lock = self._serialized.lock
+    """Changes go through the database's shared write connection (group commit); reads that
+    change nothing use its read connection and never wait for a commit."""
 
-    def _transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+    def __init__(self, db: Database) -> None:
+        self._serialized = db.writes
+        self._reads = db.reads
+
+    def _transaction(self) -> AbstractAsyncContextManager[Connection]:
         return self._serialized.transaction()
 
-    async def _fetch_record(self, tenant: str, scope: str, key: str) -> IdempotencyRecord | None:
-        async with self._conn.execute(_SELECT_RECORD, (tenant, scope, key)) as cur:
+    @staticmethod
+    async def _fetch_record(
+        conn: Connection, tenant: str, scope: str, key: str
+    ) -> IdempotencyRecord | None:
+        async with conn.execute(_SELECT_RECORD, (tenant, scope, key)) as cur:
             row = await cur.fetchone()
         return _record(row) if row else None
 
@@ -170,7 +173,7 @@ class Ledger:
                 row = await cur.fetchone()
             if row is not None:
                 if row["state"] in HELD_STATES or from_text(row["expires_at"]) > now:
-                    return await self._fetch_record(*where)
+                    return await self._fetch_record(conn, *where)
                 await conn.execute(
                     "DELETE FROM idempotency_records "
                     "WHERE tenant = ? AND scope = ? AND idempotency_key = ?",
@@ -250,7 +253,7 @@ class Ledger:
 
     @staticmethod
     async def _mark_compensated(
-        conn: aiosqlite.Connection, tenant: str, execution_id: str, outcome: dict[str, Any]
+        conn: Connection, tenant: str, execution_id: str, outcome: dict[str, Any]
     ) -> None:
         await conn.execute(
             "UPDATE executions SET status = ?, compensated_at = ?, compensation = ? "
@@ -330,8 +333,7 @@ class Ledger:
             )
 
     async def record(self, tenant: str, scope: str, key: str) -> IdempotencyRecord | None:
-        async with self._lock:
-            return await self._fetch_record(tenant, scope, key)
+        return await self._fetch_record(self._reads, tenant, scope, key)
 
     # --- processes sharing the database ----------------------------------------------------
 
@@ -357,7 +359,8 @@ class Ledger:
         async with self._transaction() as conn:
             await conn.execute("DELETE FROM gateway_instances WHERE instance_id = ?", (owner,))
 
-    async def _live_owners(self, conn: aiosqlite.Connection, now: datetime) -> list[str]:
+    @staticmethod
+    async def _live_owners(conn: Connection, now: datetime) -> list[str]:
         """Processes whose lease holds, except those of this host that no longer run (a
         process killed and restarted at once need not wait for its old lease to lapse)."""
         host = socket.gethostname()
@@ -374,8 +377,7 @@ class Ledger:
 
     async def owner_alive(self, owner: str, now: datetime | None = None) -> bool:
         """Whether the process that holds a record still runs and renews its lease."""
-        async with self._lock:
-            return owner in await self._live_owners(self._conn, now or utc_now())
+        return owner in await self._live_owners(self._reads, now or utc_now())
 
     async def orphans_to_unknown(self, now: datetime | None = None) -> int:
         """Calls in flight under a process that is gone (its lease lapsed, or it no longer
@@ -436,13 +438,10 @@ class Ledger:
 
     async def execution(self, tenant: str, execution_id: str) -> Execution | None:
         """The tenant's execution; another tenant's id is indistinguishable from none."""
-        async with (
-            self._lock,
-            self._conn.execute(
-                "SELECT * FROM executions WHERE tenant = ? AND execution_id = ?",
-                (tenant, execution_id),
-            ) as cur,
-        ):
+        async with self._reads.execute(
+            "SELECT * FROM executions WHERE tenant = ? AND execution_id = ?",
+            (tenant, execution_id),
+        ) as cur:
             row = await cur.fetchone()
         return _execution(row) if row else None
 
@@ -465,7 +464,7 @@ class Ledger:
             query += " AND (created_at, execution_id) < (?, ?)"
             args = (*args, after.moment, after.key)
         query += " ORDER BY created_at DESC, execution_id DESC LIMIT ?"
-        async with self._lock, self._conn.execute(query, (*args, limit)) as cur:
+        async with self._reads.execute(query, (*args, limit)) as cur:
             return [_execution(r) for r in await cur.fetchall()]
 
     async def resolve(

@@ -1,23 +1,142 @@
-"""Opening the embedded SQLite database and applying its versioned migrations."""
+"""The embedded SQLite database: its connections, its migrations, and the unit of work.
+
+Statements run on the event loop's own thread: SQLite answers a statement on a page already
+in memory in microseconds, far less than handing it to another thread and waking the loop
+again. Only what waits on the disk leaves the loop: the ``COMMIT`` that makes a batch durable
+(an fsync with ``synchronous=FULL``), run on the connection's own worker thread, and a
+``BEGIN IMMEDIATE`` that has to wait for another process to release the write lock.
+
+Writes of every store share one connection (``Database.writes``): units of work queued while
+one batch commits join the next, and one commit (one fsync, one wake-up of the loop) makes a
+whole batch durable. Reads that change nothing use a connection of their own
+(``Database.reads``) and never wait for a commit: in WAL mode a reader sees the last
+committed state while a writer works.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
-
-import aiosqlite
+from typing import Any, Literal, TypeVar
 
 from gateway.to_the_end import to_the_end
 
 log = logging.getLogger(__name__)
 
 Durability = Literal["FULL", "NORMAL"]
+Row = sqlite3.Row
+Params = Sequence[Any] | dict[str, Any]
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another process's write lock
+
+
+class Cursor:
+    """A statement's result, in the shape the stores read it: awaited, or used with
+    ``async with`` (the statement has already run when either happens)."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    async def fetchone(self) -> Row | None:
+        row: Row | None = self._cursor.fetchone()
+        return row
+
+    async def fetchall(self) -> list[Row]:
+        return list(self._cursor.fetchall())
+
+    def __await__(self) -> Generator[Any, None, Cursor]:
+        return self._itself().__await__()
+
+    async def _itself(self) -> Cursor:
+        return self
+
+    async def __aenter__(self) -> Cursor:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._cursor.close()
+
+
+class Connection:
+    """One SQLite connection whose statements run on the loop's thread, and whose waits on
+    the disk or on another process run on a worker thread of its own."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        return Cursor(self._conn.execute(sql, params))
+
+    def executemany(self, sql: str, rows: Iterable[Params]) -> Cursor:
+        return Cursor(self._conn.executemany(sql, rows))
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    def set_trace_callback(self, trace: Callable[[str], object] | None) -> None:
+        """Calls ``trace`` with each statement as it runs (tests count reads with it)."""
+        self._conn.set_trace_callback(trace)
+
+    async def off_loop(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Runs ``work`` on the worker thread: for statements that wait on the disk or on
+        another process. It runs to its end even if the caller is cancelled meanwhile."""
+        loop = asyncio.get_running_loop()
+        return await to_the_end(_run_in(loop, self._worker, work, self._conn))
+
+    async def close(self) -> None:
+        await self.off_loop(lambda conn: conn.close())
+        self._worker.shutdown(wait=False)
+
+
+async def _run_in(
+    loop: asyncio.AbstractEventLoop,
+    worker: ThreadPoolExecutor,
+    work: Callable[[sqlite3.Connection], T],
+    conn: sqlite3.Connection,
+) -> T:
+    return await loop.run_in_executor(worker, work, conn)
+
+
+def _open(path: Path, durability: Durability) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Autocommit: transactions are begun and ended explicitly. Statements run on the loop's
+    # thread and commits on the connection's worker, one at a time (the stores see to it).
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={durability}")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+async def connect(path: Path, *, durability: Durability = "FULL") -> Connection:
+    """A connection in WAL mode.
+
+    ``FULL`` makes every commit survive power loss, not only a process crash; the audit
+    trail, the ledger and the approvals use it. Stores whose loss on power failure is
+    harmless (health state) use ``NORMAL``, which skips the fsync of each commit.
+    """
+    return Connection(await asyncio.to_thread(_open, path, durability))
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -29,69 +148,68 @@ def _migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-async def connect(path: Path, *, durability: Durability = "FULL") -> aiosqlite.Connection:
-    """A connection in WAL mode.
-
-    ``FULL`` makes every commit survive power loss, not only a process crash; the audit
-    writer uses it. Stores whose loss on power failure is harmless (health state) use
-    ``NORMAL``, which skips the fsync of each commit.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = aiosqlite.Row
-    await conn.execute("PRAGMA journal_mode=WAL")
-    await conn.execute(f"PRAGMA synchronous={durability}")
-    await conn.execute("PRAGMA busy_timeout=10000")
-    await conn.execute("PRAGMA foreign_keys=ON")
-    return conn
-
-
-async def migrate(path: Path) -> int:
-    """Applies pending migrations in order, each in its own transaction; returns the version."""
-    conn = await connect(path)
+def _migrate(path: Path) -> int:
+    conn = _open(path, "FULL")
     try:
-        await conn.execute(
+        conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL "
             "DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
         )
-        async with conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations") as cur:
-            row = await cur.fetchone()
+        row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()
         current = int(row[0]) if row else 0
         for version, name, sql in _migrations():
             if version <= current:
                 continue
-            await conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE")
             try:
                 for statement in sql.split(";\n"):
                     if statement.strip():
-                        await conn.execute(statement)
-                await conn.execute(
+                        conn.execute(statement)
+                conn.execute(
                     "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name)
                 )
-                await conn.execute("COMMIT")
+                conn.execute("COMMIT")
             except BaseException:
-                await conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise
             log.info("applied migration %s", name)
             current = version
         return current
     finally:
-        await conn.close()
+        conn.close()
+
+
+async def migrate(path: Path) -> int:
+    """Applies pending migrations in order, each in its own transaction; returns the version."""
+    return await asyncio.to_thread(_migrate, path)
+
+
+def _begin_waiting(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    finally:
+        conn.execute("PRAGMA busy_timeout=0")
+
+
+def _commit(conn: sqlite3.Connection) -> None:
+    conn.execute("COMMIT")
 
 
 class SerializedConnection:
-    """One connection shared by concurrent coroutines, with group commit.
+    """One write connection shared by concurrent coroutines, with group commit.
 
     Each ``transaction()`` body runs alone under the lock, inside a savepoint of a shared
-    BEGIN IMMEDIATE transaction; the bodies that queue up while one runs join the same
-    transaction, and one COMMIT (one fsync with ``synchronous=FULL``) makes them all durable.
-    A caller returns only once the COMMIT holding its changes has returned; a body that fails
-    is rolled back to its savepoint alone. ``lock`` guards reads that must not run in the
-    middle of a body.
+    BEGIN IMMEDIATE transaction; the bodies that queue up while one runs or while a commit
+    is on the disk join the same transaction, and one COMMIT (one fsync with
+    ``synchronous=FULL``, run off the loop) makes them all durable. A caller returns only once
+    the COMMIT holding its changes has returned; a body that fails is rolled back to its
+    savepoint alone. A body's statements run on the loop's thread, so a body that awaits
+    nothing else is never cut half-way by a cancellation.
     """
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.lock = asyncio.Lock()
         self.commits = 0
@@ -99,39 +217,47 @@ class SerializedConnection:
         self._in_body = False
         self._pending: list[asyncio.Future[None]] = []
         self._committer: asyncio.Task[None] | None = None
+        # The write lock is taken without waiting on the loop's thread; when another
+        # process holds it, the wait happens on the worker.
+        conn.execute("PRAGMA busy_timeout=0")
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         async with self.lock:
-            # Entering and leaving a body run to their end even when the caller is cancelled
-            # meanwhile: aiosqlite runs a queued statement regardless, and a transaction
-            # SQLite holds open unknown to this object would refuse every later BEGIN.
             try:
-                await to_the_end(self._enter_body())
+                await self._enter_body()
                 yield self.conn
             except BaseException:
                 if self._in_body:
-                    await to_the_end(self._leave_body(keep=False))
+                    self._leave_body(keep=False)
                 elif self._open:
                     self._commit_soon()
                 raise
-            committed = await to_the_end(self._leave_body(keep=True))
+            committed = self._leave_body(keep=True)
         # Durable before the caller goes on; a caller that goes away cannot stop the commit.
         await asyncio.shield(committed)
 
     async def _enter_body(self) -> None:
         if not self._open:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    raise
+                try:  # another process is writing: wait for it off the loop
+                    await self.conn.off_loop(_begin_waiting)
+                finally:  # the BEGIN runs to its end even if this caller is cancelled
+                    self._open = self.conn.in_transaction
             self._open = True
-        await self.conn.execute("SAVEPOINT body")
+        self.conn.execute("SAVEPOINT body")
         self._in_body = True
 
-    async def _leave_body(self, *, keep: bool) -> asyncio.Future[None]:
+    def _leave_body(self, *, keep: bool) -> asyncio.Future[None]:
         """Keeps the body's changes for the next commit (the future resolves once it is
         durable), or rolls them back."""
         if not keep:
-            await self.conn.execute("ROLLBACK TO body")
-        await self.conn.execute("RELEASE body")
+            self.conn.execute("ROLLBACK TO body")
+        self.conn.execute("RELEASE body")
         self._in_body = False
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if keep:
@@ -153,11 +279,11 @@ class SerializedConnection:
             pending, self._pending = self._pending, []
             self._open = False
             try:
-                await self.conn.execute("COMMIT")
+                await self.conn.off_loop(_commit)
             except Exception as error:
                 log.exception("commit failed; %d transaction(s) lost", len(pending))
                 with contextlib.suppress(Exception):
-                    await self.conn.execute("ROLLBACK")
+                    self.conn.execute("ROLLBACK")
                 for future in pending:
                     if not future.done():
                         future.set_exception(error)
@@ -166,3 +292,34 @@ class SerializedConnection:
             for future in pending:
                 if not future.done():
                     future.set_result(None)
+
+    async def drain(self) -> None:
+        """Waits for the commit under way, if any: nothing kept is left uncommitted."""
+        while self._committer is not None and not self._committer.done():
+            await asyncio.shield(self._committer)
+
+
+@dataclass
+class Database:
+    """The stores' database: one write connection with group commit, one for reads."""
+
+    writes: SerializedConnection
+    reads: Connection
+
+    @classmethod
+    async def open(cls, path: Path) -> Database:
+        writes = await connect(path, durability="FULL")
+        try:
+            reads = await connect(path, durability="FULL")
+        except BaseException:
+            await writes.close()
+            raise
+        return cls(SerializedConnection(writes), reads)
+
+    async def close(self) -> None:
+        await self.writes.drain()
+        for conn in (self.reads, self.writes.conn):
+            try:
+                await conn.close()
+            except Exception:
+                log.exception("closing a database connection failed")

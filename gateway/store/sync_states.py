@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from gateway.clock import from_text, to_text
 from gateway.contract import ConnectorStatus
+from gateway.store.sqlite import Database
 
 
 @dataclass(frozen=True)
@@ -23,11 +22,14 @@ class SyncState:
 
 
 class SyncStateStore:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    """Written behind (``gateway.health_state``) through the shared write connection, so a
+    state joins whatever batch commits next; read without waiting for a commit."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def get(self, tenant: str, connector_key: str) -> SyncState | None:
-        async with self._conn.execute(
+        async with self._db.reads.execute(
             "SELECT * FROM integration_sync_states WHERE tenant = ? AND connector_key = ?",
             (tenant, connector_key),
         ) as cur:
@@ -45,23 +47,24 @@ class SyncStateStore:
         )
 
     async def put(self, state: SyncState, now: datetime) -> None:
-        await self._conn.execute(
-            "INSERT INTO integration_sync_states (tenant, connector_key, status, "
-            "last_success_at, last_attempt_at, last_error, consecutive_failures, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (tenant, connector_key) DO UPDATE SET status = excluded.status, "
-            "last_success_at = excluded.last_success_at, "
-            "last_attempt_at = excluded.last_attempt_at, last_error = excluded.last_error, "
-            "consecutive_failures = excluded.consecutive_failures, "
-            "updated_at = excluded.updated_at",
-            (
-                state.tenant,
-                state.connector_key,
-                state.status.value,
-                to_text(state.last_success_at) if state.last_success_at else None,
-                to_text(state.last_attempt_at) if state.last_attempt_at else None,
-                state.last_error,
-                state.consecutive_failures,
-                to_text(now),
-            ),
-        )
+        async with self._db.writes.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO integration_sync_states (tenant, connector_key, status, "
+                "last_success_at, last_attempt_at, last_error, consecutive_failures, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant, connector_key) DO UPDATE SET status = excluded.status, "
+                "last_success_at = excluded.last_success_at, "
+                "last_attempt_at = excluded.last_attempt_at, last_error = excluded.last_error, "
+                "consecutive_failures = excluded.consecutive_failures, "
+                "updated_at = excluded.updated_at",
+                (
+                    state.tenant,
+                    state.connector_key,
+                    state.status.value,
+                    to_text(state.last_success_at) if state.last_success_at else None,
+                    to_text(state.last_attempt_at) if state.last_attempt_at else None,
+                    state.last_error,
+                    state.consecutive_failures,
+                    to_text(now),
+                ),
+            )

@@ -10,11 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from gateway.approvals import Approval, ApprovalClocks, ApprovalStore
 from gateway.canonical import sha256_hex
-from gateway.store.sqlite import connect, migrate
+from gateway.store.sqlite import Database, migrate
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 PAYLOAD = {"to": "ceo@rival.example", "subject": "مرحبا", "amount": 125.5}
@@ -43,7 +41,7 @@ class Env:
     store: ApprovalStore
     clock: Clock
     path: Path
-    conn: aiosqlite.Connection
+    db: Database
 
 
 @asynccontextmanager
@@ -57,13 +55,13 @@ async def store_env(
     """A migrated database at ``path`` and a store on its own connection; ``clock`` replaces
     the hand-driven clock (for tests that wait for real deadlines)."""
     await migrate(path)
-    conn = await connect(path, durability="FULL")
+    db = await Database.open(path)
     hand = Clock(T0)
     try:
-        store = ApprovalStore(conn, clocks or ApprovalClocks(), clock or hand, **options)
-        yield Env(store, hand, path, conn)
+        store = ApprovalStore(db, clocks or ApprovalClocks(), clock or hand, **options)
+        yield Env(store, hand, path, db)
     finally:
-        await conn.close()
+        await db.close()
 
 
 def action(**changes: Any) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from gateway.errors import (
     ApprovalUsed,
     SelfApprovalForbidden,
 )
-from gateway.store.sqlite import connect
+from gateway.store.sqlite import Database
 from tests.support.approval_store import (
     AGENT,
     DIGEST,
@@ -368,7 +368,7 @@ async def test_concurrent_consumers_exactly_one_wins(env: Env) -> None:
 
 async def test_concurrent_consumers_on_two_connections_exactly_one_wins(env: Env) -> None:
     approval = await granted(env)
-    second = await connect(env.path)
+    second = await Database.open(env.path)
     try:
         other = ApprovalStore(second, ApprovalClocks(), env.clock)
         results = await asyncio.gather(
@@ -589,7 +589,7 @@ async def test_pages_continue_after_the_last_row_without_gaps_or_repeats(env: En
 async def test_decisions_are_committed(env: Env) -> None:
     approval = await granted(env)
 
-    reopened = await connect(env.path)
+    reopened = await Database.open(env.path)
     try:
         seen = await ApprovalStore(reopened, ApprovalClocks(), env.clock).get(
             "acme", approval.approval_id

@@ -77,7 +77,8 @@ async def test_a_watch_reads_nothing_while_it_waits_and_ends_at_the_deadline(
     async with store_env(tmp_path / "gateway.db", clocks, clock=utc_now) as env:
         approval, _ = await env.store.request(**action())
         statements: list[str] = []
-        await env.conn.set_trace_callback(statements.append)
+        for conn in (env.db.reads, env.db.writes.conn):
+            conn.set_trace_callback(statements.append)
         follower = Follower(env.store, approval.approval_id, NEVER_S)
         try:
             first = await follower.next()

@@ -30,9 +30,9 @@ class Clock:
 async def store(tmp_path: Path) -> AsyncIterator[SyncStateStore]:
     path = tmp_path / "gateway.db"
     await sqlite.migrate(path)
-    conn = await sqlite.connect(path, durability="NORMAL")
-    yield SyncStateStore(conn)
-    await conn.close()
+    db = await sqlite.Database.open(path)
+    yield SyncStateStore(db)
+    await db.close()
 
 
 async def test_status_changes_are_written_at_once_times_on_flush(store: SyncStateStore) -> None:

@@ -1,42 +1,29 @@
-"""The shared store connection stays usable when a caller is cancelled at any point of its
-transaction (its caller went away, or a deadline's backstop fired): on a real SQLite file."""
+"""The database's unit of work on a real SQLite file: bodies share one durable commit, a
+failing body is undone alone, a caller that goes away cannot undo what it kept, and waiting
+for the disk or for another process never holds up the event loop or the readers."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import aiosqlite
 import pytest
 
-from gateway.store.sqlite import SerializedConnection, connect
-
-
-class Watched:
-    """A real aiosqlite connection that tells when each statement is handed to it."""
-
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
-        self.handed: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
-
-    def execute(self, sql: str, *args: Any) -> Any:
-        self.handed[sql].set()
-        return self._conn.execute(sql, *args)
+from gateway.store.sqlite import Database, SerializedConnection
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[tuple[Path, Watched]]:
+async def database(tmp_path: Path) -> AsyncIterator[tuple[Path, Database]]:
     path = tmp_path / "store.db"
-    conn = await connect(path)
-    await conn.execute("CREATE TABLE notes (text TEXT NOT NULL)")
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (text TEXT NOT NULL)")
+    db = await Database.open(path)
     try:
-        yield path, Watched(conn)
+        yield path, db
     finally:
-        await conn.close()
+        await db.close()
 
 
 async def add_note(store: SerializedConnection, text: str) -> None:
@@ -45,25 +32,79 @@ async def add_note(store: SerializedConnection, text: str) -> None:
 
 
 def notes(path: Path) -> list[str]:
+    """What another connection (another process) sees: committed rows only."""
     with sqlite3.connect(path) as conn:
         return [text for (text,) in conn.execute("SELECT text FROM notes ORDER BY rowid")]
 
 
-@pytest.mark.parametrize(
-    "statement", ["BEGIN IMMEDIATE", "SAVEPOINT body", "INSERT INTO notes (text) VALUES (?)"]
-)
-async def test_a_caller_cancelled_mid_statement_leaves_the_connection_usable(
-    database: tuple[Path, Watched], statement: str
+async def test_bodies_waiting_together_share_one_commit_and_return_once_durable(
+    database: tuple[Path, Database],
 ) -> None:
-    path, watched = database
-    store = SerializedConnection(watched)  # type: ignore[arg-type]  # an aiosqlite connection
-    cancelled = asyncio.create_task(add_note(store, "cancelled"))
-    async with asyncio.timeout(5):
-        await watched.handed[statement].wait()
-    cancelled.cancel()  # while it awaits that statement
+    path, db = database
+    before = db.writes.commits
+    await asyncio.gather(*(add_note(db.writes, f"note {i}") for i in range(50)))
+    assert notes(path) == [f"note {i}" for i in range(50)]
+    # One commit for the body that opened the transaction, one for those that queued behind.
+    assert db.writes.commits - before <= 3
+
+
+async def test_a_failing_body_is_undone_alone(database: tuple[Path, Database]) -> None:
+    path, db = database
+
+    async def failing() -> None:
+        async with db.writes.transaction() as conn:
+            await conn.execute("INSERT INTO notes (text) VALUES ('undone')")
+            raise ValueError("the body fails")
+
+    results = await asyncio.gather(
+        add_note(db.writes, "kept 1"),
+        failing(),
+        add_note(db.writes, "kept 2"),
+        return_exceptions=True,
+    )
+    assert [type(r) for r in results] == [type(None), ValueError, type(None)]
+    assert notes(path) == ["kept 1", "kept 2"]
+
+
+async def test_a_caller_cancelled_while_its_commit_is_on_the_disk_keeps_its_row(
+    database: tuple[Path, Database],
+) -> None:
+    path, db = database
+    caller = asyncio.create_task(add_note(db.writes, "kept"))
+    await asyncio.sleep(0)  # the body has run; its caller waits for the commit
+    assert db.writes.conn.in_transaction
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    await db.writes.drain()
+    assert notes(path) == ["kept"]
+    await add_note(db.writes, "after")  # the connection is still usable
+    assert notes(path) == ["kept", "after"]
+
+
+async def test_waiting_for_another_process_holds_up_neither_the_loop_nor_readers(
+    database: tuple[Path, Database],
+) -> None:
+    path, db = database
+    await add_note(db.writes, "committed")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        writer = asyncio.create_task(add_note(db.writes, "waited"))
+        cancelled = asyncio.create_task(add_note(db.writes, "cancelled while waiting"))
+        await asyncio.sleep(0)
+        # The loop runs on, and reads answer from the last committed state.
+        async with db.reads.execute("SELECT text FROM notes ORDER BY rowid") as cur:
+            assert [row[0] for row in await cur.fetchall()] == ["committed"]
+        assert not writer.done()
+        cancelled.cancel()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await writer
     with pytest.raises(asyncio.CancelledError):
         await cancelled
-
-    async with asyncio.timeout(5):
-        await add_note(store, "next")
-    assert notes(path) == ["next"]
+    await db.writes.drain()
+    assert notes(path) == ["committed", "waited"]
+    await add_note(db.writes, "after")
+    assert notes(path) == ["committed", "waited", "after"]
