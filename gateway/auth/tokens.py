@@ -12,6 +12,7 @@ Error messages tell the caller what to do and never contain the token.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from gateway.errors import (
 )
 
 MAX_TOKEN_CHARS = 16 * 1024  # far above any real JWT; longer text is not even parsed
+VERIFIED_CACHE_SIZE = 4096  # tokens remembered as verified (a sidecar serves few agents)
 MIN_HMAC_SECRET_BYTES = 32  # RFC 7518 3.2: at least the size of the SHA-256 output
 MIN_RSA_BITS = 2048
 REQUIRED_CLAIMS = ("exp", "iss", "aud", "sub")
@@ -133,13 +135,20 @@ def _instant(value: object) -> datetime | None:
 
 
 class TokenVerifier:
-    """Verifies bearer tokens against the configured keys; built once, at start-up."""
+    """Verifies bearer tokens against the configured keys; built once, at start-up.
+
+    An agent sends the same token with every call until it expires, and checking a signature
+    costs more than the rest of authentication: a token verified once is remembered, exactly
+    as sent, until it expires (the keys are fixed for the life of the process). At most
+    ``VERIFIED_CACHE_SIZE`` tokens are remembered, the least recently used forgotten first.
+    """
 
     def __init__(self, settings: JwtSettings, *, clock: Callable[[], datetime] = utc_now) -> None:
         self._settings = settings
         self._clock = clock
         self._keys = tuple(_load_key(spec) for spec in settings.keys)
         self._algorithms = tuple(sorted({key.algorithm for key in self._keys}))
+        self._verified: OrderedDict[str, VerifiedToken] = OrderedDict()
 
     @property
     def algorithms(self) -> tuple[str, ...]:
@@ -147,6 +156,22 @@ class TokenVerifier:
 
     def verify(self, token: str) -> VerifiedToken:
         """The token's subject, tenant and expiry; raises an ``Unauthenticated`` error."""
+        known = self._verified.get(token)
+        if known is not None:
+            if self._unexpired(known.expires_at):
+                self._verified.move_to_end(token)
+                return known
+            del self._verified[token]  # verified again below, which says it expired
+        verified = self._verify(token)
+        self._verified[token] = verified
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return verified
+
+    def _unexpired(self, expires_at: datetime) -> bool:
+        return expires_at.timestamp() > self._clock().timestamp() - self._settings.leeway_s
+
+    def _verify(self, token: str) -> VerifiedToken:
         if not token or len(token) > MAX_TOKEN_CHARS:
             raise TokenInvalid(
                 "the bearer token is empty or too long to be a JWT; send the token exactly "
@@ -249,8 +274,7 @@ class TokenVerifier:
             raise TokenInvalid(
                 "the bearer token's exp claim is not a time (seconds since 1970); get a new token"
             )
-        now = self._clock().timestamp()
-        if expires_at.timestamp() <= now - self._settings.leeway_s:
+        if not self._unexpired(expires_at):
             raise TokenExpired(
                 f"the bearer token expired at {expires_at.strftime('%Y-%m-%dT%H:%M:%SZ')}; "
                 "get a new token"

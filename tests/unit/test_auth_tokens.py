@@ -458,3 +458,30 @@ def test_settings_refuse_no_keys_and_duplicate_kids(keys: Keys) -> None:
         )
     with pytest.raises(ValueError, match="none"):
         JwtKey.model_validate({"path": keys.rsa_path, "algorithm": "none"})
+
+
+def test_a_remembered_token_still_expires(keys: Keys) -> None:
+    """A token verified once is not verified again, but it is refused once it expires."""
+    exp = 2_000_000_000
+    token = jwt.encode(_claims(exp=exp), HS_SECRET, algorithm="HS256")
+    now = [datetime.fromtimestamp(exp - 60, UTC)]
+    verifier = TokenVerifier(
+        _settings(JwtKey(path=keys.hs_path, algorithm="HS256"), leeway_s=30),
+        clock=lambda: now[0],
+    )
+    first = verifier.verify(token)
+    assert verifier.verify(token) is first  # remembered
+    now[0] = datetime.fromtimestamp(exp + 29, UTC)
+    assert verifier.verify(token) is first  # still within the leeway
+    now[0] = datetime.fromtimestamp(exp + 30, UTC)
+    message = refused(verifier, token, TokenExpired)
+    assert "expired at" in message
+
+
+def test_only_the_exact_token_verified_is_remembered(keys: Keys) -> None:
+    verifier = TokenVerifier(_settings(JwtKey(path=keys.hs_path, algorithm="HS256")))
+    token = jwt.encode(_claims(), HS_SECRET, algorithm="HS256")
+    assert verifier.verify(token).subject == "agent-a"
+    header, _payload, signature = token.split(".")
+    forged = jwt.encode(_claims(sub="agent-b"), HS_SECRET, algorithm="HS256").split(".")[1]
+    refused(verifier, f"{header}.{forged}.{signature}", TokenInvalid)
