@@ -11,10 +11,26 @@ _TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
+class CpuTimes:
+    """CPU seconds in user space and in the kernel on behalf of a process tree."""
+
+    user_s: float
+    system_s: float
+
+    @property
+    def total_s(self) -> float:
+        return self.user_s + self.system_s
+
+    def __sub__(self, earlier: CpuTimes) -> CpuTimes:
+        return CpuTimes(self.user_s - earlier.user_s, self.system_s - earlier.system_s)
+
+
+@dataclass(frozen=True)
 class _Stat:
     ppid: int
-    cpu_ticks: int  # utime + stime of every thread
-    children_ticks: int  # cutime + cstime: children that were waited for
+    # utime and stime of every thread, plus cutime and cstime: children waited for.
+    user_ticks: int
+    system_ticks: int
 
 
 def _stat(pid: int) -> _Stat | None:
@@ -26,7 +42,7 @@ def _stat(pid: int) -> _Stat | None:
     fields = text[text.rindex(")") + 2 :].split()
     # fields[0] is field 3 (state): ppid is field 4, utime..cstime are fields 14..17.
     utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
-    return _Stat(ppid=int(fields[1]), cpu_ticks=utime + stime, children_ticks=cutime + cstime)
+    return _Stat(ppid=int(fields[1]), user_ticks=utime + cutime, system_ticks=stime + cstime)
 
 
 def _tree(root: int) -> list[int]:
@@ -45,15 +61,16 @@ def _tree(root: int) -> list[int]:
     return found
 
 
-def tree_cpu_s(root: int) -> float:
-    """CPU seconds (user + system) used so far by ``root`` and its whole process tree,
+def tree_cpu(root: int) -> CpuTimes:
+    """CPU time (utime and stime) used so far by ``root`` and its whole process tree,
     children that have ended included."""
-    ticks = 0
+    user = system = 0
     for pid in _tree(root):
         stat = _stat(pid)
         if stat is not None:
-            ticks += stat.cpu_ticks + stat.children_ticks
-    return ticks / _TICKS_PER_S
+            user += stat.user_ticks
+            system += stat.system_ticks
+    return CpuTimes(user / _TICKS_PER_S, system / _TICKS_PER_S)
 
 
 def tree_peak_rss_kib(root: int) -> int:
@@ -68,6 +85,18 @@ def tree_peak_rss_kib(root: int) -> int:
             if line.startswith("VmHWM:"):
                 total += int(line.split()[1])
     return total
+
+
+def cores_busy_s() -> dict[int, float]:
+    """CPU seconds each core has spent on processes so far (user, nice and system time of
+    /proc/stat; interrupts and idle left out)."""
+    busy: dict[int, float] = {}
+    for line in (_PROC / "stat").read_text().splitlines():
+        name, *fields = line.split()
+        if name.startswith("cpu") and name[3:].isdigit():
+            user, nice, system = (int(f) for f in fields[:3])
+            busy[int(name[3:])] = (user + nice + system) / _TICKS_PER_S
+    return busy
 
 
 def own_cpu_s() -> float:

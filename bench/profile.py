@@ -153,7 +153,8 @@ def summary(profile: Profile, *, title: str, top: int = 12) -> list[str]:
         f"#### {title}",
         "",
         f"{total} samples. By area: self = innermost frame there; "
-        "on stack = that area anywhere on the stack.",
+        "on stack = that area anywhere on the stack. `Handle._run` as the innermost frame is "
+        "C code the event loop runs: asyncio's C task steps and grpc.aio's Cython core.",
         "",
         "| area | self | on stack |",
         "| --- | ---: | ---: |",

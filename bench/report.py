@@ -33,9 +33,15 @@ def spread(values: Sequence[float], digits: int = 0) -> str:
 
 
 def _cpu_us_per_call(m: Measured) -> float | None:
-    if m.server_cpu_s is None or m.window.calls == 0:
+    if m.server_cpu is None or m.window.calls == 0:
         return None
-    return m.server_cpu_s / m.window.calls * 1e6
+    return m.server_cpu.total_s / m.window.calls * 1e6
+
+
+def _kernel_share(m: Measured) -> float | None:
+    if m.server_cpu is None or m.server_cpu.total_s == 0:
+        return None
+    return 100 * m.server_cpu.system_s / m.server_cpu.total_s
 
 
 def _values(
@@ -99,9 +105,11 @@ def section(run: BenchRun, *, when: str | None = None) -> str:
         f"on a fresh SQLite database in a temporary directory "
         f"({_filesystem(tempfile.gettempdir())}); the bench connector calls the "
         "vendor through the shared `VendorHttpClient`.",
-        "- server CPU: utime+stime of the server's process tree over the window, per call. "
-        "Server core: that CPU over the window's wall time. Load core: the load generator's "
-        "and vendor's CPU over it (near 100 % means core 1, not the server, set the pace).",
+        "- server CPU: utime+stime of the server's process tree over the window, per call; "
+        "of it kernel: the stime share. Server core: that CPU over the window's wall time. "
+        "Load core: the load generator's and vendor's CPU over it (near 100 % means core 1, "
+        "not the server, set the pace).",
+        f"- other processes on the machine during the windows: {_others(run)}",
         "- figures: median (min–max) over the rounds.",
         "",
         "| variant | what |",
@@ -114,8 +122,8 @@ def section(run: BenchRun, *, when: str | None = None) -> str:
             f"**{in_flight} call{'s' if in_flight > 1 else ''} in flight**",
             "",
             "| variant | calls/s | p50 ms | p90 ms | p99 ms | server CPU µs/call "
-            "| server core % | load core % |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| of it kernel % | server core % | load core % |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for key, rounds in by_variant.items():
             cells = [spread(_values(rounds, in_flight, pick), digits) for pick, digits in _COLUMNS]
@@ -143,6 +151,21 @@ def section(run: BenchRun, *, when: str | None = None) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _others(run: BenchRun) -> str:
+    """How busy each core was with processes other than the bench's, over all windows."""
+    windows = [m for r in run.results for m in r.windows.values()]
+    if not windows:
+        return "not measured"
+    server_core = [m.others_server_core_s / m.window.elapsed_s for m in windows]
+    load_core = [m.others_load_core_s / m.window.elapsed_s for m in windows]
+    parts = [
+        f"core {core} {100 * max(0.0, statistics.median(shares)):.0f} % "
+        f"(max {100 * max(0.0, *shares):.0f} %)"
+        for core, shares in ((0, server_core), (1, load_core))
+    ]
+    return ", ".join(parts) + " busy (median over windows)"
+
+
 def _busy(cpu_s: float | None, m: Measured) -> float | None:
     return None if cpu_s is None else 100 * cpu_s / m.window.elapsed_s
 
@@ -154,7 +177,8 @@ _COLUMNS: tuple[tuple[Callable[[Measured], float | None], int], ...] = (
     (lambda m: m.window.percentile_ms(90), 2),
     (lambda m: m.window.percentile_ms(99), 2),
     (_cpu_us_per_call, 0),
-    (lambda m: _busy(m.server_cpu_s, m), 0),
+    (_kernel_share, 0),
+    (lambda m: _busy(m.server_cpu.total_s if m.server_cpu else None, m), 0),
     (lambda m: _busy(m.load_cpu_s, m), 0),
 )
 

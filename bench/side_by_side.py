@@ -12,8 +12,15 @@ from pathlib import Path
 
 from bench import profile
 from bench.load import Window, drive
-from bench.proc_stats import own_cpu_s, tree_cpu_s, tree_peak_rss_kib
-from bench.processes import LOAD_CORE, BenchError, pin_this_process, pinned, python_module
+from bench.proc_stats import CpuTimes, cores_busy_s, own_cpu_s, tree_cpu, tree_peak_rss_kib
+from bench.processes import (
+    LOAD_CORE,
+    SERVER_CORE,
+    BenchError,
+    pin_this_process,
+    pinned,
+    python_module,
+)
 from bench.variants import VARIANTS, BenchEnv, Calls, Variant
 from bench.vendor import SERVING_LINE as VENDOR_SERVING_LINE
 
@@ -38,8 +45,11 @@ class Measured:
     """One window of one variant in one round."""
 
     window: Window
-    server_cpu_s: float | None  # the server's process tree; None without a server
+    server_cpu: CpuTimes | None  # the server's process tree; None without a server
     load_cpu_s: float  # the load generator and the vendor, which share the other core
+    # CPU seconds that other processes took on each core meanwhile (the machine's noise).
+    others_server_core_s: float
+    others_load_core_s: float
 
 
 @dataclass(frozen=True)
@@ -80,17 +90,31 @@ async def measure(
         server_pid = server.process.pid if server is not None else None
         for in_flight in options.in_flight:
             await _warm_up(calls, in_flight, options)
-            server_before = tree_cpu_s(server_pid) if server_pid is not None else 0.0
-            load_before = own_cpu_s() + tree_cpu_s(vendor_pid)
+            server_before = tree_cpu(server_pid) if server_pid is not None else None
+            load_before = own_cpu_s() + tree_cpu(vendor_pid).total_s
+            cores_before = cores_busy_s()
             window = await drive(
                 calls(uuid.uuid4().hex[:12]),
                 in_flight=in_flight,
                 max_calls=options.window_calls,
                 max_s=options.window_s,
             )
-            load_cpu = own_cpu_s() + tree_cpu_s(vendor_pid) - load_before
-            server_cpu = tree_cpu_s(server_pid) - server_before if server_pid is not None else None
-            windows[in_flight] = Measured(window, server_cpu, load_cpu)
+            cores_after = cores_busy_s()
+            load_cpu = own_cpu_s() + tree_cpu(vendor_pid).total_s - load_before
+            server_cpu = (
+                tree_cpu(server_pid) - server_before
+                if server_pid is not None and server_before is not None
+                else None
+            )
+            on_server_core = cores_after[SERVER_CORE] - cores_before[SERVER_CORE]
+            on_load_core = cores_after[LOAD_CORE] - cores_before[LOAD_CORE]
+            windows[in_flight] = Measured(
+                window,
+                server_cpu,
+                load_cpu,
+                others_server_core_s=on_server_core - (server_cpu.total_s if server_cpu else 0),
+                others_load_core_s=on_load_core - load_cpu,
+            )
         peak = tree_peak_rss_kib(server_pid) if server_pid is not None else None
     to_serving = server.to_serving_s if server is not None else None
     return VariantRound(variant.key, round_, windows, peak, to_serving)
