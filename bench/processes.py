@@ -53,20 +53,20 @@ class Pinned:
     def output(self) -> str:
         return "".join(list(self.lines)[-40:])
 
-    async def line_starting(self, prefix: str, timeout_s: float) -> str:
-        """The rest of the first line that starts with ``prefix``, once printed."""
+    async def text_after(self, marker: str, timeout_s: float) -> str:
+        """What follows ``marker`` on the first line that holds it, once printed."""
         try:
             async with asyncio.timeout(timeout_s):
                 while True:
                     self._printed.clear()
                     for line in self.lines:
-                        if prefix in line:
-                            return line.split(prefix, 1)[1].strip()
+                        if marker in line:
+                            return line.split(marker, 1)[1].strip()
                     if self._reader is None or self._reader.done():
                         raise BenchError(f"{self.name} ended before serving:\n{self.output}")
                     await self._printed.wait()
         except TimeoutError:
-            raise BenchError(f"{self.name} printed no {prefix!r} line:\n{self.output}") from None
+            raise BenchError(f"{self.name} printed no {marker!r}:\n{self.output}") from None
 
     async def _read(self) -> None:
         assert self.process.stdout is not None

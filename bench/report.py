@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 
-from bench import profile
+from bench import cpu_profile
 from bench.side_by_side import PROFILE_IN_FLIGHT, BenchRun, Measured, VariantRound
 from bench.variants import VARIANTS
 
@@ -142,10 +142,10 @@ def section(run: BenchRun, *, when: str | None = None) -> str:
             lines.append(f"| {key} | {spread(rss, 1)} | {spread(start, 2)} |")
     lines += ["", *_ratios(run, by_variant)]
     for key, sampled in run.profiles.items():
-        lines += profile.summary(
+        lines += cpu_profile.summary(
             sampled,
             title=f"Where {key} spends its CPU (py-spy, {options.profile_s} s at "
-            f"{PROFILE_IN_FLIGHT} in flight, {profile.SAMPLES_PER_S} samples/s of the thread "
+            f"{PROFILE_IN_FLIGHT} in flight, {cpu_profile.SAMPLES_PER_S} samples/s of the thread "
             "holding the GIL)",
         )
     return "\n".join(lines).rstrip() + "\n"

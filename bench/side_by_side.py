@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import profile
+from bench import cpu_profile
 from bench.load import Window, drive
 from bench.proc_stats import CpuTimes, cores_busy_s, own_cpu_s, tree_cpu, tree_peak_rss_kib
 from bench.processes import (
@@ -67,7 +67,7 @@ class VariantRound:
 class BenchRun:
     options: Options
     results: tuple[VariantRound, ...]
-    profiles: dict[str, profile.Profile]
+    profiles: dict[str, cpu_profile.Profile]
 
 
 ProgressFn = Callable[[str], None]
@@ -120,14 +120,14 @@ async def measure(
     return VariantRound(variant.key, round_, windows, peak, to_serving)
 
 
-async def sample(variant: Variant, env: BenchEnv, options: Options) -> profile.Profile:
+async def sample(variant: Variant, env: BenchEnv, options: Options) -> cpu_profile.Profile:
     """py-spy on the variant's server while it carries PROFILE_IN_FLIGHT calls at a time."""
     out = env.work_dir / f"profile-{variant.key}-{uuid.uuid4().hex[:8]}.raw"
     async with variant.server(env) as server, variant.client(env, server) as calls:
         if server is None:
             raise BenchError(f"{variant.key} has no server to profile")
         await _warm_up(calls, PROFILE_IN_FLIGHT, options)
-        command = profile.record_command(server.process.pid, options.profile_s, out)
+        command = cpu_profile.record_command(server.process.pid, options.profile_s, out)
         async with pinned("py-spy", LOAD_CORE, command) as spy:
             # The load outlasts the sampling; both are bounded in time.
             load = asyncio.create_task(
@@ -138,12 +138,14 @@ async def sample(variant: Variant, env: BenchEnv, options: Options) -> profile.P
                     max_s=options.profile_s + 3,
                 )
             )
-            async with asyncio.timeout(options.profile_s + 30):
-                code = await spy.process.wait()
-            await load
+            try:
+                async with asyncio.timeout(options.profile_s + 30):
+                    code = await spy.process.wait()
+            finally:
+                await load  # bounded in time; the server must outlive it
             if code != 0 or not out.exists():
                 raise BenchError(f"py-spy failed ({code}):\n{spy.output}")
-    return profile.parse_raw(out.read_text(encoding="utf-8"))
+    return cpu_profile.parse_raw(out.read_text(encoding="utf-8"))
 
 
 def rotated(variants: list[Variant], round_: int) -> list[Variant]:
@@ -155,10 +157,10 @@ async def run(options: Options, progress: ProgressFn = print) -> BenchRun:
     pin_this_process([LOAD_CORE])
     chosen = [v for v in VARIANTS if v.key in options.variants]
     results: list[VariantRound] = []
-    profiles: dict[str, profile.Profile] = {}
+    profiles: dict[str, cpu_profile.Profile] = {}
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         async with pinned("vendor", LOAD_CORE, python_module("bench.vendor")) as vendor:
-            vendor_url = await vendor.line_starting(VENDOR_SERVING_LINE, 30)
+            vendor_url = await vendor.text_after(VENDOR_SERVING_LINE, 30)
             env = BenchEnv.create(Path(scratch), vendor_url)
             for round_ in range(options.rounds):
                 for variant in rotated(chosen, round_):

@@ -133,7 +133,7 @@ def _echo(with_vendor: bool) -> ServerFactory:
         args = [str(port), "--vendor", env.vendor_url] if with_vendor else [str(port)]
         command = python_module("bench.echo_server", *args)
         async with _served("a'" if with_vendor else "a", command, port) as server:
-            await server.process.line_starting(ECHO_SERVING_LINE, START_TIMEOUT_S)
+            await server.process.text_after(ECHO_SERVING_LINE, START_TIMEOUT_S)
             yield server
 
     return start
