@@ -109,7 +109,7 @@ def section(run: BenchRun, *, when: str | None = None) -> str:
         "of it kernel: the stime share. Server core: that CPU over the window's wall time. "
         "Load core: the load generator's and vendor's CPU over it (near 100 % means core 1, "
         "not the server, set the pace).",
-        f"- other processes on the machine during the windows: {_others(run)}",
+        f"- CPU taken by other processes on the machine: {_others(run)}",
         "- figures: median (min–max) over the rounds.",
         "",
         "| variant | what |",
@@ -152,18 +152,23 @@ def section(run: BenchRun, *, when: str | None = None) -> str:
 
 
 def _others(run: BenchRun) -> str:
-    """How busy each core was with processes other than the bench's, over all windows."""
-    windows = [m for r in run.results for m in r.windows.values()]
+    """How busy other processes kept each core during the windows, and the worst window."""
+    windows = [(r, n, m) for r in run.results for n, m in r.windows.items()]
     if not windows:
         return "not measured"
-    server_core = [m.others_server_core_s / m.window.elapsed_s for m in windows]
-    load_core = [m.others_load_core_s / m.window.elapsed_s for m in windows]
-    parts = [
-        f"core {core} {100 * max(0.0, statistics.median(shares)):.0f} % "
-        f"(max {100 * max(0.0, *shares):.0f} %)"
-        for core, shares in ((0, server_core), (1, load_core))
-    ]
-    return ", ".join(parts) + " busy (median over windows)"
+    parts = []
+    for core, others in (
+        (0, [m.others_server_core_s / m.window.elapsed_s for _, _, m in windows]),
+        (1, [m.others_load_core_s / m.window.elapsed_s for _, _, m in windows]),
+    ):
+        worst = max(range(len(others)), key=others.__getitem__)
+        r, n, _ = windows[worst]
+        parts.append(
+            f"core {core} {100 * max(0.0, statistics.median(others)):.0f} % "
+            f"(max {100 * max(0.0, others[worst]):.0f} %: round {r.round + 1}, "
+            f"{r.variant} at {n} in flight)"
+        )
+    return "median over the windows " + ", ".join(parts)
 
 
 def _busy(cpu_s: float | None, m: Measured) -> float | None:
