@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # "function (path/to/file.py:123)": the function and the file, without the line.
-_FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
+_FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::-?\d+)?\)$")
 # Frames that are on (nearly) every stack of an asyncio server and say nothing about cost.
 _PLUMBING = re.compile(r"^(asyncio/|runpy|threading|<frozen|bench/serve_gateway|bench/echo_)")
 _PROJECT_PACKAGES = ("gateway", "adapters", "bench", "connectorgateway")
