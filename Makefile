@@ -57,7 +57,7 @@ proto: $(INSTALLED)
 api-baseline: $(NODE_INSTALLED)
 	node_modules/.bin/buf build -o $(API_BASELINE)
 
-## The governed call side by side with the cheapest proxies (~5 min); figures go to
+## The governed call side by side with the cheapest proxies (~3 min); figures go to
 ## bench/RESULTS.md. Options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--profile".
 bench: $(INSTALLED)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -5,7 +5,7 @@ vendor run on core 1. Every window is bounded in calls and in time, and everythi
 starts is stopped when it ends. Prints a Markdown section and puts it into bench/RESULTS.md
 (replacing the section of the same day).
 
-    make bench                               # 3 rounds, 1 and 16 calls in flight, ~5 minutes
+    make bench                               # 3 rounds, 1 and 16 calls in flight, ~3 minutes
     python -m bench --rounds 5 --window-s 8
     python -m bench --profile                # then py-spy on (b-write) and (a') under load
     python -m bench --variants a b-read --rounds 1 --no-write
