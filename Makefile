@@ -57,9 +57,10 @@ proto: $(INSTALLED)
 api-baseline: $(NODE_INSTALLED)
 	node_modules/.bin/buf build -o $(API_BASELINE)
 
-## Benchmarks and soaks; figures go to bench/RESULTS.md.
+## The governed call side by side with the cheapest proxies (~3 min); figures go to
+## bench/RESULTS.md. Options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--profile".
 bench: $(INSTALLED)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache

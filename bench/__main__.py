@@ -1,92 +1,85 @@
-"""Measures the governed call path: keyed Executes through the whole chain (audit with
-fsync'd group commit, idempotency ledger, retries, breaker, rate limit) against an in-memory
-vendor, on loopback. Bounded in count and time; prints a Markdown section to add to
-bench/RESULTS.md.
+"""Measures the governed call side by side with the cheapest proxies of the same API.
 
-    make bench            # defaults: 2000 calls, 50 at a time
-    python -m bench --calls 5000 --concurrency 100
+Each server runs in its own process on core 0; the load generator and a loopback aiohttp
+vendor run on core 1. Every window is bounded in calls and in time, and everything the bench
+starts is stopped when it ends. Prints a Markdown section and puts it into bench/RESULTS.md
+(replacing the section of the same day).
+
+    make bench                               # 3 rounds, 1 and 16 calls in flight, ~3 minutes
+    python -m bench --rounds 5 --window-s 8
+    python -m bench --profile                # then py-spy on (b-write) and (a') under load
+    python -m bench --variants a b-read --rounds 1 --no-write
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import platform
-import statistics
-import tempfile
-import time
+import sys
 from pathlib import Path
 
-import grpc
+from bench.report import section, write_section
+from bench.side_by_side import Options, run
+from bench.variants import VARIANTS
 
-from connectorgateway.v1 import connector_service_pb2 as pb
-from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
-from gateway.app import Gateway
-from gateway.registry import Connector
-from gateway.settings import Settings
-from tests.support.fake_adapter import FakeAdapter
+RESULTS = Path(__file__).with_name("RESULTS.md")
+PROFILED = ("b-write", "a'")  # where (b) spends what (a') does not
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
-
-
-async def run(calls: int, concurrency: int) -> str:
-    with tempfile.TemporaryDirectory() as data_dir:
-        settings = Settings(
-            grpc_address="127.0.0.1:0",
-            http_address="127.0.0.1:0",
-            data_dir=Path(data_dir),
-            health={"probe_interval_s": 0},
-            reliability={"rate_limits": {"fake": {"per_second": 1_000_000, "burst": 1_000_000}}},
-        )
-        gateway = Gateway(settings, connectors=[Connector(FakeAdapter(), registered=True)])
-        await gateway.start()
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{gateway.grpc_port}") as channel:
-                stub = pb_grpc.ConnectorServiceStub(channel)
-                latencies: list[float] = []
-                semaphore = asyncio.Semaphore(concurrency)
-
-                async def one(i: int) -> None:
-                    request = pb.ExecuteRequest(
-                        connector_key="fake", operation="echo", idempotency_key=f"bench-{i}"
-                    )
-                    request.payload.update({"text": "benchmark"})
-                    async with semaphore:
-                        started = time.perf_counter()
-                        await stub.Execute(request, timeout=30)
-                        latencies.append((time.perf_counter() - started) * 1000)
-
-                started = time.perf_counter()
-                await asyncio.gather(*(one(i) for i in range(calls)))
-                elapsed = time.perf_counter() - started
-            assert gateway.audit is not None
-            commits = gateway.audit.commits
-        finally:
-            await gateway.stop(grace_s=5)
-    return "\n".join(
-        [
-            f"## Keyed Execute through the whole chain ({time.strftime('%Y-%m-%d')})",
-            "",
-            f"- machine: {platform.machine()}, Python {platform.python_version()}, "
-            f"{calls} calls, {concurrency} concurrent, SQLite on {data_dir}",
-            f"- throughput: {calls / elapsed:.0f} calls/s ({elapsed:.2f} s)",
-            f"- latency ms: p50 {statistics.median(latencies):.1f}, "
-            f"p95 {percentile(latencies, 95):.1f}, p99 {percentile(latencies, 99):.1f}",
-            f"- audit commits: {commits} for {2 * calls} rows (group commit)",
-            "",
-        ]
+def options_from(argv: list[str] | None) -> tuple[Options, bool, Path]:
+    default = Options()
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--rounds", type=int, default=default.rounds, help="at least 3 for a spread"
     )
+    parser.add_argument(
+        "--in-flight", type=int, nargs="+", default=list(default.in_flight), metavar="N"
+    )
+    parser.add_argument("--warmup-calls", type=int, default=default.warmup_calls)
+    parser.add_argument("--warmup-s", type=float, default=default.warmup_s)
+    parser.add_argument(
+        "--window-calls", type=int, default=default.window_calls, help="most calls per window"
+    )
+    parser.add_argument(
+        "--window-s", type=float, default=default.window_s, help="longest window, seconds"
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=[v.key for v in VARIANTS],
+        default=list(default.variants),
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help=f"py-spy on {' and '.join(PROFILED)} afterwards"
+    )
+    parser.add_argument("--profile-s", type=int, default=default.profile_s)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if args.rounds < 1 or args.window_s <= 0 or args.window_calls < 1 or args.profile_s < 1:
+        parser.error("rounds, window and profile sizes must be positive")
+    options = Options(
+        rounds=args.rounds,
+        in_flight=tuple(args.in_flight),
+        warmup_calls=args.warmup_calls,
+        warmup_s=args.warmup_s,
+        window_calls=args.window_calls,
+        window_s=args.window_s,
+        variants=tuple(args.variants),
+        profile=PROFILED if args.profile else (),
+        profile_s=args.profile_s,
+    )
+    return options, not args.no_write, args.results
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=50)
-    args = parser.parse_args()
-    print(asyncio.run(run(args.calls, args.concurrency)))
+def main(argv: list[str] | None = None) -> None:
+    options, write, results = options_from(argv)
+    bench_run = asyncio.run(run(options, progress=lambda line: print(line, file=sys.stderr)))
+    text = section(bench_run)
+    print(text)
+    if write:
+        write_section(results, text)
+        print(f"(written to {results})", file=sys.stderr)
 
 
 if __name__ == "__main__":
