@@ -18,7 +18,7 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
 
 from adapters.plugins import PLUGINS
 from connectorgateway.v1 import approval_service_pb2_grpc as apb_grpc
@@ -76,9 +76,14 @@ SERVICE_NAME = CONNECTOR_SERVICE
 
 
 def default_tracer_provider(settings: Settings) -> TracerProvider:
-    """Sampled server spans, exported over OTLP when a collector is configured."""
+    """Sampled server spans, exported over OTLP when a collector is configured. With none,
+    no span is recorded (nothing would read it); trace ids still reach audit rows."""
     provider = TracerProvider(
-        sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
+        sampler=(
+            ParentBased(TraceIdRatioBased(settings.trace_sample_ratio))
+            if settings.otlp_endpoint
+            else ALWAYS_OFF
+        ),
         resource=Resource.create({"service.name": "connector-gateway"}),
     )
     if settings.otlp_endpoint:

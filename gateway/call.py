@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from google.protobuf.message import Message
@@ -161,7 +161,15 @@ class Call:
         return self.credentials.metadata
 
     def with_(self, **changes: Any) -> Call:
-        return replace(self, **changes)
+        """A copy with ``changes``. Built without ``dataclasses.replace``, which re-runs the
+        whole initializer: every layer makes one per call."""
+        unknown = changes.keys() - _CALL_FIELDS
+        if unknown:
+            raise TypeError(f"Call has no field {', '.join(sorted(unknown))}")
+        copy = object.__new__(Call)
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__.update(changes)
+        return copy
 
     def who(self) -> Identity:
         """The caller's identity; authentication sets it before any layer that asks."""
@@ -171,6 +179,8 @@ class Call:
         """The action's target; validation sets it for actions."""
         return _present(self.target, "target", "validation")
 
+
+_CALL_FIELDS = frozenset(f.name for f in fields(Call))
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -96,6 +96,10 @@ class Connection:
         """Calls ``trace`` with each statement as it runs (tests count reads with it)."""
         self._conn.set_trace_callback(trace)
 
+    async def on_worker(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Runs ``work`` on the worker thread; cancelling the caller abandons only its wait."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, work, self._conn)
+
     async def off_loop(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Runs ``work`` on the worker thread: for statements that wait on the disk or on
         another process. It runs to its end even if the caller is cancelled meanwhile."""
@@ -234,8 +238,9 @@ class SerializedConnection:
                     self._commit_soon()
                 raise
             committed = self._leave_body(keep=True)
-        # Durable before the caller goes on; a caller that goes away cannot stop the commit.
-        await asyncio.shield(committed)
+        # Durable before the caller goes on. A caller that goes away cancels only its wait:
+        # the commit belongs to the committer task, which commits the body all the same.
+        await committed
 
     async def _enter_body(self) -> None:
         if not self._open:
@@ -279,7 +284,8 @@ class SerializedConnection:
             pending, self._pending = self._pending, []
             self._open = False
             try:
-                await self.conn.off_loop(_commit)
+                # This task is the commit's own: no caller's cancellation reaches it.
+                await self.conn.on_worker(_commit)
             except Exception as error:
                 log.exception("commit failed; %d transaction(s) lost", len(pending))
                 with contextlib.suppress(Exception):
