@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from gateway.approvals.subject import ApprovalSubject
     from gateway.methods import MethodRule
     from gateway.store.ledger import Execution
+    from gateway.store.sqlite import UnitOfWork
 
 
 class Context(Protocol):
@@ -105,6 +106,12 @@ class AuditHandle(Protocol):
 
     @property
     def requested_written(self) -> bool: ...
+
+    @property
+    def unit(self) -> UnitOfWork:
+        """The unit of work of the call's current phase: the stores keep their changes in it,
+        and they commit with the phase's audit row."""
+        ...
 
     async def requested(self) -> None:
         """Records, durably, that the vendor is about to be called."""

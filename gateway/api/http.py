@@ -64,6 +64,7 @@ from gateway.methods import (
 )
 from gateway.paging import MAX_PAGE_SIZE
 from gateway.settings import HttpSettings
+from gateway.store.sqlite import UnitOfWork
 
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_TTL_S = 3600
@@ -294,6 +295,9 @@ class _Unaudited:
     """The audit handle of an open read, which acts on nothing."""
 
     requested_written = False
+
+    def __init__(self) -> None:
+        self.unit = UnitOfWork()
 
     async def requested(self) -> None:
         raise RuntimeError("an open read never calls a vendor")

@@ -14,6 +14,7 @@ from gateway.approvals.store import ApprovalStore
 from gateway.approvals.subject import ApprovalSubject
 from gateway.call import CallFacts
 from gateway.errors import ApprovalRequired
+from gateway.store.sqlite import UnitOfWork
 
 APPROVAL_REQUESTED = "approval_requested"
 
@@ -47,17 +48,26 @@ class ApprovalGate:
         """The approval is granted, unused and bound to exactly this action and caller."""
         await self._store.check(approval_id=approval_id, caller=subject.caller, **subject.binding())
 
-    async def use(self, approval_id: str, subject: ApprovalSubject, execution_id: str) -> None:
+    async def use(
+        self,
+        approval_id: str,
+        subject: ApprovalSubject,
+        execution_id: str,
+        unit: UnitOfWork | None = None,
+    ) -> None:
         """Uses the approval once, for this execution; a second use is APPROVAL_USED."""
         await self._store.consume(
             approval_id=approval_id,
             caller=subject.caller,
             **subject.binding(),
             used_by_execution_id=execution_id,
+            unit=unit,
         )
 
-    async def give_back(self, approval_id: str, tenant: str, execution_id: str) -> None:
+    async def give_back(
+        self, approval_id: str, tenant: str, execution_id: str, unit: UnitOfWork | None = None
+    ) -> None:
         """The execution that used it never reached the vendor: it may be used again."""
         await self._store.restore(
-            tenant=tenant, approval_id=approval_id, used_by_execution_id=execution_id
+            tenant=tenant, approval_id=approval_id, used_by_execution_id=execution_id, unit=unit
         )

@@ -47,7 +47,7 @@ from gateway.errors import (
     TooManyPendingApprovals,
 )
 from gateway.paging import Cursor
-from gateway.store.sqlite import Connection, Database, Row
+from gateway.store.sqlite import Connection, Database, Row, UnitOfWork
 
 ID_PREFIX = "apr_"
 DEFAULT_MAX_PENDING_PER_CALLER = 100
@@ -123,12 +123,20 @@ class ApprovalStore:
         return self._clocks
 
     @asynccontextmanager
-    async def _changing(self) -> AsyncIterator[_Change]:
-        """A transaction; once it has committed, the watchers of what it changed are woken."""
-        async with self._serialized.transaction() as conn:
+    async def _changing(self, unit: UnitOfWork | None = None) -> AsyncIterator[_Change]:
+        """A transaction (in ``unit``, if given); once it has committed, the watchers of what
+        it changed are woken."""
+        async with self._serialized.transaction(unit) as conn:
             change = _Change(conn)
             yield change
-        for approval_id in change.changed:
+        committed = unit.last if unit is not None else None
+        if committed is None:
+            self._notify(change.changed)
+        elif change.changed:
+            committed.add_done_callback(lambda _: self._notify(change.changed))
+
+    def _notify(self, changed: set[str]) -> None:
+        for approval_id in changed:
             self.notifier.notify(approval_id)
 
     async def _fetch(
@@ -327,6 +335,7 @@ class ApprovalStore:
         payload_digest: str,
         execution_id: str,
         used_by_execution_id: str,
+        unit: UnitOfWork | None = None,
     ) -> Approval:
         """Checks as :meth:`check` does, then marks the approval used by that execution.
 
@@ -334,7 +343,7 @@ class ApprovalStore:
         transaction as the checks, so of concurrent consumers exactly one succeeds; the
         others get ApprovalUsed."""
         wanted = Binding(connector_key, operation, payload_digest, execution_id)
-        async with self._changing() as change:
+        async with self._changing(unit) as change:
             approval, error = await self._verify(change, tenant, approval_id, caller, wanted)
             if error is None:
                 now = self._clock()
@@ -370,11 +379,18 @@ class ApprovalStore:
             raise error
         return approval
 
-    async def restore(self, *, tenant: str, approval_id: str, used_by_execution_id: str) -> None:
+    async def restore(
+        self,
+        *,
+        tenant: str,
+        approval_id: str,
+        used_by_execution_id: str,
+        unit: UnitOfWork | None = None,
+    ) -> None:
         """Gives back an approval whose execution never reached the vendor (refused by the
         circuit breaker or the rate limit, connection refused, ...): the agent may re-send the
         same request with it. Only that execution's use is undone."""
-        async with self._changing() as change:
+        async with self._changing(unit) as change:
             cur = await change.conn.execute(
                 "UPDATE approval_requests SET status = ?, used_by_execution_id = '', "
                 "used_at = NULL WHERE tenant = ? AND approval_id = ? AND status = ? "

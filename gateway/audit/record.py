@@ -5,7 +5,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from gateway.store.sqlite import UnitOfWork
 
 
 class Outcome(enum.StrEnum):
@@ -51,4 +54,9 @@ class AuditLog(Protocol):
     async def append(self, event: AuditEvent) -> StoredEvent:
         """Returns once the row is durable. Must take the event before its first await and
         finish the write even when the awaiting caller is cancelled."""
+        ...
+
+    async def record(self, event: AuditEvent, unit: UnitOfWork) -> StoredEvent:
+        """Writes the row in ``unit`` (the transaction of a call's phase); durable once the
+        unit is. A caller cancelled meanwhile must not lose the row."""
         ...

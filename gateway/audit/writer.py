@@ -17,7 +17,7 @@ from gateway.audit.record import AuditEvent, Outcome, StoredEvent
 from gateway.canonical import canonical_json
 from gateway.clock import to_text, utc_now
 from gateway.settings import AuditSettings
-from gateway.store.sqlite import Connection, Database
+from gateway.store.sqlite import Connection, Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,11 @@ _TEXT_FIELDS = (
     "reason",
     "trace_id",
 )
+
+
+def _consume(future: asyncio.Future[StoredEvent]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,29 @@ class AuditWriter:
         future = self.submit(event)
         return await asyncio.shield(future)
 
+    async def record(self, event: AuditEvent, unit: UnitOfWork) -> StoredEvent:
+        """Writes ``event``'s row in ``unit``: in the same transaction as the other changes of
+        the call's phase, durable when the unit is. A caller cancelled before its row was
+        written has it written by the background writer instead, so no row is lost."""
+        db = self._db
+        if self._task is None or self._closing or db is None:
+            raise RuntimeError("the audit writer is not running")
+        columns = _event_columns(event)
+        try:
+            async with db.writes.transaction(unit) as conn:
+                rows, seq, _ = await self._chain(conn, [columns])
+        except asyncio.CancelledError:
+            late: asyncio.Future[StoredEvent] = asyncio.get_running_loop().create_future()
+            late.add_done_callback(_consume)  # nobody waits for it; a failure is logged
+            self._pending.append(_Pending(columns, late))
+            self._wakeup.set()
+            raise
+        # Anchors are the background writer's: it anchors rows written here once they count.
+        self._head_seq = max(self._head_seq, seq)
+        if seq - self._anchored_event_seq >= self._settings.anchor_every_rows:
+            self._wakeup.set()
+        return StoredEvent(seq=rows[0]["seq"], event_id=rows[0]["event_id"])
+
     async def flush(self) -> None:
         """Waits until every event queued so far has been committed or has failed."""
         last = self._last
@@ -217,8 +245,10 @@ class AuditWriter:
                 return
             now = time.monotonic()
             unanchored = self._head_known and self._head_seq > self._anchored_event_seq
-            if unanchored and now >= self._anchor_due_at:
-                # Idle with unanchored rows: anchor them without waiting for the next batch.
+            many = self._head_seq - self._anchored_event_seq >= self._settings.anchor_every_rows
+            if unanchored and (many or now >= self._anchor_due_at):
+                # Rows written in calls' own transactions, or idle with unanchored rows:
+                # anchor them without waiting for the next batch.
                 await self._write([])
                 continue
             self._wakeup.clear()
@@ -244,19 +274,7 @@ class AuditWriter:
         seq, prev = self._head_seq, self._head_hash
         try:
             async with db.writes.transaction() as conn:
-                await self._load_head(conn)
-                seq, prev = self._head_seq, self._head_hash
-                for item in batch:
-                    seq += 1
-                    row: dict[str, Any] = {
-                        **item.columns,
-                        "seq": seq,
-                        "event_id": uuid.uuid4().hex,
-                        "occurred_at": to_text(utc_now()),
-                        "prev_hash": prev,
-                    }
-                    prev = row["row_hash"] = row_hash(row_content(row))
-                    rows.append(row)
+                rows, seq, prev = await self._chain(conn, [item.columns for item in batch])
                 unanchored = seq - self._anchored_event_seq
                 if unanchored > 0 and (
                     force_anchor
@@ -264,10 +282,6 @@ class AuditWriter:
                     or time.monotonic() >= self._anchor_due_at
                 ):
                     anchor = self._make_anchor(seq, prev)
-                if rows:
-                    await conn.executemany(
-                        _INSERT_EVENT, [tuple(row[c] for c in COLUMNS) for row in rows]
-                    )
                 if anchor is not None:
                     await conn.execute(
                         _INSERT_ANCHOR,
@@ -313,6 +327,29 @@ class AuditWriter:
         for item, row in zip(batch, rows, strict=True):
             if not item.future.done():
                 item.future.set_result(StoredEvent(seq=row["seq"], event_id=row["event_id"]))
+
+    async def _chain(
+        self, conn: Connection, batch: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], int, str]:
+        """Inside a write transaction: links rows for ``batch`` to the chain head as stored
+        and inserts them; returns them with the new head's seq and hash."""
+        await self._load_head(conn)
+        seq, prev = self._head_seq, self._head_hash
+        rows: list[dict[str, Any]] = []
+        for columns in batch:
+            seq += 1
+            row: dict[str, Any] = {
+                **columns,
+                "seq": seq,
+                "event_id": uuid.uuid4().hex,
+                "occurred_at": to_text(utc_now()),
+                "prev_hash": prev,
+            }
+            prev = row["row_hash"] = row_hash(row_content(row))
+            rows.append(row)
+        if rows:
+            await conn.executemany(_INSERT_EVENT, [tuple(row[c] for c in COLUMNS) for row in rows])
+        return rows, seq, prev
 
     def _make_anchor(self, event_seq: int, head_hash: str) -> Anchor:
         anchor_seq = self._anchor_seq + 1

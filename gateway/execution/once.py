@@ -16,7 +16,7 @@ import dataclasses
 import enum
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
@@ -31,6 +31,7 @@ from gateway.reliability.idempotency import IdempotencyKeys
 from gateway.reliability.retry import AttemptLog
 from gateway.store.ledger import IdempotencyRecord, Ledger, NewExecution, RecordState
 from gateway.store.outcomes import REPLAY_EVENT, final_state, replay
+from gateway.store.sqlite import UnitOfWork
 from gateway.to_the_end import to_the_end
 
 RECONCILED_EVENT = "execution_reconciled"
@@ -79,6 +80,9 @@ class AtMostOnce:
     async def run(self, action: Action[R]) -> R:
         call, ref = action.call, action.key
         facts, tenant = call.facts, call.identity.tenant
+        # The reservation, the approval's use and the requested row commit together, before
+        # the vendor is called; the answer commits with the outcome row, before the reply.
+        unit = call.audit.unit
         operation = call.target.operation
         execution = NewExecution(
             execution_id=new_id(),
@@ -97,6 +101,7 @@ class AtMostOnce:
                 fingerprint=ref.fingerprint,
                 execution=execution,
                 deadline=call.deadline,
+                unit=unit,
             )
             if earlier is None:
                 fresh = True
@@ -115,7 +120,7 @@ class AtMostOnce:
             # outcome, or it said it never acted: run it again under the earlier execution
             # (the action admitted then), once the key is ours (a concurrent repeat may be
             # doing the same).
-            if await self._keys.claim(earlier):
+            if await self._keys.claim(earlier, unit):
                 execution = dataclasses.replace(execution, execution_id=earlier.execution_id)
                 break
         if not action.compensates:
@@ -125,7 +130,11 @@ class AtMostOnce:
                 await self._admit_new(call, execution.execution_id)
             except BaseException:
                 await self._ledger.release(
-                    tenant=tenant, scope=ref.scope, key=ref.key, execution_id=execution.execution_id
+                    tenant=tenant,
+                    scope=ref.scope,
+                    key=ref.key,
+                    execution_id=execution.execution_id,
+                    unit=unit,
                 )
                 self._keys.end(tenant, ref.scope, ref.key)
                 raise
@@ -152,13 +161,14 @@ class AtMostOnce:
             raise
         else:
             response = action.respond(execution.execution_id, result, log.attempts)
-            await to_the_end(
-                self._finish(
+            await _even_if_cancelled(
+                lambda: self._finish(
                     execution,
                     response,
                     attempts=log.attempts,
                     result=dict(result),
                     compensates=action.compensates,
+                    unit=unit,
                 )
             )
             return response
@@ -170,7 +180,7 @@ class AtMostOnce:
         admitted without one whose earlier execution was meanwhile resolved as not acted is
         a new action after all: it needs a person's approval like any other."""
         if call.approval_id:
-            await self._gate.use(call.approval_id, call.approval, execution_id)
+            await self._gate.use(call.approval_id, call.approval, execution_id, call.audit.unit)
         elif call.needs_approval:
             subject = call.approval
             await self._gate.require(
@@ -191,8 +201,10 @@ class AtMostOnce:
         attempts: int,
         result: dict[str, Any],
         compensates: str = "",
+        unit: UnitOfWork | None = None,
     ) -> None:
-        """Stores the final answer for the key and the execution's matching status."""
+        """Stores the final answer for the key and the execution's matching status; with
+        ``unit``, durable with the unit (the outcome row's transaction)."""
         state, status, outcome = final_state(answer)
         await self._ledger.finish(
             tenant=execution.tenant,
@@ -205,6 +217,7 @@ class AtMostOnce:
             result=result,
             attempts=attempts,
             compensates=compensates,
+            unit=unit,
         )
 
     async def _reconcile(self, action: Action[R], earlier: IdempotencyRecord) -> R | Lookup:
@@ -276,11 +289,15 @@ class AtMostOnce:
             )
             # The execution operators find it under, and resolve.
             final.with_metadata(execution_id=execution.execution_id)
-            await self._finish(execution, final, attempts=log.attempts, result={})
+            await self._finish(
+                execution, final, attempts=log.attempts, result={}, unit=call.audit.unit
+            )
             return final
         if isinstance(error, VendorRejected):
             # The vendor answered: this request fails the same way every time.
-            await self._finish(execution, error, attempts=log.attempts, result={})
+            await self._finish(
+                execution, error, attempts=log.attempts, result={}, unit=call.audit.unit
+            )
             return error
         await self._release(call, execution)
         return error
@@ -293,18 +310,35 @@ class AtMostOnce:
             scope=execution.scope,
             key=execution.idempotency_key,
             execution_id=execution.execution_id,
+            unit=call.audit.unit,
         )
         if call.approval_id:
-            await self._gate.give_back(call.approval_id, execution.tenant, execution.execution_id)
+            await self._gate.give_back(
+                call.approval_id, execution.tenant, execution.execution_id, call.audit.unit
+            )
 
     async def _abandon(self, call: ActionCall, execution: NewExecution, log: AttemptLog) -> None:
         if call.facts.vendor_contacted:
             unknown = OutcomeUnknown("the call was abandoned while the vendor was handling it")
             # The log counts finished attempts; the one cut off was started all the same.
             attempts = max(log.attempts, call.facts.attempts)
-            await self._finish(execution, unknown, attempts=attempts, result={})
+            await self._finish(
+                execution, unknown, attempts=attempts, result={}, unit=call.audit.unit
+            )
         else:
             await self._release(call, execution)
+
+
+async def _even_if_cancelled(step: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Runs ``step``, a body kept in a unit of work, which waits only to take the store's
+    lock. A cancellation that comes while it waits is held back until the body has run
+    (``to_the_end``); run at once, ``step`` costs no task of its own and joins the commit of
+    the rest of the phase."""
+    try:
+        await step()
+    except asyncio.CancelledError:
+        await to_the_end(step())
+        raise
 
 
 def _can_resend(operation: OperationSpec, record: IdempotencyRecord) -> bool:

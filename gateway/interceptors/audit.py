@@ -28,6 +28,7 @@ from gateway.contract import DataClassification
 from gateway.errors import GatewayError, Internal, OutcomeUnknown
 from gateway.interceptors.base import Next
 from gateway.registry import Registry
+from gateway.store.sqlite import UnitOfWork
 
 if TYPE_CHECKING:
     from gateway.audit.refusal_limiter import RefusalLimiter
@@ -49,6 +50,9 @@ class CallAudit:
         self._call = call
         self._classify = classify
         self.requested_written = False
+        # The call's phases: its changes before the vendor is called (the key, the approval
+        # used, the requested row) commit together, and so do those before it answers.
+        self.unit = UnitOfWork()
 
     def event(
         self,
@@ -70,7 +74,11 @@ class CallAudit:
         )
 
     async def write(self, event: AuditEvent) -> StoredEvent:
-        return await self._log.append(event)
+        """Writes the row with whatever else the phase changed; returns once all of it is
+        durable."""
+        stored = await self._log.record(event, self.unit)
+        await self.unit.durable()
+        return stored
 
     async def requested(self) -> None:
         """Records, durably, that the vendor is about to be called."""

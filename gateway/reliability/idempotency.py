@@ -17,6 +17,7 @@ from gateway.errors import (
 )
 from gateway.reliability.stopping import Stopping
 from gateway.store.ledger import IdempotencyRecord, Ledger, NewExecution, RecordState
+from gateway.store.sqlite import UnitOfWork
 
 POLL_S = 0.05  # how often to look again at a key held by another live gateway process
 # The key of an execution's compensation. Agents' keys never hold a space (validation), so
@@ -64,7 +65,13 @@ class IdempotencyKeys:
         self._running: dict[tuple[str, str, str], asyncio.Event] = {}
 
     async def begin(
-        self, *, key: str, fingerprint: str, execution: NewExecution, deadline: Deadline
+        self,
+        *,
+        key: str,
+        fingerprint: str,
+        execution: NewExecution,
+        deadline: Deadline,
+        unit: UnitOfWork | None = None,
     ) -> IdempotencyRecord | None:
         """Reserves the key (returns None; the caller must ``end`` it) or returns the record
         of the earlier call to replay. Waits, within the deadline, for an earlier call with
@@ -84,6 +91,7 @@ class IdempotencyKeys:
                     execution=execution,
                     owner=self.owner,
                     ttl_s=self.ttl_s,
+                    unit=unit,
                 )
             except BaseException:
                 self.end(execution.tenant, execution.scope, key)
@@ -103,18 +111,18 @@ class IdempotencyKeys:
             if existing.state is RecordState.IN_FLIGHT:
                 # No running call holds it: the call that reserved it was cancelled at the
                 # wrong moment, or its process died. Nobody knows whether the vendor acted.
-                await self._ledger.orphan_to_unknown(existing)
+                await self._ledger.orphan_to_unknown(existing, unit)
                 existing = dataclasses.replace(existing, state=RecordState.UNKNOWN)
             return existing
 
-    async def claim(self, record: IdempotencyRecord) -> bool:
+    async def claim(self, record: IdempotencyRecord, unit: UnitOfWork | None = None) -> bool:
         """Takes an unknown-outcome key back for this call, to ask the vendor again; the
         caller must ``end`` it. False when another call got there first: begin again."""
         local = (record.tenant, record.scope, record.key)
         if local in self._running:
             return False
         self._running[local] = asyncio.Event()
-        claimed = await self._ledger.claim_unknown(record, self.owner)
+        claimed = await self._ledger.claim_unknown(record, self.owner, unit)
         if not claimed:
             self.end(record.tenant, record.scope, record.key)
         return claimed

@@ -22,7 +22,7 @@ from typing import Any
 
 from gateway.clock import from_text, to_text, utc_now
 from gateway.paging import Cursor
-from gateway.store.sqlite import Connection, Database, Row
+from gateway.store.sqlite import Connection, Database, Row, UnitOfWork
 
 
 class RecordState(enum.StrEnum):
@@ -137,8 +137,10 @@ class Ledger:
         self._serialized = db.writes
         self._reads = db.reads
 
-    def _transaction(self) -> AbstractAsyncContextManager[Connection]:
-        return self._serialized.transaction()
+    def _transaction(
+        self, unit: UnitOfWork | None = None
+    ) -> AbstractAsyncContextManager[Connection]:
+        return self._serialized.transaction(unit)
 
     @staticmethod
     async def _fetch_record(
@@ -157,14 +159,17 @@ class Ledger:
         owner: str,
         ttl_s: float,
         now: datetime | None = None,
+        unit: UnitOfWork | None = None,
     ) -> IdempotencyRecord | None:
         """Reserves ``key`` for a new execution and records the execution as running.
 
         Returns None when reserved, else the record already holding the key. An expired
-        completed record is replaced; a record in flight or of unknown outcome never is."""
+        completed record is replaced; a record in flight or of unknown outcome never is.
+        With ``unit`` the reservation becomes durable with the unit (before the vendor is
+        called)."""
         now = now or utc_now()
         where = (execution.tenant, execution.scope, key)
-        async with self._transaction() as conn:
+        async with self._transaction(unit) as conn:
             async with conn.execute(
                 "SELECT expires_at, state FROM idempotency_records "
                 "WHERE tenant = ? AND scope = ? AND idempotency_key = ?",
@@ -226,11 +231,12 @@ class Ledger:
         result: dict[str, Any],
         attempts: int,
         compensates: str = "",
+        unit: UnitOfWork | None = None,
     ) -> None:
         """Stores the final answer for ``key`` and the execution's end. A succeeded
         compensation (``compensates``: the execution it undid) marks that execution
         compensated and keeps its answer there, in the same transaction."""
-        async with self._transaction() as conn:
+        async with self._transaction(unit) as conn:
             await conn.execute(
                 "UPDATE idempotency_records SET state = ?, outcome = ? WHERE tenant = ? "
                 "AND scope = ? AND idempotency_key = ? AND execution_id = ?",
@@ -268,9 +274,11 @@ class Ledger:
             ),
         )
 
-    async def orphan_to_unknown(self, record: IdempotencyRecord) -> None:
+    async def orphan_to_unknown(
+        self, record: IdempotencyRecord, unit: UnitOfWork | None = None
+    ) -> None:
         """Marks one in-flight record that no running call holds as of unknown outcome."""
-        async with self._transaction() as conn:
+        async with self._transaction(unit) as conn:
             await conn.execute(
                 "UPDATE idempotency_records SET state = ? WHERE tenant = ? AND scope = ? AND "
                 "idempotency_key = ? AND execution_id = ? AND state = ?",
@@ -294,10 +302,12 @@ class Ledger:
                 ),
             )
 
-    async def claim_unknown(self, record: IdempotencyRecord, owner: str) -> bool:
+    async def claim_unknown(
+        self, record: IdempotencyRecord, owner: str, unit: UnitOfWork | None = None
+    ) -> bool:
         """Takes an unknown-outcome record back in flight, to ask the vendor again under the
         same execution. Of concurrent claimers exactly one gets True."""
-        async with self._transaction() as conn:
+        async with self._transaction(unit) as conn:
             cur = await conn.execute(
                 "UPDATE idempotency_records SET state = ?, owner = ? WHERE tenant = ? "
                 "AND scope = ? AND idempotency_key = ? AND execution_id = ? AND state = ?",
@@ -319,9 +329,17 @@ class Ledger:
             )
             return True
 
-    async def release(self, *, tenant: str, scope: str, key: str, execution_id: str) -> None:
+    async def release(
+        self,
+        *,
+        tenant: str,
+        scope: str,
+        key: str,
+        execution_id: str,
+        unit: UnitOfWork | None = None,
+    ) -> None:
         """Forgets a reservation whose call never reached the vendor: the key is free again."""
-        async with self._transaction() as conn:
+        async with self._transaction(unit) as conn:
             await conn.execute(
                 "DELETE FROM idempotency_records WHERE tenant = ? AND scope = ? AND "
                 "idempotency_key = ? AND execution_id = ? AND state = ?",

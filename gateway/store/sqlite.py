@@ -201,6 +201,32 @@ def _commit(conn: sqlite3.Connection) -> None:
     conn.execute("COMMIT")
 
 
+class UnitOfWork:
+    """The changes of one phase of one call, made durable together.
+
+    A store given a unit keeps its body in the shared transaction and returns at once; the
+    call awaits ``durable()`` once, before it acts on what it wrote (before the vendor is
+    called, before it answers). Bodies kept one after another without yielding to the loop
+    share one commit: the phase is one transaction.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[asyncio.Future[None]] = []
+
+    def keep(self, committed: asyncio.Future[None]) -> None:
+        self._pending.append(committed)
+        self.last = committed
+
+    last: asyncio.Future[None] | None = None  # the commit of the body kept last
+
+    async def durable(self) -> None:
+        """Returns once everything kept so far is committed; raises a failed commit's error
+        (what the unit kept in that commit is lost, as with a failed transaction)."""
+        pending, self._pending = self._pending, []
+        for committed in pending:
+            await committed
+
+
 class SerializedConnection:
     """One write connection shared by concurrent coroutines, with group commit.
 
@@ -226,7 +252,9 @@ class SerializedConnection:
         conn.execute("PRAGMA busy_timeout=0")
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
+    async def transaction(self, unit: UnitOfWork | None = None) -> AsyncIterator[Connection]:
+        """A body of the shared transaction. Without ``unit`` the caller returns once it is
+        durable; with one it returns at once and the unit awaits the commit."""
         async with self.lock:
             try:
                 await self._enter_body()
@@ -238,6 +266,9 @@ class SerializedConnection:
                     self._commit_soon()
                 raise
             committed = self._leave_body(keep=True)
+        if unit is not None:
+            unit.keep(committed)
+            return
         # Durable before the caller goes on. A caller that goes away cancels only its wait:
         # the commit belongs to the committer task, which commits the body all the same.
         await committed
