@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from gateway.audit.chain import COLUMNS, GENESIS, Anchor, anchor_mac, row_content, row_hash
+from gateway.audit.chain import COLUMNS, GENESIS, Anchor, EventJson, anchor_mac
 from gateway.audit.record import AuditEvent, Outcome, StoredEvent
 from gateway.canonical import canonical_json
 from gateway.clock import to_text, utc_now
@@ -50,6 +50,7 @@ _TEXT_FIELDS = (
 class _Pending:
     columns: dict[str, Any]  # every column except those the writer assigns
     future: asyncio.Future[StoredEvent]
+    event_json: EventJson  # the columns' canonical JSON, made once, for the row hash
 
 
 def _event_columns(event: AuditEvent) -> dict[str, Any]:
@@ -75,9 +76,6 @@ def _event_columns(event: AuditEvent) -> dict[str, Any]:
     columns["outcome"] = Outcome(event.outcome).value
     columns["payload_redacted"] = canonical_json(dict(event.payload_redacted)).decode("utf-8")
     columns["detail"] = canonical_json(dict(event.detail)).decode("utf-8")
-    # Fails now, for this caller alone, on anything the row hash could not encode (integers
-    # beyond 2**53, lone surrogates), instead of failing a whole batch later.
-    canonical_json(columns)
     return columns
 
 
@@ -145,8 +143,10 @@ class AuditWriter:
         if self._task is None or self._closing:
             raise RuntimeError("the audit writer is not running")
         columns = _event_columns(event)
+        # Fails now, for this caller alone, on anything the row hash could not encode.
+        event_json = EventJson.of(columns)
         future: asyncio.Future[StoredEvent] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(columns, future))
+        self._pending.append(_Pending(columns, future, event_json))
         self._last = future
         self._wakeup.set()
         return future
@@ -254,7 +254,7 @@ class AuditWriter:
                         "occurred_at": to_text(utc_now()),
                         "prev_hash": prev,
                     }
-                    prev = row["row_hash"] = row_hash(row_content(row))
+                    prev = row["row_hash"] = item.event_json.row_hash(row)
                     rows.append(row)
                 unanchored = seq - self._anchored_event_seq
                 if unanchored > 0 and (
