@@ -4,6 +4,10 @@ Each row's hash covers every stored column except ``row_hash`` itself, including
 ``event_id`` and ``prev_hash``, so a row cannot be moved, renumbered or relinked without
 changing its hash. Anchors add a key: the chain alone is unkeyed, so anyone able to write
 the file can recompute it; only an HMAC made with the anchor key vouches for a chain head.
+
+The writer canonicalizes an event's columns once, when the event is submitted
+(``EventJson``), and hashes its row by adding the columns it assigns to that text;
+verification recomputes the same hash from the stored row (``row_hash``).
 """
 
 from __future__ import annotations
@@ -57,6 +61,35 @@ COLUMNS: tuple[str, ...] = (
     "row_hash",
 )
 HASHED_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c != "row_hash")
+# Assigned by the writer when the row takes its place in the chain; an event brings the rest.
+ASSIGNED_COLUMNS: tuple[str, ...] = ("seq", "event_id", "occurred_at", "prev_hash")
+EVENT_COLUMNS: tuple[str, ...] = tuple(c for c in HASHED_COLUMNS if c not in ASSIGNED_COLUMNS)
+
+
+@dataclass(frozen=True)
+class _Insertion:
+    column: str  # an assigned column
+    member: bytes  # how its member starts: '"seq":'
+    before: bytes  # how the member of the event column it goes before starts: ',"status_code":'
+
+
+def _insertions() -> tuple[_Insertion, ...]:
+    """Where each assigned column's member goes in a row's canonical JSON. RFC 8785 orders
+    members by key, which for these ASCII names is Python's order."""
+    order = sorted(HASHED_COLUMNS)
+    insertions = []
+    for name in sorted(ASSIGNED_COLUMNS):
+        following = [c for c in order[order.index(name) :] if c in EVENT_COLUMNS]
+        # EventJson cuts before a member that a comma precedes: never the first nor the end.
+        if not following or following[0] == min(EVENT_COLUMNS):
+            raise ValueError(f"no event column to insert {name!r} before")
+        insertions.append(_Insertion(name, f'"{name}":'.encode(), f',"{following[0]}":'.encode()))
+    return tuple(insertions)
+
+
+_INSERTIONS = _insertions()
+_EVENT_COLUMN_SET = frozenset(EVENT_COLUMNS)
+_SCALAR_TYPES = frozenset({str, int, float})
 
 
 def row_content(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -67,6 +100,45 @@ def row_content(row: Mapping[str, Any]) -> dict[str, Any]:
 def row_hash(content: Mapping[str, Any]) -> str:
     """SHA-256 hex of the canonical JSON (RFC 8785) of a row's content."""
     return sha256_hex(dict(content))
+
+
+@dataclass(frozen=True)
+class EventJson:
+    """The canonical JSON of an event's columns, cut where the assigned columns go.
+
+    Made when the event is submitted, which is also the check that its row can be hashed (no
+    integer beyond 2**53, no lone surrogate): a bad event fails for its caller alone, not for
+    the batch it would have been written in.
+    """
+
+    pieces: tuple[bytes, ...]
+
+    @classmethod
+    def of(cls, columns: dict[str, Any]) -> EventJson:
+        """``columns``: the EVENT_COLUMNS, each a str, int or float. Raises ValueError."""
+        if columns.keys() != _EVENT_COLUMN_SET:
+            raise ValueError("an event has exactly the event columns")
+        if not set(map(type, columns.values())) <= _SCALAR_TYPES:
+            raise TypeError("event columns are str, int or float")
+        text = canonical_json(columns)
+        pieces, start = [], 0
+        for insertion in _INSERTIONS:
+            # In the canonical JSON of an object of scalars, ',"name":' can only open that
+            # member: quotes within strings are escaped, and a closing quote is followed by
+            # ',', ':' or '}', never by a letter.
+            cut = text.index(insertion.before, start) + 1
+            pieces.append(text[start:cut])
+            start = cut
+        pieces.append(text[start:])
+        return cls(tuple(pieces))
+
+    def row_hash(self, row: Mapping[str, Any]) -> str:
+        """``row_hash(row_content(row))`` of a row made of these event columns and the
+        assigned ones (read from ``row``), without canonicalizing the event's again."""
+        parts = [self.pieces[0]]
+        for insertion, piece in zip(_INSERTIONS, self.pieces[1:], strict=True):
+            parts += (insertion.member, canonical_json(row[insertion.column]), b",", piece)
+        return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
 def anchor_mac(key: bytes, anchor_seq: int, event_seq: int, row_hash: str, anchored_at: str) -> str:

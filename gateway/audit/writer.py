@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.audit.chain import COLUMNS, GENESIS, Anchor, anchor_mac, row_content, row_hash
+from gateway.audit.chain import COLUMNS, GENESIS, Anchor, EventJson, anchor_mac
 from gateway.audit.record import AuditEvent, Outcome, StoredEvent
 from gateway.canonical import canonical_json
 from gateway.clock import to_text, utc_now
@@ -53,6 +53,7 @@ def _consume(future: asyncio.Future[StoredEvent]) -> None:
 class _Pending:
     columns: dict[str, Any]  # every column except those the writer assigns
     future: asyncio.Future[StoredEvent]
+    event_json: EventJson  # the columns' canonical JSON, made once, for the row hash
 
 
 def _event_columns(event: AuditEvent) -> dict[str, Any]:
@@ -78,9 +79,6 @@ def _event_columns(event: AuditEvent) -> dict[str, Any]:
     columns["outcome"] = Outcome(event.outcome).value
     columns["payload_redacted"] = canonical_json(dict(event.payload_redacted)).decode("utf-8")
     columns["detail"] = canonical_json(dict(event.detail)).decode("utf-8")
-    # Fails now, for this caller alone, on anything the row hash could not encode (integers
-    # beyond 2**53, lone surrogates), instead of failing a whole batch later.
-    canonical_json(columns)
     return columns
 
 
@@ -154,8 +152,10 @@ class AuditWriter:
         if self._task is None or self._closing:
             raise RuntimeError("the audit writer is not running")
         columns = _event_columns(event)
+        # Fails now, for this caller alone, on anything the row hash could not encode.
+        event_json = EventJson.of(columns)
         future: asyncio.Future[StoredEvent] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(columns, future))
+        self._pending.append(_Pending(columns, future, event_json))
         self._last = future
         self._wakeup.set()
         return future
@@ -178,13 +178,14 @@ class AuditWriter:
         if self._task is None or self._closing or db is None:
             raise RuntimeError("the audit writer is not running")
         columns = _event_columns(event)
+        event_json = EventJson.of(columns)  # fails now, for this caller alone
         try:
             async with db.writes.transaction(unit) as conn:
-                rows, seq, _ = await self._chain(conn, [columns])
+                rows, seq, _ = await self._chain(conn, [(columns, event_json)])
         except asyncio.CancelledError:
             late: asyncio.Future[StoredEvent] = asyncio.get_running_loop().create_future()
             late.add_done_callback(_consume)  # nobody waits for it; a failure is logged
-            self._pending.append(_Pending(columns, late))
+            self._pending.append(_Pending(columns, late, event_json))
             self._wakeup.set()
             raise
         # Anchors are the background writer's: it anchors rows written here once they count.
@@ -274,7 +275,9 @@ class AuditWriter:
         seq, prev = self._head_seq, self._head_hash
         try:
             async with db.writes.transaction() as conn:
-                rows, seq, prev = await self._chain(conn, [item.columns for item in batch])
+                rows, seq, prev = await self._chain(
+                    conn, [(item.columns, item.event_json) for item in batch]
+                )
                 unanchored = seq - self._anchored_event_seq
                 if unanchored > 0 and (
                     force_anchor
@@ -329,14 +332,14 @@ class AuditWriter:
                 item.future.set_result(StoredEvent(seq=row["seq"], event_id=row["event_id"]))
 
     async def _chain(
-        self, conn: Connection, batch: list[dict[str, Any]]
+        self, conn: Connection, batch: list[tuple[dict[str, Any], EventJson]]
     ) -> tuple[list[dict[str, Any]], int, str]:
         """Inside a write transaction: links rows for ``batch`` to the chain head as stored
         and inserts them; returns them with the new head's seq and hash."""
         await self._load_head(conn)
         seq, prev = self._head_seq, self._head_hash
         rows: list[dict[str, Any]] = []
-        for columns in batch:
+        for columns, event_json in batch:
             seq += 1
             row: dict[str, Any] = {
                 **columns,
@@ -345,7 +348,7 @@ class AuditWriter:
                 "occurred_at": to_text(utc_now()),
                 "prev_hash": prev,
             }
-            prev = row["row_hash"] = row_hash(row_content(row))
+            prev = row["row_hash"] = event_json.row_hash(row)
             rows.append(row)
         if rows:
             await conn.executemany(_INSERT_EVENT, [tuple(row[c] for c in COLUMNS) for row in rows])
