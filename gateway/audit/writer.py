@@ -181,7 +181,7 @@ class AuditWriter:
         event_json = EventJson.of(columns)  # fails now, for this caller alone
         try:
             async with db.writes.transaction(unit) as conn:
-                rows, seq, _ = await self._chain(conn, [(columns, event_json)])
+                rows, seq, _ = await self._chain(conn, [(columns, event_json)], anchors=False)
         except asyncio.CancelledError:
             late: asyncio.Future[StoredEvent] = asyncio.get_running_loop().create_future()
             late.add_done_callback(_consume)  # nobody waits for it; a failure is logged
@@ -332,11 +332,15 @@ class AuditWriter:
                 item.future.set_result(StoredEvent(seq=row["seq"], event_id=row["event_id"]))
 
     async def _chain(
-        self, conn: Connection, batch: list[tuple[dict[str, Any], EventJson]]
+        self,
+        conn: Connection,
+        batch: list[tuple[dict[str, Any], EventJson]],
+        *,
+        anchors: bool = True,
     ) -> tuple[list[dict[str, Any]], int, str]:
         """Inside a write transaction: links rows for ``batch`` to the chain head as stored
         and inserts them; returns them with the new head's seq and hash."""
-        await self._load_head(conn)
+        await self._load_head(conn, anchors=anchors)
         seq, prev = self._head_seq, self._head_hash
         rows: list[dict[str, Any]] = []
         for columns, event_json in batch:
@@ -360,16 +364,20 @@ class AuditWriter:
         mac = anchor_mac(self._key, anchor_seq, event_seq, head_hash, anchored_at)
         return Anchor(anchor_seq, event_seq, head_hash, anchored_at, mac)
 
-    async def _load_head(self, conn: Connection) -> None:
+    async def _load_head(self, conn: Connection, *, anchors: bool = True) -> None:
+        """Reads the chain head, and with ``anchors`` the last anchor (only this writer writes
+        anchors, and it reads them again in each of its own transactions)."""
         async with conn.execute(
             "SELECT seq, row_hash FROM audit_events ORDER BY seq DESC LIMIT 1"
         ) as cur:
             head = await cur.fetchone()
+        self._head_seq, self._head_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS)
+        if not anchors:
+            return
         async with conn.execute(
             "SELECT anchor_seq, event_seq FROM audit_anchors ORDER BY anchor_seq DESC LIMIT 1"
         ) as cur:
             last_anchor = await cur.fetchone()
-        self._head_seq, self._head_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS)
         self._anchor_seq, self._anchored_event_seq = (
             (int(last_anchor[0]), int(last_anchor[1])) if last_anchor else (0, 0)
         )

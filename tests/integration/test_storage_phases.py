@@ -16,6 +16,7 @@ from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.registry import Connector
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
+from tests.support.waiting import wait_until
 
 
 def echo(key: str) -> pb.ExecuteRequest:
@@ -97,3 +98,19 @@ async def test_a_refusal_before_the_vendor_leaves_no_reservation(tmp_path: Path)
         assert states == []
         assert "execution_requested" not in events[2:]
         assert len(fake.calls) == 1
+
+
+async def test_rows_written_in_calls_are_anchored_every_so_many_rows(tmp_path: Path) -> None:
+    settings = gateway_settings(tmp_path, audit={"anchor_every_rows": 4, "anchor_every_s": 3600})
+    async with running_gateway(
+        settings, connectors=[Connector(FakeAdapter(), registered=True)]
+    ) as gw:
+        for index in range(3):
+            await gw.stub.Execute(echo(f"a{index}"), timeout=10)
+
+        def anchored() -> int:
+            with sqlite3.connect(settings.database_path) as conn:
+                row = conn.execute("SELECT MAX(event_seq) FROM audit_anchors").fetchone()
+            return int(row[0] or 0)
+
+        assert await wait_until(anchored, what="an anchor over the calls' rows") >= 4
