@@ -20,7 +20,7 @@ from google.protobuf.message import Message
 from gateway.call import Admitted, Call, CallFacts, Context, Credentials, admit
 from gateway.errors import GatewayError
 from gateway.interceptors.base import Layer, run_chain
-from gateway.methods import RULES
+from gateway.methods import RULES, MethodRule
 from gateway.status import to_grpc_status
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ class GovernanceInterceptor(_Interceptor):
 
     def __init__(self, layers: Sequence[Layer]) -> None:
         self._layers = tuple(layers)
+        # Each governed method's handler is wrapped once and reused for every call of it.
+        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
 
     async def intercept_service(
         self,
@@ -50,6 +52,9 @@ class GovernanceInterceptor(_Interceptor):
     ) -> Handler:
         handler = await continuation(handler_call_details)
         full_method: str = handler_call_details.method
+        known = self._wrapped.get(full_method)
+        if known is not None and known[0] is handler:
+            return known[1]
         rule = RULES.get(full_method)
         if (
             handler is None
@@ -58,14 +63,17 @@ class GovernanceInterceptor(_Interceptor):
             or handler.request_deserializer is None
         ):
             return handler
-        parse = handler.request_deserializer
-        credentials = Credentials(metadata=tuple(handler_call_details.invocation_metadata or ()))
+        wrapped = self._wrap(rule, handler, handler.request_deserializer)
+        self._wrapped[full_method] = (handler, wrapped)
+        return wrapped
 
-        def new_call(raw: bytes) -> Call:
+    def _wrap(self, rule: MethodRule, handler: Handler, parse: Callable[[bytes], Any]) -> Handler:
+
+        def new_call(raw: bytes, ctx: GrpcContext) -> Call:
             return Call(
                 rule=rule,
                 raw=raw,
-                credentials=credentials,
+                credentials=Credentials(metadata=tuple(ctx.invocation_metadata() or ())),
                 parse=parse,
                 facts=CallFacts(),
                 received_at=time.monotonic(),
@@ -84,7 +92,7 @@ class GovernanceInterceptor(_Interceptor):
 
         async def behavior(raw: bytes, ctx: GrpcContext) -> Message:
             try:
-                return await chain(new_call(raw), ctx)
+                return await chain(new_call(raw, ctx), ctx)
             except GatewayError as error:  # the status-mapping layer made it one
                 status = to_grpc_status(error)
                 await ctx.abort(status.code, status.details, status.trailing_metadata)
@@ -96,7 +104,9 @@ class GovernanceInterceptor(_Interceptor):
             response_serializer=handler.response_serializer,
         )
 
-    def _stream_handler(self, handler: Handler, new_call: Callable[[bytes], Call]) -> Handler:
+    def _stream_handler(
+        self, handler: Handler, new_call: Callable[[bytes, GrpcContext], Call]
+    ) -> Handler:
         """A server stream runs the chain until its first message, so that every refusal
         (unknown id, missing rights) is audited and mapped like a unary call's; later
         messages flow straight from the servicer."""
@@ -114,7 +124,7 @@ class GovernanceInterceptor(_Interceptor):
 
         async def behavior(raw: bytes, ctx: GrpcContext) -> AsyncIterator[Message]:
             try:
-                opened = cast(_Opened, await chain(new_call(raw), ctx))
+                opened = cast(_Opened, await chain(new_call(raw, ctx), ctx))
                 yield opened.first
                 async for message in opened.rest:
                     yield message
