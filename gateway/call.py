@@ -113,8 +113,9 @@ class AuditHandle(Protocol):
         and they commit with the phase's audit row."""
         ...
 
-    async def requested(self) -> None:
-        """Records, durably, that the vendor is about to be called."""
+    async def requested(self, *, durable: bool = True) -> None:
+        """Records that the vendor is about to be called; ``durable``: before returning
+        (a write), else with the outcome row (a read acts on nothing)."""
         ...
 
 

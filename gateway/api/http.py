@@ -299,7 +299,7 @@ class _Unaudited:
     def __init__(self) -> None:
         self.unit = UnitOfWork()
 
-    async def requested(self) -> None:
+    async def requested(self, *, durable: bool = True) -> None:
         raise RuntimeError("an open read never calls a vendor")
 
 

@@ -87,7 +87,9 @@ class AttemptPipeline:
                     metadata={"attempts": str(number - 1)},
                 )
             if number == 1:
-                await run.audit.requested()
+                # A write's row (with its key) is durable before the vendor may act; a read
+                # acts on nothing, so its row commits with the outcome.
+                await run.audit.requested(durable=not run.operation.read_only)
             facts.attempts = number
             contact = VendorContact(contacted)
             context = AttemptContext(

@@ -80,9 +80,15 @@ class CallAudit:
         await self.unit.durable()
         return stored
 
-    async def requested(self) -> None:
-        """Records, durably, that the vendor is about to be called."""
-        await self.write(self.event(self._call.rule.events.requested, Outcome.REQUESTED))
+    async def requested(self, *, durable: bool = True) -> None:
+        """Records that the vendor is about to be called: durably, with the rest of the
+        phase, before the call goes on; or (a read, which acts on nothing) in the unit only,
+        to commit with the outcome row."""
+        event = self.event(self._call.rule.events.requested, Outcome.REQUESTED)
+        if durable:
+            await self.write(event)
+        else:
+            await self._log.record(event, self.unit)
         self.requested_written = True
 
 

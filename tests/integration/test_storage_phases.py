@@ -76,7 +76,13 @@ async def test_one_call_commits_once_per_phase(tmp_path: Path) -> None:
         assert await _commits_of(gw, echo("k2")) == 2
         # A replay reads the stored answer and commits only its audit row.
         assert await _commits_of(gw, echo("k2")) == 1
-        assert len(fake.calls) == 2
+        # A read acts on nothing: its requested row commits with its outcome row.
+        lookup = pb.ExecuteRequest(connector_key="fake", operation="lookup")
+        lookup.payload.update({"text": "hi"})
+        assert await _commits_of(gw, lookup) == 1
+        assert len(fake.calls) == 3
+        events = committed(gw.gateway.settings.database_path, "")[1]
+        assert events[-2:] == ["execution_requested", "execution_succeeded"]
 
 
 async def test_a_refusal_before_the_vendor_leaves_no_reservation(tmp_path: Path) -> None:
