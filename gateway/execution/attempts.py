@@ -88,7 +88,7 @@ class AttemptPipeline:
                 )
             if number == 1:
                 # A write's row (with its key) is durable before the vendor may act; a read
-                # acts on nothing, so its row commits with the outcome.
+                # acts on nothing, so it does not wait for its row (the reply does).
                 await run.audit.requested(durable=not run.operation.read_only)
             facts.attempts = number
             contact = VendorContact(contacted)

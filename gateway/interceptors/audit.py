@@ -83,7 +83,7 @@ class CallAudit:
     async def requested(self, *, durable: bool = True) -> None:
         """Records that the vendor is about to be called: durably, with the rest of the
         phase, before the call goes on; or (a read, which acts on nothing) in the unit only,
-        to commit with the outcome row."""
+        committed in the background and awaited with the outcome row."""
         event = self.event(self._call.rule.events.requested, Outcome.REQUESTED)
         if durable:
             await self.write(event)

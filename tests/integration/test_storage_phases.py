@@ -76,10 +76,11 @@ async def test_one_call_commits_once_per_phase(tmp_path: Path) -> None:
         assert await _commits_of(gw, echo("k2")) == 2
         # A replay reads the stored answer and commits only its audit row.
         assert await _commits_of(gw, echo("k2")) == 1
-        # A read acts on nothing: its requested row commits with its outcome row.
+        # A read acts on nothing: it does not wait for its requested row, which commits in
+        # the background or with its outcome row.
         lookup = pb.ExecuteRequest(connector_key="fake", operation="lookup")
         lookup.payload.update({"text": "hi"})
-        assert await _commits_of(gw, lookup) == 1
+        assert await _commits_of(gw, lookup) <= 2
         assert len(fake.calls) == 3
         events = committed(gw.gateway.settings.database_path, "")[1]
         assert events[-2:] == ["execution_requested", "execution_succeeded"]
