@@ -99,6 +99,9 @@ class VendorResponse:
     body: Any  # the parsed JSON; None for an empty body
 
 
+_PHASE_ORDER = {phase: index for index, phase in enumerate(Phase)}
+
+
 class _Progress:
     """The phase one request has reached, written by the trace callbacks; from ``request``
     on, the attempt's ``VendorContact`` hears that the vendor may act."""
@@ -110,8 +113,7 @@ class _Progress:
         self.contact = contact
 
     def advance(self, phase: Phase) -> None:
-        order = list(Phase)
-        if order.index(phase) > order.index(self.phase):
+        if _PHASE_ORDER[phase] > _PHASE_ORDER[self.phase]:
             self.phase = phase
             if self.contact is not None:
                 self.contact.may_have_acted()

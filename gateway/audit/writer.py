@@ -108,6 +108,10 @@ class AuditWriter:
         self._closing = False
         self._last: asyncio.Future[StoredEvent] | None = None
         self._commits = 0
+        # The last row this writer linked in the open shared transaction: (transaction
+        # generation, seq, hash). Within that transaction no one else appends, so the next row
+        # links to it without reading the head again.
+        self._tail: tuple[int, int, str] | None = None
         # Chain head and anchor state; reloaded from the database after a failed batch.
         self._head_known = False
         self._head_seq = 0
@@ -182,12 +186,15 @@ class AuditWriter:
         try:
             async with db.writes.transaction(unit) as conn:
                 rows, seq, _ = await self._chain(conn, [(columns, event_json)], anchors=False)
-        except asyncio.CancelledError:
+        except BaseException as error:
+            self._tail = None
+            if not isinstance(error, asyncio.CancelledError):
+                raise
             late: asyncio.Future[StoredEvent] = asyncio.get_running_loop().create_future()
             late.add_done_callback(_consume)  # nobody waits for it; a failure is logged
             self._pending.append(_Pending(columns, late, event_json))
             self._wakeup.set()
-            raise
+            raise error
         # Anchors are the background writer's: it anchors rows written here once they count.
         self._head_seq = max(self._head_seq, seq)
         if seq - self._anchored_event_seq >= self._settings.anchor_every_rows:
@@ -297,6 +304,7 @@ class AuditWriter:
                         ),
                     )
         except Exception as exc:
+            self._tail = None  # the body's rows, if any, were rolled back
             log.exception("writing %d audit rows failed; the batch was rolled back", len(batch))
             for item in batch:
                 if not item.future.done():
@@ -340,8 +348,13 @@ class AuditWriter:
     ) -> tuple[list[dict[str, Any]], int, str]:
         """Inside a write transaction: links rows for ``batch`` to the chain head as stored
         and inserts them; returns them with the new head's seq and hash."""
-        await self._load_head(conn, anchors=anchors)
-        seq, prev = self._head_seq, self._head_hash
+        generation = self._generation()
+        tail = self._tail
+        if not anchors and tail is not None and tail[0] == generation:
+            seq, prev = tail[1], tail[2]
+        else:
+            await self._load_head(conn, anchors=anchors)
+            seq, prev = self._head_seq, self._head_hash
         rows: list[dict[str, Any]] = []
         for columns, event_json in batch:
             seq += 1
@@ -356,7 +369,11 @@ class AuditWriter:
             rows.append(row)
         if rows:
             await conn.executemany(_INSERT_EVENT, [tuple(row[c] for c in COLUMNS) for row in rows])
+        self._tail = (generation, seq, prev)
         return rows, seq, prev
+
+    def _generation(self) -> int:
+        return self._db.writes.generation if self._db is not None else -1
 
     def _make_anchor(self, event_seq: int, head_hash: str) -> Anchor:
         anchor_seq = self._anchor_seq + 1

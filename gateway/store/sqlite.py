@@ -243,6 +243,9 @@ class SerializedConnection:
         self.conn = conn
         self.lock = asyncio.Lock()
         self.commits = 0
+        # Counts the shared transactions begun: what a body learned in one (the audit chain's
+        # head) holds only while the same one is open.
+        self.generation = 0
         self._open = False
         self._in_body = False
         self._pending: list[asyncio.Future[None]] = []
@@ -284,6 +287,9 @@ class SerializedConnection:
                     await self.conn.off_loop(_begin_waiting)
                 finally:  # the BEGIN runs to its end even if this caller is cancelled
                     self._open = self.conn.in_transaction
+                    self.generation += 1
+            else:
+                self.generation += 1
             self._open = True
         self.conn.execute("SAVEPOINT body")
         self._in_body = True
