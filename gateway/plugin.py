@@ -8,9 +8,9 @@ them. The settings model gives each plugin with an account model a place at the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic
+from typing import Any, Generic, Protocol
 
 from pydantic import BaseModel
 from typing_extensions import TypeVar
@@ -19,8 +19,14 @@ from gateway.contract import Adapter, ConnectorMetadata
 from gateway.registry import Connector
 from gateway.unconfigured import UnconfiguredAdapter
 
-if TYPE_CHECKING:
-    from gateway.settings import Settings
+
+class AccountSettings(Protocol):
+    """What a plugin reads of the settings (``gateway.settings.settings_model`` builds them):
+    each tenant's own accounts, and the default tenant's at the top level."""
+
+    @property
+    def tenants(self) -> Mapping[str, BaseModel]: ...
+
 
 DEFAULT_TENANT = "default"
 
@@ -49,20 +55,20 @@ class ConnectorPlugin(Generic[AccountT]):
     def key(self) -> str:
         return self.metadata.key
 
-    def account_of(self, settings: Settings, tenant: str) -> AccountT | None:
+    def account_of(self, settings: AccountSettings, tenant: str) -> AccountT | None:
         """The tenant's own account, or None: nothing falls back to another tenant's.
 
         The default tenant's account is the top-level one, unless ``tenants.default`` names
         one of its own."""
         if self.account_model is None:
             return None
-        holders: list[BaseModel] = []
+        holders: list[object] = []
         if tenant in settings.tenants:
             holders.append(settings.tenants[tenant])
         if tenant == DEFAULT_TENANT:
             holders.append(settings)
         for holder in holders:
-            if self.key not in type(holder).model_fields:
+            if self.key not in getattr(type(holder), "model_fields", {}):
                 raise ValueError(
                     f"the settings have no place for the {self.key!r} account: build their "
                     "model with gateway.settings.settings_model(plugins)"
@@ -72,7 +78,7 @@ class ConnectorPlugin(Generic[AccountT]):
                 return account
         return None
 
-    def connector(self, settings: Settings) -> Connector:
+    def connector(self, settings: AccountSettings) -> Connector:
         """One adapter per tenant that has an account of its own; the stand-in when the
         adapter is not built."""
         if self.build is None:
@@ -88,7 +94,7 @@ class ConnectorPlugin(Generic[AccountT]):
 
 
 def build_connectors(
-    settings: Settings, plugins: Iterable[ConnectorPlugin[Any]]
+    settings: AccountSettings, plugins: Iterable[ConnectorPlugin[Any]]
 ) -> list[Connector]:
     """Every plugin's connector, with an adapter per tenant that has an account."""
     return [plugin.connector(settings) for plugin in plugins]
