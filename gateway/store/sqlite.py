@@ -247,6 +247,7 @@ class SerializedConnection:
         # head) holds only while the same one is open.
         self.generation = 0
         self._open = False
+        self._savepoint = False  # whether the body under way has a savepoint of its own
         self._in_body = False
         self._pending: list[asyncio.Future[None]] = []
         self._committer: asyncio.Task[None] | None = None
@@ -291,15 +292,29 @@ class SerializedConnection:
             else:
                 self.generation += 1
             self._open = True
-        self.conn.execute("SAVEPOINT body")
+            # The transaction holds this body alone: a failure rolls it all back, so the body
+            # needs no savepoint of its own (two statements fewer on every quiet call).
+            self._savepoint = False
+        else:
+            self.conn.execute("SAVEPOINT body")
+            self._savepoint = True
         self._in_body = True
 
     def _leave_body(self, *, keep: bool) -> asyncio.Future[None]:
         """Keeps the body's changes for the next commit (the future resolves once it is
         durable), or rolls them back."""
-        if not keep:
-            self.conn.execute("ROLLBACK TO body")
-        self.conn.execute("RELEASE body")
+        if not self.conn.in_transaction:
+            # SQLite rolled the whole transaction back itself (a full disk, say): what the
+            # bodies before this one kept is lost with it.
+            self._open = False
+            self._fail_pending(sqlite3.OperationalError("the transaction was rolled back"))
+        elif self._savepoint:
+            if not keep:
+                self.conn.execute("ROLLBACK TO body")
+            self.conn.execute("RELEASE body")
+        elif not keep:
+            self.conn.execute("ROLLBACK")  # nothing else is in the transaction
+            self._open = False
         self._in_body = False
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if keep:
@@ -308,6 +323,12 @@ class SerializedConnection:
             committed.set_result(None)
         self._commit_soon()
         return committed
+
+    def _fail_pending(self, error: Exception) -> None:
+        pending, self._pending = self._pending, []
+        for future in pending:
+            if not future.done():
+                future.set_exception(error)
 
     def _commit_soon(self) -> None:
         if self._committer is None or self._committer.done():

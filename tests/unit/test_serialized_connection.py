@@ -108,3 +108,20 @@ async def test_waiting_for_another_process_holds_up_neither_the_loop_nor_readers
     assert notes(path) == ["committed", "waited"]
     await add_note(db.writes, "after")
     assert notes(path) == ["committed", "waited", "after"]
+
+
+async def test_a_failing_body_that_began_the_transaction_leaves_nothing_behind(
+    database: tuple[Path, Database],
+) -> None:
+    path, db = database
+
+    async def failing() -> None:
+        async with db.writes.transaction() as conn:
+            await conn.execute("INSERT INTO notes (text) VALUES ('undone')")
+            raise ValueError("the body fails")
+
+    with pytest.raises(ValueError, match="the body fails"):
+        await failing()
+    assert not db.writes.conn.in_transaction
+    await add_note(db.writes, "after")
+    assert notes(path) == ["after"]
