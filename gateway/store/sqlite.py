@@ -101,23 +101,13 @@ class Connection:
         return await asyncio.get_running_loop().run_in_executor(self._worker, work, self._conn)
 
     async def off_loop(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Runs ``work`` on the worker thread: for statements that wait on the disk or on
-        another process. It runs to its end even if the caller is cancelled meanwhile."""
-        loop = asyncio.get_running_loop()
-        return await to_the_end(_run_in(loop, self._worker, work, self._conn))
+        """Runs ``work`` on the worker thread, and the caller waits for it to end even when
+        cancelled meanwhile (a BEGIN that must be known to have happened, a close)."""
+        return await to_the_end(self.on_worker(work))
 
     async def close(self) -> None:
         await self.off_loop(lambda conn: conn.close())
         self._worker.shutdown(wait=False)
-
-
-async def _run_in(
-    loop: asyncio.AbstractEventLoop,
-    worker: ThreadPoolExecutor,
-    work: Callable[[sqlite3.Connection], T],
-    conn: sqlite3.Connection,
-) -> T:
-    return await loop.run_in_executor(worker, work, conn)
 
 
 def _open(path: Path, durability: Durability) -> sqlite3.Connection:
