@@ -81,7 +81,7 @@ class Frame:
     @property
     def area(self) -> str:
         """The project package (two levels: ``gateway.store``) or the library or standard
-        module (``aiosqlite``, ``asyncio``) a frame belongs to."""
+        module (``aiohttp``, ``asyncio``) a frame belongs to."""
         parts = self.file.removesuffix(".py").split("/")
         if parts[0] in _PROJECT_PACKAGES or parts[0] == "google":
             return ".".join(parts[:2])
