@@ -16,6 +16,7 @@ health servicer for the default tenant without a caller.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -113,14 +114,11 @@ def credentials(request: web.Request, sign_in: SignIn | None) -> Credentials:
     browser = from_browser(request)
     names = (AUTHORIZATION, *TRACE_HEADERS, *(() if browser else (DEV_CALLER_HEADER,)))
     metadata = tuple((name, value) for name in names for value in request.headers.getall(name, []))
-    cookie = request.cookies.get(SESSION_COOKIE) if browser and sign_in is not None else None
     session = None
-    if cookie is not None and sign_in is not None:
-        signed_in = sign_in
-
-        def session() -> str:
-            return signed_in.session_caller(cookie)
-
+    if browser and sign_in is not None:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie is not None:
+            session = functools.partial(sign_in.session_caller, cookie)
     return Credentials(metadata, browser=browser, session=session)
 
 

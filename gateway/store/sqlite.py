@@ -50,10 +50,6 @@ class Cursor:
     def rowcount(self) -> int:
         return self._cursor.rowcount
 
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
-
     async def fetchone(self) -> Row | None:
         row: Row | None = self._cursor.fetchone()
         return row
