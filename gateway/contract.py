@@ -207,6 +207,9 @@ class AttemptContext:
     timeout_s: float  # the time left for this attempt; give it to the vendor request
     # Report here when the vendor may start acting on what the adapter sends.
     contact: VendorContact = field(default_factory=VendorContact)
+    # What the vendor recognises this action by when it is sent again (its idempotency key,
+    # an external id, a custom field): ``gateway.markers``. Empty for a read, which has none.
+    marker: str = ""
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ class Attempts:
     deadline: Deadline
     facts: CallFacts
     audit: AuditHandle
-    execution_id: str  # the vendor deduplicates by it: the same on every attempt and re-send
+    execution_id: str
+    marker: str = ""  # the vendor deduplicates by it: the same on every attempt and re-send
 
 
 class AttemptPipeline:
@@ -93,7 +94,13 @@ class AttemptPipeline:
             facts.attempts = number
             contact = VendorContact(contacted)
             context = AttemptContext(
-                run.tenant, run.execution_id, run.execution_id, number, timeout_s, contact
+                run.tenant,
+                run.execution_id,
+                run.execution_id,
+                number,
+                timeout_s,
+                contact,
+                marker=run.marker,
             )
             try:
                 async with asyncio.timeout(timeout_s + ATTEMPT_GUARD_S):

@@ -26,6 +26,7 @@ from gateway.call import ActionCall, KeyRef
 from gateway.contract import AttemptContext, Idempotency, OperationSpec, Reconciler
 from gateway.errors import GatewayError, OutcomeUnknown, VendorRejected
 from gateway.execution.attempts import ATTEMPT_GUARD_S, AttemptPipeline, Attempts, Invoke
+from gateway.markers import marker_for
 from gateway.registry import Connector
 from gateway.reliability.idempotency import IdempotencyKeys
 from gateway.reliability.retry import AttemptLog
@@ -150,6 +151,7 @@ class AtMostOnce:
                     facts=facts,
                     audit=call.audit,
                     execution_id=execution.execution_id,
+                    marker=_marker(action),
                 ),
                 log,
             )
@@ -232,6 +234,7 @@ class AtMostOnce:
             earlier.execution_id,
             0,
             min(action.connector.metadata.timeout_ms / 1000, call.deadline.remaining()),
+            marker=_marker(action),
         )
         try:
             async with asyncio.timeout(ctx.timeout_s + ATTEMPT_GUARD_S):
@@ -344,3 +347,15 @@ async def _even_if_cancelled(step: Callable[[], Coroutine[Any, Any, None]]) -> N
 def _can_resend(operation: OperationSpec, record: IdempotencyRecord) -> bool:
     age_s = time.time() - record.created_at.timestamp()
     return operation.idempotency is Idempotency.NATIVE and age_s < NATIVE_REPLAY_WINDOW_S
+
+
+def _marker(action: Action[Any]) -> str:
+    """What the vendor knows this action by, on every attempt, re-send and lookup."""
+    call = action.call
+    return marker_for(
+        call.identity.tenant,
+        action.key,
+        action.connector.key,
+        call.target.operation.name,
+        compensates=action.compensates,
+    )
