@@ -79,7 +79,7 @@ class VoiceAdapter:
                 "twilio",
                 self._account.base_url,
                 headers={
-                    "Authorization": aiohttp.BasicAuth(*credentials).encode(),
+                    "Authorization": aiohttp.encode_basic_auth(*credentials),
                     "Accept": "application/json",
                 },
                 error_parser=twilio_error,
