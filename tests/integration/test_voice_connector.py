@@ -17,6 +17,7 @@ import pytest
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from tests.adapters.voice.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, fake_twilio, twilio_error
+from tests.integration.approved import approved
 from tests.integration.reasons.observe import AGENT, refused_rpc
 from tests.integration.voice_rig import (
     CALLS,
@@ -24,7 +25,6 @@ from tests.integration.voice_rig import (
     PRISM_CALL_SID,
     TWILIO,
     TWILIO_PRISM,
-    approved,
     execute,
     place_call,
     prism_voice,

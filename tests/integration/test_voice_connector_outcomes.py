@@ -14,6 +14,7 @@ from connectorgateway.v1 import approval_service_pb2 as apb
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import execution_service_pb2 as epb
 from tests.adapters.voice.fake_twilio import fake_twilio
+from tests.integration.approved import approved
 from tests.integration.reasons.observe import (
     AGENT,
     OPERATOR,
@@ -28,7 +29,6 @@ from tests.integration.voice_rig import (
     TWILIO,
     TWILIO_PRISM,
     Voice,
-    approved,
     execute,
     place_call,
     voice_gateway,

@@ -11,7 +11,8 @@ from typing import Any
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from tests.adapters.voice.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
-from tests.integration.reasons.observe import AGENT, granted
+from tests.integration.approved import approved
+from tests.integration.reasons.observe import AGENT
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.prefer_proxy import PreferProxy
 from tests.support.vendor_recorder import VendorRecorder
@@ -82,15 +83,6 @@ def execute(
     )
     request.payload.update(payload)
     return request
-
-
-async def approved(gw: RunningGateway, request: pb.ExecuteRequest) -> pb.ExecuteRequest:
-    """``request`` with the approval a person granted for it."""
-    approval_id = await granted(gw, request)
-    approved_request = pb.ExecuteRequest()
-    approved_request.CopyFrom(request)
-    approved_request.approval_id = approval_id
-    return approved_request
 
 
 async def place_call(voice: Voice, key: str = "p1", **changes: Any) -> pb.ExecuteResponse:
