@@ -7,12 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from adapters.http import VendorHttpClient
 from gateway.contract import AttemptContext, ConnectorMetadata, ProbeResult
 from gateway.errors import (
-    ExecutionResultMissing,
     GatewayError,
     NotConfigured,
     ShuttingDown,
@@ -123,10 +122,8 @@ class VoiceAdapter:
     ) -> Mapping[str, Any]:
         if operation != "cancel_call":
             raise UnknownOperation(f"the voice connector undoes nothing with {operation!r}")
-        try:
-            placed = CallPlaced.model_validate(original)
-        except ValidationError:
-            raise ExecutionResultMissing("the placed call's result holds no call SID") from None
+        # The gateway checked the stored result against CallPlaced before asking for the undo.
+        placed = CallPlaced.model_validate(original)
         client = await self._ready_client()
         return await stop_call(client, self._call_path(placed.sid), placed.sid, ctx)
 

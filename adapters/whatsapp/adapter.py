@@ -112,7 +112,10 @@ class WhatsAppAdapter:
                 "POST", path, json=message, timeout_s=ctx.timeout_s, contact=ctx.contact
             )
         except GatewayError as error:
-            raise graph_failure(error, where) from error
+            failure = graph_failure(error, where)
+            if failure is error:
+                raise
+            raise failure from error
         return sent_result(answer.body, where)
 
     async def compensate(
