@@ -30,6 +30,7 @@ COMMANDS: dict[str, list[str]] = {
     "executions list": ["--status", "--page-size", "--page-token", "--json"],
     "executions get": ["execution_id"],
     "executions resolve": ["execution_id", "--resolution", "--note", "--result", "--json"],
+    "executions reconcile": ["execution_id", "--connector"],
 }
 
 # The shortest complete use of each command that calls the gateway.
@@ -45,6 +46,7 @@ GATEWAY_CALLS = [
     "executions list",
     "executions get exe_1",
     "executions resolve exe_1 --resolution not-acted --note checked",
+    "executions reconcile exe_1",
 ]
 
 
