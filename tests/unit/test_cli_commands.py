@@ -20,6 +20,7 @@ COMMANDS: dict[str, list[str]] = {
     "login-url": [],
     "connectors list": ["--json"],
     "connectors describe": ["key", "--json"],
+    "connectors catalogue": ["--write"],
     "call": ["key", "operation", "--payload", "--idempotency-key", "--approval-id", "--json"],
     "health": ["key", "--json"],
     "audit verify": ["--json"],
