@@ -145,6 +145,15 @@ async def test_a_lost_answer_stays_unknown_is_listed_and_is_never_placed_twice(
             timeout=10,
         )
         cli = await run_cli_at(voice.gw, "executions", "list", "--status", "unknown", "--json")
+        # The vendor offers no lookup: an operator finds out at the vendor instead.
+        asked = await refused_rpc(
+            executions(voice.gw).ReconcileExecution(
+                epb.ReconcileExecutionRequest(execution_id=first.metadata["execution_id"]),
+                metadata=OPERATOR,
+                timeout=10,
+            ),
+            voice.gw,
+        )
         repeat = await refused_rpc(
             voice.gw.stub.Execute(request, metadata=AGENT, timeout=20), voice.gw
         )
@@ -157,6 +166,7 @@ async def test_a_lost_answer_stays_unknown_is_listed_and_is_never_placed_twice(
     execution_id = first.metadata["execution_id"]
     assert [e.execution_id for e in listed.executions] == [execution_id]
     assert listed.executions[0].operation == "place_call"
+    assert (asked.reason, asked.metadata["why"]) == ("VENDOR_LOOKUP_UNAVAILABLE", "no_lookup")
     assert cli.returncode == 0, cli.stderr
     [shown] = json.loads(cli.stdout)
     assert (shown["execution_id"], shown["idempotency_key"]) == (execution_id, "lost-1")

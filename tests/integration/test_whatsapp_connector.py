@@ -263,6 +263,15 @@ async def test_a_lost_answer_stays_unknown_is_listed_and_is_never_sent_twice(
             timeout=10,
         )
         cli = await run_cli_at(whatsapp.gw, "executions", "list", "--status", "unknown", "--json")
+        # The vendor offers no lookup: an operator finds out at the vendor instead.
+        asked = await refused_rpc(
+            executions(whatsapp.gw).ReconcileExecution(
+                epb.ReconcileExecutionRequest(execution_id=first.metadata["execution_id"]),
+                metadata=OPERATOR,
+                timeout=10,
+            ),
+            whatsapp.gw,
+        )
         repeat = await refused_rpc(
             whatsapp.gw.stub.Execute(request, metadata=AGENT, timeout=20), whatsapp.gw
         )
@@ -271,6 +280,7 @@ async def test_a_lost_answer_stays_unknown_is_listed_and_is_never_sent_twice(
     assert [(e.execution_id, e.operation) for e in listed.executions] == [
         (execution_id, "send_text")
     ]
+    assert (asked.reason, asked.metadata["why"]) == ("VENDOR_LOOKUP_UNAVAILABLE", "no_lookup")
     assert cli.returncode == 0, cli.stderr
     [shown] = json.loads(cli.stdout)
     assert (shown["execution_id"], shown["idempotency_key"]) == (execution_id, "lost-1")
