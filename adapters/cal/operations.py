@@ -10,7 +10,15 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Self
 
-from pydantic import BeforeValidator, EmailStr, Field, StrictBool, StrictStr, model_validator
+from pydantic import (
+    BeforeValidator,
+    EmailStr,
+    Field,
+    StrictBool,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 from adapters.shared.payloads import (
     MAX_SAFE_INTEGER,
@@ -122,18 +130,19 @@ class CreateBooking(PayloadModel):
         ),
     )
 
-    @model_validator(mode="after")
-    def _marker_room(self) -> Self:
-        if self.metadata is None:
-            return self
-        if MARKER_KEY in self.metadata:
-            raise ValueError(f"metadata key {MARKER_KEY!r} is reserved for the gateway")
-        if len(self.metadata) > MAX_METADATA_KEYS - 1:
+    @field_validator("metadata")
+    @classmethod
+    def _marker_room(cls, metadata: dict[str, str] | None) -> dict[str, str] | None:
+        if metadata is None:
+            return None
+        if MARKER_KEY in metadata:
+            raise ValueError(f"key {MARKER_KEY!r} is reserved for the gateway")
+        if len(metadata) > MAX_METADATA_KEYS - 1:
             raise ValueError(
-                f"metadata takes at most {MAX_METADATA_KEYS - 1} keys (Cal.com allows "
+                f"at most {MAX_METADATA_KEYS - 1} keys (Cal.com allows "
                 f"{MAX_METADATA_KEYS}, one of them the gateway's)"
             )
-        return self
+        return metadata
 
 
 class CancelBooking(PayloadModel):

@@ -44,6 +44,9 @@ class FakeCal:
         self.api_key = api_key
         self.bookings: dict[str, dict[str, Any]] = {}  # by uid, in the order they were made
         self.me_status = 200  # what GET /v2/me answers
+        self.list_status = 200  # what GET /v2/bookings answers
+        # Statuses the next bookings are answered with, without booking (a proxy's failure).
+        self.failing_creates: list[int] = []
         self.url = ""
         self._ids = itertools.count(1)
 
@@ -107,6 +110,9 @@ class FakeCal:
         return web.json_response({"status": "success", "data": user})
 
     async def _create(self, request: web.Request) -> web.Response:
+        if self.failing_creates:
+            status = self.failing_creates.pop(0)
+            return _refusal(status, "BadGatewayException", "The upstream failed")
         body = await request.json()
         attendee = body["attendee"]
         booking = self.add(
@@ -120,6 +126,8 @@ class FakeCal:
         return web.json_response({"status": "success", "data": booking}, status=201)
 
     async def _list(self, request: web.Request) -> web.Response:
+        if self.list_status != 200:
+            return _refusal(self.list_status, "InternalServerErrorException", "Try later")
         query = request.query
         found = list(self.bookings.values())
         if "attendeeEmail" in query:
