@@ -20,6 +20,7 @@ from tests.adapters.cal.examples import VALID
 from tests.adapters.cal.fake_cal import FakeCal, fake_cal
 from tests.adapters.cal.rig import CalRig, execute, faithful, recorded_rig
 from tests.integration.reasons.observe import OPERATOR, executions
+from tests.support.cli import run_cli_at
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -107,6 +108,40 @@ async def test_a_booking_cal_com_never_made_is_made_once_on_the_repeat(
         ("POST", "/v2/bookings"),
     ]
     assert rig.outcomes()[-1] == ("booking_created", "succeeded", "")
+
+
+async def test_an_operator_settles_lost_bookings_from_cal_coms_answer(
+    rig: CalRig, cal: FakeCal
+) -> None:
+    booked = await rig.approved(execute("create_booking", BOOKING, key="b-1"))
+    rig.vendor.drop_after_forwarding()
+    acted = (await rig.refused(booked)).metadata["execution_id"]
+    other = BOOKING | {"start": "2025-09-06T12:00:00+03:00"}
+    never = await rig.approved(execute("create_booking", other, key="b-2"))
+    cal.failing_creates.append(502)
+    never_acted = (await rig.refused(never)).metadata["execution_id"]
+    assert len(await unknown_executions(rig)) == 2
+
+    ran = await run_cli_at(rig.gw, "executions", "reconcile", "--connector", "cal")
+    assert ran.returncode == 0, ran
+    assert f"{acted}: succeeded (the vendor acted)" in ran.stdout
+    assert f"{never_acted}: failed (the vendor did not act)" in ran.stdout
+    assert await unknown_executions(rig) == []
+    [made] = cal.bookings.values()
+    settled = await executions(rig.gw).GetExecution(
+        epb.GetExecutionRequest(execution_id=acted), metadata=OPERATOR, timeout=10
+    )
+    assert settled.execution.result["uid"] == made["uid"]
+    # The agent's repeat replays what Cal.com holds: nothing is booked again.
+    again = await rig.run(booked)
+    assert (again.replayed, again.result["uid"]) == (True, made["uid"])
+    assert len(cal.bookings) == 1
+    assert [(r.method, r.path) for r in rig.vendor.requests] == [
+        ("POST", "/v2/bookings"),
+        ("POST", "/v2/bookings"),
+        ("GET", "/v2/bookings"),
+        ("GET", "/v2/bookings"),
+    ]
 
 
 async def test_a_lookup_that_fails_leaves_the_outcome_unknown(rig: CalRig, cal: FakeCal) -> None:
