@@ -37,7 +37,14 @@ def utc_text(value: str) -> str:
 
 
 def _instant(value: str) -> str:
-    parse_instant(value)  # refuses impossible dates and offsets such as 2025-02-30 or +25:00
+    moment = parse_instant(value)  # refuses impossible dates and offsets (2025-02-30, +25:00)
+    try:
+        year = moment.astimezone(datetime.UTC).year
+    except OverflowError:
+        year = datetime.MINYEAR
+    # A year away from the calendar's ends, so that UTC and a lookup's margin stay within it.
+    if not datetime.MINYEAR < year < datetime.MAXYEAR:
+        raise ValueError("is too far in the past or the future")
     return value
 
 

@@ -88,6 +88,8 @@ def test_every_field_is_described(operation: str) -> None:
         "2025-09-05",
         "2025-09-05T09:00:00.1234Z",
         "٢٠٢٥-09-05T09:00:00Z",
+        "9999-12-31T23:00:00-05:00",  # beyond the calendar in UTC
+        "0001-01-01T00:00:00Z",
     ],
 )
 def test_an_instant_needs_a_valid_date_time_and_offset(start: str) -> None:
