@@ -24,6 +24,7 @@ from adapters.stripe.operations import (
     DeactivatePaymentLink,
     DeleteCustomer,
     GetPaymentIntent,
+    LineItem,
     ReversePaymentIntent,
 )
 from gateway.contract import AttemptContext, VendorContact
@@ -172,7 +173,7 @@ async def test_cancel_and_refund_send_their_reasons(rig: Rig) -> None:
 
 async def test_a_payment_link_nests_its_line_items_and_redirect(rig: Rig) -> None:
     payload = CreatePaymentLink(
-        line_items=[{"price": "price_1", "quantity": 2}, {"price": "price_2", "quantity": 1}],
+        line_items=[LineItem(price="price_1", quantity=2), LineItem(price="price_2", quantity=1)],
         redirect_url="https://shop.example.com/thanks",
         metadata={"campaign": "spring"},
     )
@@ -194,7 +195,7 @@ async def test_a_payment_link_nests_its_line_items_and_redirect(rig: Rig) -> Non
 async def test_deactivating_a_link_posts_active_false(rig: Rig) -> None:
     link = await rig.run(
         "create_payment_link",
-        CreatePaymentLink(line_items=[{"price": "price_1", "quantity": 1}]),
+        CreatePaymentLink(line_items=[LineItem(price="price_1", quantity=1)]),
         marker="b" * 64,
     )
     result = await rig.run(
