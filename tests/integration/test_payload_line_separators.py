@@ -50,9 +50,6 @@ MULTILINE = {
     ("VoidEnvelope", "voidedReason"),
     *((model, "Description") for model in ("NewLead", "NewContact", "NewOpportunity")),
     *((model, "Description") for model in ("LeadFields", "ContactFields", "OpportunityFields")),
-    ("CreatePaymentIntent", "description"),
-    ("CreatePaymentIntent", "metadata{value}"),
-    ("CreateRefund", "metadata{value}"),
     ("PlaceCall", "Twiml"),
     ("TextBody", "body"),
 }
@@ -164,9 +161,6 @@ EXTRA: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("salesforce", "upsert_by_external_id"): [
         {"external_id_field": "Customer_Number__c", "external_id": "C-1", "record": r}
         for r in (LEAD, CONTACT, OPPORTUNITY)
-    ],
-    ("stripe", "create_refund"): [
-        {"payment_intent": "pi_3MtwBwLkdIwHu7ix28a3tqPa", "metadata": {"order_id": "1001"}}
     ],
     ("voice", "place_call"): [
         {
