@@ -1,13 +1,12 @@
-"""The ``stripe`` connector: Stripe Payments (PaymentIntents and Refunds).
-
-Its contract is declared; its adapter is not built yet, so it reports ``not_configured`` and
-refuses every call.
-"""
+"""The ``stripe`` connector: Stripe Payments (customers, PaymentIntents, refunds, payment
+links) over Stripe's form-encoded REST API."""
 
 from gateway.plugin import ConnectorPlugin
 
+from .account import StripeAccount
+from .adapter import StripeAdapter
 from .metadata import METADATA
 
-PLUGIN = ConnectorPlugin(METADATA)
+PLUGIN = ConnectorPlugin(METADATA, StripeAccount, StripeAdapter)
 
 __all__ = ["PLUGIN"]

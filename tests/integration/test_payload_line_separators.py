@@ -26,10 +26,12 @@ from pydantic import BaseModel
 
 from adapters.cal import PLUGIN as CAL
 from adapters.email import PLUGIN as EMAIL
+from adapters.stripe import PLUGIN as STRIPE
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.contract import ConnectorMetadata, PolicyClass
 from gateway.registry import Connector
 from tests.adapters.cal.examples import VALID as CAL_VALID
+from tests.adapters.stripe.examples import VALID as STRIPE_VALID
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.rpc import refusal
@@ -52,9 +54,11 @@ MULTILINE = {
     ("VoidEnvelope", "voidedReason"),
     *((model, "Description") for model in ("NewLead", "NewContact", "NewOpportunity")),
     *((model, "Description") for model in ("LeadFields", "ContactFields", "OpportunityFields")),
-    ("CreatePaymentIntent", "description"),
-    ("CreatePaymentIntent", "metadata{value}"),
-    ("CreateRefund", "metadata{value}"),
+    *((model, "description") for model in ("CreateCustomer", "CreatePaymentIntent")),
+    *(
+        (model, "metadata{value}")
+        for model in ("CreateCustomer", "CreatePaymentIntent", "CreateRefund", "CreatePaymentLink")
+    ),
     ("PlaceCall", "Twiml"),
     ("TextBody", "body"),
 }
@@ -167,9 +171,6 @@ EXTRA: dict[tuple[str, str], list[dict[str, Any]]] = {
         {"external_id_field": "Customer_Number__c", "external_id": "C-1", "record": r}
         for r in (LEAD, CONTACT, OPPORTUNITY)
     ],
-    ("stripe", "create_refund"): [
-        {"payment_intent": "pi_3MtwBwLkdIwHu7ix28a3tqPa", "metadata": {"order_id": "1001"}}
-    ],
     ("voice", "place_call"): [
         {
             "To": "+14155550123",
@@ -212,9 +213,13 @@ EXTRA: dict[tuple[str, str], list[dict[str, Any]]] = {
 }
 
 # The vendor connectors run against a recording adapter with their contract.
-VENDORS: tuple[ConnectorMetadata, ...] = (CAL.metadata, *DECLARED)
+VENDORS: tuple[ConnectorMetadata, ...] = (CAL.metadata, STRIPE.metadata, *DECLARED)
 CONNECTORS: tuple[ConnectorMetadata, ...] = (EMAIL.metadata, *VENDORS)
-ALL_VALID = {**VALID, **{("cal", operation): p for operation, p in CAL_VALID.items()}}
+ALL_VALID = {
+    **VALID,
+    **{("cal", operation): p for operation, p in CAL_VALID.items()},
+    **{("stripe", operation): p for operation, p in STRIPE_VALID.items()},
+}
 
 
 def examples(meta: ConnectorMetadata, operation: str) -> list[dict[str, Any]]:
