@@ -25,6 +25,7 @@ import pytest
 from pydantic import BaseModel
 
 from adapters.email import PLUGIN as EMAIL
+from adapters.plugins import PLUGINS
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.contract import ConnectorMetadata, PolicyClass
 from gateway.registry import Connector
@@ -50,6 +51,13 @@ MULTILINE = {
     ("VoidEnvelope", "voidedReason"),
     *((model, "Description") for model in ("NewLead", "NewContact", "NewOpportunity")),
     *((model, "Description") for model in ("LeadFields", "ContactFields", "OpportunityFields")),
+    *(
+        (model, field)
+        for model in ("NewAccount", "AccountFields")
+        for field in ("Description", "BillingStreet")
+    ),
+    ("Condition", "string"),
+    ("RestoreRecord", "values{value}"),
     ("CreatePaymentIntent", "description"),
     ("CreatePaymentIntent", "metadata{value}"),
     ("CreateRefund", "metadata{value}"),
@@ -92,6 +100,22 @@ OPPORTUNITY = {
     "LeadSource": "Web",
     "Description": "Renewal for 2026",
 }
+ACCOUNT = {
+    "sobject": "Account",
+    "Name": "Acme Ltd",
+    "AccountNumber": "A-1001",
+    "Type": "Customer",
+    "Industry": "Retail",
+    "Phone": "+1 415 555 0100",
+    "Website": "https://example.com",
+    "BillingStreet": "1 Main Street",
+    "BillingCity": "Riyadh",
+    "BillingState": "Riyadh",
+    "BillingPostalCode": "12345",
+    "BillingCountry": "Saudi Arabia",
+    "Description": "Key account",
+}
+RECORDS = (LEAD, CONTACT, OPPORTUNITY, ACCOUNT)
 
 # Examples beyond the declared connectors' valid ones, so that every string field appears in one.
 EXTRA: dict[tuple[str, str], list[dict[str, Any]]] = {
@@ -157,13 +181,29 @@ EXTRA: dict[tuple[str, str], list[dict[str, Any]]] = {
         },
     ],
     ("contract_intel", "list_agreements"): [{"title": "NDA", "status": "active", "ctoken": "c1"}],
-    ("salesforce", "create_record"): [{"record": r} for r in (LEAD, CONTACT, OPPORTUNITY)],
-    ("salesforce", "update_record"): [
-        {"record_id": "00Q5g000001AbCdAAA", "record": r} for r in (LEAD, CONTACT, OPPORTUNITY)
+    ("salesforce", "get_record"): [
+        {"sobject": "Contact", "record_id": "0035g000001AbCd", "fields": ["Id", "Email"]}
     ],
-    ("salesforce", "upsert_by_external_id"): [
-        {"external_id_field": "Customer_Number__c", "external_id": "C-1", "record": r}
-        for r in (LEAD, CONTACT, OPPORTUNITY)
+    ("salesforce", "query"): [
+        {
+            "sobject": "Contact",
+            "fields": ["Id", "Account.Name"],
+            "where": [
+                {"field": "LastName", "op": "=", "string": "Doe"},
+                {"field": "Birthdate", "op": "<", "date": "2000-01-01"},
+                {"field": "CreatedDate", "op": ">=", "datetime": "2025-01-01T00:00:00Z"},
+            ],
+            "order_by": [{"field": "LastName"}],
+        }
+    ],
+    ("salesforce", "create_record"): [{"record": r} for r in RECORDS],
+    ("salesforce", "update_record"): [
+        {"record_id": "00Q5g000001AbCdAAA", "record": r} for r in RECORDS
+    ],
+    ("salesforce", "upsert_by_external_id"): [{"external_id": "C-1", "record": r} for r in RECORDS],
+    ("salesforce", "delete_record"): [{"sobject": "Lead", "record_id": "00Q5g000001AbCdAAA"}],
+    ("salesforce", "restore_record"): [
+        {"sobject": "Lead", "record_id": "00Q5g000001AbCdAAA", "values": {"Title": "CTO"}}
     ],
     ("stripe", "create_refund"): [
         {"payment_intent": "pi_3MtwBwLkdIwHu7ix28a3tqPa", "metadata": {"order_id": "1001"}}
@@ -209,7 +249,10 @@ EXTRA: dict[tuple[str, str], list[dict[str, Any]]] = {
     ],
 }
 
-CONNECTORS: tuple[ConnectorMetadata, ...] = (EMAIL.metadata, *DECLARED)
+# Connectors with an adapter of their own (email aside) are served here by a recording fake
+# with their contract, like the declared ones.
+BUILT = tuple(p.metadata for p in PLUGINS if p.build is not None and p.key != EMAIL.key)
+CONNECTORS: tuple[ConnectorMetadata, ...] = (EMAIL.metadata, *DECLARED, *BUILT)
 
 
 def examples(meta: ConnectorMetadata, operation: str) -> list[dict[str, Any]]:
@@ -356,7 +399,7 @@ async def rig(tmp_path: Path, smtp_server: SmtpPeer) -> AsyncIterator[Rig]:
             "rate_limits": {m.key: {"per_second": 10_000, "burst": 10_000} for m in CONNECTORS},
         },
     )
-    fakes = {meta.key: FakeAdapter(meta) for meta in DECLARED}
+    fakes = {meta.key: FakeAdapter(meta) for meta in CONNECTORS if meta.key != EMAIL.key}
     email = EMAIL.connector(settings)
     connectors = [email, *(Connector(fake, registered=True) for fake in fakes.values())]
     async with running_gateway(settings, connectors=connectors) as gw:
