@@ -138,6 +138,7 @@ class FakeOrg:
     deleted: set[str] = field(default_factory=set)
     received: int = 0  # REST requests that passed the token check
     refuse_grant: tuple[int, dict[str, str]] | None = None
+    issued: list[str] = field(default_factory=list)  # every access token handed out
     _tokens: set[str] = field(default_factory=set)
     _script: deque[tuple[int, Any]] = field(default_factory=deque)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -202,6 +203,7 @@ class FakeOrg:
             )
         token = f"00D5g000000AbCd!{secrets.token_urlsafe(24)}"
         self._tokens.add(token)
+        self.issued.append(token)
         return web.json_response(
             {
                 "access_token": token,
