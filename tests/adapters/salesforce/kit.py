@@ -86,8 +86,10 @@ class Org:
 
 @asynccontextmanager
 async def salesforce_org(
-    external_id_fields: dict[str, str] | None = None,
+    external_id_fields: dict[str, str] | None = None, *, instance: str = ""
 ) -> AsyncIterator[Org]:
+    """The fake org; its token answers name a recorder in front of its own instance host,
+    or in front of ``instance`` (Prism serving the sObject description)."""
     fields = MARKER_FIELDS if external_id_fields is None else external_id_fields
     async with (
         fake_org(
@@ -96,7 +98,7 @@ async def salesforce_org(
             public_key_pem=signing_key().public_pem,
             external_id_fields=fields,
         ) as fake,
-        VendorRecorder(fake.instance_url) as recorder,
+        VendorRecorder(instance or fake.instance_url) as recorder,
     ):
         fake.advertised_instance_url = recorder.url
         yield Org(fake, recorder)
