@@ -18,10 +18,10 @@ from gateway.errors import (
     InvalidPayload,
     NotCompensable,
     NotConfigured,
-    OutcomeUnknown,
     ShuttingDown,
     UnknownOperation,
     VendorBadResponse,
+    VendorLookupUnavailable,
 )
 
 from . import calls
@@ -231,13 +231,14 @@ class SalesforceAdapter:
         it wrote into the type's external id field. Nothing else can be looked up (an
         update's earlier values are gone once it acted), so it stays unknown."""
         if operation != CREATE_RECORD or not isinstance(payload, CreateRecord):
-            raise OutcomeUnknown(f"salesforce cannot tell whether {operation} acted")
+            raise _no_lookup(ctx, f"salesforce cannot tell whether {operation} acted")
         sobject = payload.record.sobject
         field = self._account.external_id_fields.get(sobject)
         if field is None or not ctx.marker:
-            raise OutcomeUnknown(
+            raise _no_lookup(
+                ctx,
                 f"salesforce cannot look up the {sobject}: the account names no external id "
-                "field for it"
+                "field for it",
             )
         rest = await self._ready()
         path = calls.by_external_id(sobject, field, ctx.marker)
@@ -274,6 +275,12 @@ class SalesforceAdapter:
         if self._rest is not None:
             await self._rest.close()
         await self._login.close()
+
+
+def _no_lookup(ctx: AttemptContext, message: str) -> VendorLookupUnavailable:
+    return VendorLookupUnavailable(
+        message, metadata={"execution_id": ctx.execution_id, "why": "no_lookup"}
+    )
 
 
 def _original(model: type[RecordRefT], original: Mapping[str, Any], operation: str) -> RecordRefT:

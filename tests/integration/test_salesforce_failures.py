@@ -209,6 +209,53 @@ async def test_a_lost_create_without_a_marker_field_stays_unknown_for_operators(
     ]
 
 
+async def test_an_operator_settles_a_lost_create_from_salesforces_answer(rig: Rig) -> None:
+    executions = epb_grpc.ExecutionServiceStub(rig.gw.channel)
+    approval_id = await rig.ask("create_record", LEAD, "c-1")
+    await rig.approve(approval_id)
+    rig.org.recorder.drop_after_forwarding()
+    lost = await rig.refused(rig.execute("create_record", LEAD, "c-1", approval_id))
+    [made] = rig.org.fake.records["Lead"].values()
+    answer = await executions.ReconcileExecution(
+        epb.ReconcileExecutionRequest(execution_id=lost.metadata["execution_id"]),
+        metadata=OPERATOR,
+        timeout=5,
+    )
+    assert answer.found
+    assert answer.execution.status == epb.EXECUTION_STATUS_SUCCEEDED
+    assert json_format.MessageToDict(answer.execution.result) == {
+        "sobject": "Lead",
+        "id": made["Id"],
+    }
+    assert rig.org.sent()[-1] == (
+        "GET",
+        f"{API}/sobjects/Lead/Gateway_Key__c/{marker('create_record', 'c-1')}?fields=Id",
+    )
+    assert len(rig.org.fake.records["Lead"]) == 1
+
+
+async def test_an_operator_is_told_a_lost_update_cannot_be_looked_up(rig: Rig) -> None:
+    contact = rig.org.fake.add("Contact", LastName="Doe")
+    change = {"record_id": contact, "record": {"sobject": "Contact", "Title": "CEO"}}
+    approval_id = await rig.ask("update_record", change, "u-1")
+    await rig.approve(approval_id)
+    rig.org.fake.fail_next(
+        500, [{"message": "x", "errorCode": "UNKNOWN_EXCEPTION"}], method="PATCH"
+    )
+    lost = await rig.refused(rig.execute("update_record", change, "u-1", approval_id))
+    assert lost.reason == "OUTCOME_UNKNOWN"
+    refused = await rig.refused(
+        epb_grpc.ExecutionServiceStub(rig.gw.channel).ReconcileExecution(
+            epb.ReconcileExecutionRequest(execution_id=lost.metadata["execution_id"]),
+            metadata=OPERATOR,
+            timeout=5,
+        )
+    )
+    assert refused.reason == "VENDOR_LOOKUP_UNAVAILABLE"
+    assert refused.metadata["execution_id"] == lost.metadata["execution_id"]
+    assert [r.method for r in rig.org.requests] == ["GET", "PATCH"]  # nothing asked or sent
+
+
 # --- the probe on the board ----------------------------------------------------------------
 
 

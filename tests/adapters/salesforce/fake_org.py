@@ -19,7 +19,7 @@ the REST API under ``/services/data/vXX.X``:
 Every REST request needs ``Authorization: Bearer <token>`` of a token still valid, else 401
 ``INVALID_SESSION_ID``; ``expire_sessions()`` invalidates every token issued. Records are kept,
 so reads after writes are real. ``fail_next(status, body)`` answers the next REST requests
-as scripted (after the token check), and counts as received.
+(of one method, if named) as scripted, after the token check.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ class FakeOrg:
     refuse_grant: tuple[int, dict[str, str]] | None = None
     issued: list[str] = field(default_factory=list)  # every access token handed out
     _tokens: set[str] = field(default_factory=set)
-    _script: deque[tuple[int, Any]] = field(default_factory=deque)
+    _script: deque[tuple[int, Any, str]] = field(default_factory=deque)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     # --- what a test does ----------------------------------------------------------------
@@ -148,9 +148,10 @@ class FakeOrg:
     def expire_sessions(self) -> None:
         self._tokens.clear()
 
-    def fail_next(self, status: int, body: Any = None, times: int = 1) -> None:
+    def fail_next(self, status: int, body: Any = None, times: int = 1, method: str = "") -> None:
+        """The next ``times`` REST requests (of ``method`` only, when given) get this answer."""
         for _ in range(times):
-            self._script.append((status, body))
+            self._script.append((status, body, method))
 
     def add(self, sobject: str, **values: Any) -> str:
         """A record made by someone else (not through the gateway)."""
@@ -225,8 +226,8 @@ class FakeOrg:
         if not header.startswith("Bearer ") or header[7:] not in self._tokens:
             return web.json_response(INVALID_SESSION, status=401)
         self.received += 1
-        if self._script:
-            status, body = self._script.popleft()
+        if self._script and self._script[0][2] in ("", request.method):
+            status, body, _ = self._script.popleft()
             if body is None:
                 return web.Response(status=status)
             return web.json_response(body, status=status)

@@ -24,9 +24,9 @@ from gateway.errors import (
     GatewayError,
     NotCompensable,
     NotConfigured,
-    OutcomeUnknown,
     VendorAuthFailed,
     VendorError,
+    VendorLookupUnavailable,
     VendorRateLimited,
     VendorRejected,
     VendorUnavailable,
@@ -386,12 +386,13 @@ async def test_a_lost_create_is_found_by_its_marker(adapter: SalesforceAdapter, 
 
 async def test_what_cannot_be_looked_up_stays_unknown(adapter: SalesforceAdapter, org: Org) -> None:
     account = create(sobject="Account", Name="Acme")
-    with pytest.raises(OutcomeUnknown, match="names no external id field"):
+    with pytest.raises(VendorLookupUnavailable, match="names no external id field") as caught:
         await adapter.reconcile("create_record", account, attempt(marker=MARKER))
+    assert caught.value.metadata == {"execution_id": "e1", "why": "no_lookup"}
     update = UpdateRecord.model_validate(
         {"record_id": "00Q5g0000000001AAA", "record": {"sobject": "Lead", "Title": "CEO"}}
     )
-    with pytest.raises(OutcomeUnknown):
+    with pytest.raises(VendorLookupUnavailable, match="cannot tell whether update_record acted"):
         await adapter.reconcile("update_record", update, attempt(marker=MARKER))
     assert org.requests == []
 
