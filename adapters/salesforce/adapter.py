@@ -83,6 +83,7 @@ class SalesforceAdapter:
         self._session: OrgSession | None = None
         self._rest: SalesforceRest | None = None
         self._lock = asyncio.Lock()
+        self._closed = False
         self._runs: dict[str, tuple[type[BaseModel], Run]] = {
             GET_RECORD: (GetRecord, self._get_record),
             QUERY: (QueryRecords, self._query),
@@ -108,6 +109,7 @@ class SalesforceAdapter:
         """Reads and checks the private key once and opens the login client. Makes no
         connection: the first call obtains the token."""
         async with self._lock:
+            self._closed = False
             if self._rest is not None:
                 return
             try:
@@ -134,6 +136,8 @@ class SalesforceAdapter:
             self._rest = SalesforceRest(self._session, self._account.api_version)
 
     async def _ready(self) -> SalesforceRest:
+        if self._closed:
+            raise ShuttingDown("the salesforce connector is shutting down; nothing was sent")
         if self._rest is None:
             await self.initialize()
         if self._rest is None:  # pragma: no cover - initialize() sets it or raises
@@ -269,11 +273,15 @@ class SalesforceAdapter:
         return await probe_limits(rest, self._probe_timeout_s)
 
     async def shutdown(self) -> None:
-        """Drops the token and closes every connection. Never raises."""
-        if self._session is not None:
-            self._session.forget()
-        if self._rest is not None:
-            await self._rest.close()
+        """Drops the token and closes every connection; a later ``initialize`` starts
+        afresh. Never raises."""
+        self._closed = True
+        session, rest = self._session, self._rest
+        self._session = self._rest = None
+        if session is not None:
+            session.forget()
+        if rest is not None:
+            await rest.close()
         await self._login.close()
 
 

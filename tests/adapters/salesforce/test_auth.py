@@ -19,6 +19,7 @@ from gateway.contract import VendorContact
 from gateway.errors import (
     GatewayError,
     NotConfigured,
+    ShuttingDown,
     VendorAuthFailed,
     VendorUnavailable,
 )
@@ -294,3 +295,19 @@ async def test_the_key_is_read_from_its_file(org: Org, tmp_path: Path) -> None:
     missing = SalesforceAdapter(org.account(private_key=None, private_key_file=tmp_path / "no"))
     with pytest.raises(NotConfigured, match="cannot read private_key_file"):
         await missing.initialize()
+
+
+async def test_after_shutdown_nothing_is_sent_until_it_starts_again(org: Org) -> None:
+    salesforce = SalesforceAdapter(org.account())
+    await salesforce.initialize()
+    assert (await salesforce.health_check()).ok
+    await salesforce.shutdown()
+    with pytest.raises(ShuttingDown):
+        await salesforce.execute("get_record", LEAD, attempt())
+    assert len(org.requests) == 1
+    await salesforce.initialize()
+    try:
+        assert (await salesforce.health_check()).ok
+    finally:
+        await salesforce.shutdown()
+    assert len(org.fake.token_requests) == 2  # the token went with the shutdown
