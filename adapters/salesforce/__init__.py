@@ -1,13 +1,12 @@
-"""The ``salesforce`` connector: Salesforce CRM (REST API sObject rows).
-
-Its contract is declared; its adapter is not built yet, so it reports ``not_configured`` and
-refuses every call.
-"""
+"""The ``salesforce`` connector: Salesforce CRM through the REST API (sObject rows and SOQL
+queries), signed in with the OAuth 2.0 JWT bearer flow."""
 
 from gateway.plugin import ConnectorPlugin
 
+from .account import SalesforceAccount
+from .adapter import SalesforceAdapter
 from .metadata import METADATA
 
-PLUGIN = ConnectorPlugin(METADATA)
+PLUGIN = ConnectorPlugin(METADATA, SalesforceAccount, SalesforceAdapter)
 
 __all__ = ["PLUGIN"]

@@ -1,163 +1,201 @@
 """Salesforce CRM (REST API sObject rows): payload and result models.
 
-Fields follow the project's sObject description for Lead, Contact and Opportunity
-(vendor-specs/salesforce): field names are Salesforce's API names, inputs allow no other
-fields, and record ids are 15 or 18 characters. Upsert uses Salesforce's documented
-``PATCH …/sobjects/{SObject}/{ExternalIdField}/{value}``, which that description does not model.
-No delete operation is declared, so ``create_record`` has no compensation.
-
-Field values may not be null. Salesforce reads null as "clear the field", but the gateway binds
-approvals to the payload without its default (None) values, so a null would vanish from what the
-approver saw; clearing fields is therefore not offered.
+Record fields are in ``records.py``. Reads are by id (``get_record``) or by a structured
+filter compiled to SOQL (``query``; raw SOQL is never accepted). Writes are create, update and
+upsert by the external id field the account names for the object; each can be undone:
+``delete_record`` deletes a record the gateway created, ``restore_record`` writes back the
+values read before an update (or deletes what an upsert created).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import quote
 
-from pydantic import ConfigDict, EmailStr, Field, StrictFloat, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, model_validator
 
-from adapters.shared.payloads import HeaderText, IsoDate, PayloadModel
+from adapters.shared.payloads import HeaderText, IsoDate, PayloadModel, VendorResult, integral
 
-SALESFORCE_ID_PATTERN = r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$"
-# A record id: 15 characters (case-sensitive) or 18 (with the case-safe suffix).
-SalesforceId = Annotated[str, Field(pattern=SALESFORCE_ID_PATTERN)]
-SObjectType = Literal["Lead", "Contact", "Opportunity"]
-# A field's API name: standard (LastName) or custom, namespaced or not (ns__Customer_Id__c).
-FieldName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$")]
-Money = Annotated[StrictFloat, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
-Percent = Annotated[StrictFloat, Field(allow_inf_nan=False, ge=0, le=100)]
+from . import soql
+from .records import (
+    FieldName,
+    NewRecord,
+    RecordFields,
+    SalesforceId,
+    SObjectType,
+    has_fields,
+    without_null,
+    writable_fields,
+)
+from .soql import Operator
 
+MAX_QUERY_LIMIT = 200
+# The longest query string the gateway sends (URL-encoded); Salesforce refuses longer URLs.
+MAX_QUERY_URL_CHARS = 10_000
 
-def _without_null(schema: dict[str, Any]) -> None:
-    """Shows optional fields as their plain type: they may be omitted, never null."""
-    for prop in schema.get("properties", {}).values():
-        branches = prop.get("anyOf", [])
-        kept = [b for b in branches if b.get("type") != "null"]
-        if len(kept) == 1 and len(branches) == 2:
-            del prop["anyOf"]
-            prop.pop("default", None)
-            prop.update(kept[0])
-
-
-class _SObjectFields(PayloadModel):
-    """Base of the field sets: every field is optional, and none may be null."""
-
-    model_config = ConfigDict(json_schema_extra=_without_null)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            nulls = sorted(k for k, v in data.items() if v is None)
-            if nulls:
-                raise ValueError(
-                    f"null is not accepted ({', '.join(nulls)}): omit a field to leave it "
-                    "unchanged; clearing fields is not supported"
-                )
-        return data
+FieldPath = Annotated[str, Field(pattern=soql.FIELD_PATH_PATTERN, max_length=255)]
+# Text compared in a filter: tab, CR and LF are escaped; other control characters have no
+# escape in SOQL and are refused.
+FilterText = Annotated[
+    str, Field(max_length=255, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")
+]
+FilterNumber = Annotated[StrictFloat, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
+UtcSecond = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$",
+        examples=["2025-09-05T09:00:00Z"],
+    ),
+]
+QueryLimit = Annotated[int, Field(strict=True, ge=1, le=MAX_QUERY_LIMIT), BeforeValidator(integral)]
 
 
-class LeadFields(_SObjectFields):
-    """Lead fields; send only those to set."""
-
-    sobject: Literal["Lead"] = Field(description="The sObject type.")
-    FirstName: HeaderText | None = Field(default=None, max_length=40, description="First name.")
-    LastName: HeaderText | None = Field(default=None, max_length=80, description="Last name.")
-    Company: HeaderText | None = Field(default=None, max_length=255, description="Company name.")
-    Email: EmailStr | None = Field(default=None, description="Email address.")
-    Phone: HeaderText | None = Field(default=None, max_length=40, description="Phone number.")
-    MobilePhone: HeaderText | None = Field(
-        default=None, max_length=40, description="Mobile number."
-    )
-    Title: HeaderText | None = Field(default=None, max_length=128, description="Job title.")
-    Status: HeaderText | None = Field(
-        default=None,
-        max_length=255,
-        description="Lead status picklist value, e.g. 'Open - Not Contacted'.",
-    )
-    LeadSource: HeaderText | None = Field(
-        default=None, max_length=255, description="Lead source picklist value, e.g. 'Web'."
-    )
-    Description: str | None = Field(default=None, max_length=32000, description="Free text.")
+def _external_id_value(value: str) -> str:
+    # The value becomes one segment of the URL path: a slash would split it, and a dot
+    # segment would be resolved away, naming another resource.
+    if "/" in value or value in {".", ".."}:
+        raise ValueError("must not contain '/' nor be '.' or '..'")
+    return value
 
 
-class NewLead(LeadFields):
-    """A new Lead; LastName and Company are required."""
-
-    LastName: HeaderText = Field(min_length=1, max_length=80, description="Last name.")
-    Company: HeaderText = Field(min_length=1, max_length=255, description="Company name.")
-
-
-class ContactFields(_SObjectFields):
-    """Contact fields; send only those to set."""
-
-    sobject: Literal["Contact"] = Field(description="The sObject type.")
-    FirstName: HeaderText | None = Field(default=None, max_length=40, description="First name.")
-    LastName: HeaderText | None = Field(default=None, max_length=80, description="Last name.")
-    Email: EmailStr | None = Field(default=None, description="Email address.")
-    Phone: HeaderText | None = Field(default=None, max_length=40, description="Phone number.")
-    MobilePhone: HeaderText | None = Field(
-        default=None, max_length=40, description="Mobile number."
-    )
-    Title: HeaderText | None = Field(default=None, max_length=128, description="Job title.")
-    AccountId: SalesforceId | None = Field(
-        default=None, description="The parent Account's id (001…)."
-    )
-    LeadSource: HeaderText | None = Field(
-        default=None, max_length=255, description="Lead source picklist value, e.g. 'Web'."
-    )
-    Description: str | None = Field(default=None, max_length=32000, description="Free text.")
-
-
-class NewContact(ContactFields):
-    """A new Contact; LastName is required."""
-
-    LastName: HeaderText = Field(min_length=1, max_length=80, description="Last name.")
-
-
-class OpportunityFields(_SObjectFields):
-    """Opportunity fields; send only those to set."""
-
-    sobject: Literal["Opportunity"] = Field(description="The sObject type.")
-    Name: HeaderText | None = Field(default=None, max_length=120, description="Opportunity name.")
-    StageName: HeaderText | None = Field(
-        default=None, max_length=255, description="Stage picklist value, e.g. 'Prospecting'."
-    )
-    CloseDate: IsoDate | None = Field(default=None, description="Expected close date.")
-    Amount: Money | None = Field(
-        default=None, description="Estimated amount in the org's currency (a decimal number)."
-    )
-    Probability: Percent | None = Field(default=None, description="Win probability, 0 to 100.")
-    AccountId: SalesforceId | None = Field(default=None, description="The Account's id (001…).")
-    LeadSource: HeaderText | None = Field(
-        default=None, max_length=255, description="Lead source picklist value, e.g. 'Web'."
-    )
-    Description: str | None = Field(default=None, max_length=32000, description="Free text.")
-
-
-class NewOpportunity(OpportunityFields):
-    """A new Opportunity; Name, StageName and CloseDate are required."""
-
-    Name: HeaderText = Field(min_length=1, max_length=120, description="Opportunity name.")
-    StageName: HeaderText = Field(
-        min_length=1, max_length=255, description="Stage picklist value, e.g. 'Prospecting'."
-    )
-    CloseDate: IsoDate = Field(description="Expected close date.")
-
-
-NewRecord = Annotated[NewLead | NewContact | NewOpportunity, Field(discriminator="sobject")]
-RecordFields = Annotated[
-    LeadFields | ContactFields | OpportunityFields, Field(discriminator="sobject")
+ExternalIdValue = Annotated[
+    HeaderText, Field(min_length=1, max_length=255), BeforeValidator(_external_id_value)
 ]
 
 
-def _has_fields(record: LeadFields | ContactFields | OpportunityFields) -> bool:
-    return bool(record.model_fields_set - {"sobject"})
+# --- reads --------------------------------------------------------------------------------
+
+
+class GetRecord(PayloadModel):
+    """Read one record."""
+
+    sobject: SObjectType = Field(description="The record's sObject type.")
+    record_id: SalesforceId = Field(
+        description="The record's 15- or 18-character id.", examples=["00Q5g000001AbCdAAA"]
+    )
+    fields: list[FieldName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="API names of the fields to return; omit for all fields.",
+        examples=[["Id", "LastName", "Email"]],
+    )
+
+
+class Condition(PayloadModel):
+    """One comparison of a field with a typed value; give exactly one value."""
+
+    model_config = ConfigDict(json_schema_extra=without_null)
+
+    field: FieldPath = Field(
+        description="The field's API name, or a parent's field (Account.Name).",
+        examples=["Email"],
+    )
+    op: Operator = Field(description="The comparison: =, !=, <, <=, > or >=.")
+    string: FilterText | None = Field(default=None, description="Compare with this text.")
+    number: FilterNumber | None = Field(default=None, description="Compare with this number.")
+    boolean: StrictBool | None = Field(
+        default=None, description="Compare with true or false (only = and !=)."
+    )
+    date: IsoDate | None = Field(default=None, description="Compare with this date (a Date field).")
+    datetime: UtcSecond | None = Field(
+        default=None, description="Compare with this UTC instant (a Date/Time field)."
+    )
+
+    @model_validator(mode="after")
+    def _one_value(self) -> Self:
+        given = [k for k in ("string", "number", "boolean", "date", "datetime") if k in self.given]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of string, number, boolean, date or datetime"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.boolean is not None and self.op not in ("=", "!="):
+            raise ValueError("a boolean is compared with = or != only")
+        return self
+
+    @property
+    def given(self) -> set[str]:
+        return {k for k in self.model_fields_set if getattr(self, k) is not None}
+
+    def to_soql(self) -> str:
+        literal: str
+        if self.string is not None:
+            literal = soql.string(self.string)
+        elif self.number is not None:
+            literal = soql.number(self.number)
+        elif self.boolean is not None:
+            literal = soql.boolean(self.boolean)
+        elif self.date is not None:
+            literal = soql.date(self.date)
+        else:
+            literal = soql.date_time(self.datetime or "")
+        return soql.comparison(self.field, self.op, literal)
+
+
+class Order(PayloadModel):
+    """One sort key."""
+
+    field: FieldPath = Field(description="The field to sort by.", examples=["CreatedDate"])
+    direction: Literal["asc", "desc"] = Field(
+        default="asc", description="asc (the default) or desc."
+    )
+
+
+class QueryRecords(PayloadModel):
+    """Find records of one type by a structured filter; the gateway writes the SOQL."""
+
+    sobject: SObjectType = Field(description="The sObject type to search.")
+    fields: list[FieldPath] = Field(
+        min_length=1,
+        max_length=50,
+        description="API names of the fields to return (Id is not added for you).",
+        examples=[["Id", "LastName", "Email"]],
+    )
+    where: list[Condition] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Conditions that must all hold; omit for every record.",
+        examples=[[{"field": "Email", "op": "=", "string": "jane@example.com"}]],
+    )
+    order_by: list[Order] = Field(
+        default_factory=list, max_length=3, description="Sort keys, most significant first."
+    )
+    limit: QueryLimit = Field(
+        default=MAX_QUERY_LIMIT,
+        description=f"At most this many records, 1 to {MAX_QUERY_LIMIT} (the default).",
+    )
+
+    @model_validator(mode="after")
+    def _compiles(self) -> Self:
+        seen: set[str] = set()
+        for name in self.fields:
+            if name.lower() in seen:  # API names are case-insensitive
+                raise ValueError(f"field {name!r} is listed twice")
+            seen.add(name.lower())
+        size = len(quote(self.to_soql(), safe=""))
+        if size > MAX_QUERY_URL_CHARS:
+            raise ValueError(
+                f"the query is {size} characters once encoded, over the "
+                f"{MAX_QUERY_URL_CHARS} a URL may carry: ask for fewer fields or conditions"
+            )
+        return self
+
+    def to_soql(self) -> str:
+        return soql.select(
+            self.sobject,
+            self.fields,
+            where=[c.to_soql() for c in self.where],
+            order_by=[(o.field, o.direction == "desc") for o in self.order_by],
+            limit=self.limit,
+        )
+
+
+# --- writes -------------------------------------------------------------------------------
 
 
 class CreateRecord(PayloadModel):
-    """Create one Lead, Contact or Opportunity."""
+    """Create one Account, Contact, Lead or Opportunity."""
 
     record: NewRecord = Field(
         description='The new record: "sobject" names its type, the other keys are its fields.',
@@ -178,48 +216,97 @@ class UpdateRecord(PayloadModel):
 
     @model_validator(mode="after")
     def _changes_something(self) -> Self:
-        if not _has_fields(self.record):
+        if not has_fields(self.record):
             raise ValueError("record must set at least one field besides sobject")
         return self
 
 
 class UpsertByExternalId(PayloadModel):
-    """Create or update the record whose external-id field has the given value."""
+    """Create or update the record whose external id field (named by the gateway's account
+    settings for the type) has the given value."""
 
-    external_id_field: FieldName = Field(
-        description="API name of a field marked External ID, e.g. Customer_Number__c.",
-        examples=["Customer_Number__c"],
-    )
-    external_id: HeaderText = Field(
-        min_length=1,
-        max_length=255,
-        description="The external id value that identifies the record.",
+    external_id: ExternalIdValue = Field(
+        description=(
+            "The value of the type's external id field that identifies the record; no '/'."
+        ),
+        examples=["C-1001"],
     )
     record: RecordFields = Field(
         description=(
             '"sobject" names the type; the other keys are the fields to write. When no record '
             "matches, one is created, and the type's required fields must then be present."
         ),
+        examples=[{"sobject": "Contact", "LastName": "Doe", "Email": "jane@example.com"}],
     )
 
     @model_validator(mode="after")
     def _writes_something(self) -> Self:
-        if not _has_fields(self.record):
+        if not has_fields(self.record):
             raise ValueError("record must set at least one field besides sobject")
         return self
 
 
-class GetRecord(PayloadModel):
-    """Read one record."""
+class DeleteRecord(PayloadModel):
+    """Delete one record (it goes to the org's recycle bin)."""
 
     sobject: SObjectType = Field(description="The record's sObject type.")
     record_id: SalesforceId = Field(
         description="The record's 15- or 18-character id.", examples=["00Q5g000001AbCdAAA"]
     )
-    fields: list[FieldName] | None = Field(
-        default=None,
+
+
+RestoredValue = Annotated[str | StrictBool | FilterNumber | None, Field(union_mode="left_to_right")]
+
+
+class RestoreRecord(PayloadModel):
+    """Write back field values read earlier; null empties a field."""
+
+    sobject: SObjectType = Field(description="The record's sObject type.")
+    record_id: SalesforceId = Field(
+        description="The record's 15- or 18-character id.", examples=["00Q5g000001AbCdAAA"]
+    )
+    values: dict[FieldName, RestoredValue] = Field(
         min_length=1,
         max_length=100,
-        description="API names of the fields to return; omit for all fields.",
-        examples=[["Id", "LastName", "Email"]],
+        description="Field API names and the values to put back; null empties the field.",
+        examples=[{"Title": "CTO", "MobilePhone": None}],
     )
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> Self:
+        unknown = sorted(set(self.values) - writable_fields(self.sobject))
+        if unknown:
+            raise ValueError(f"{self.sobject} has no writable field {', '.join(unknown)}")
+        for name, value in self.values.items():
+            if isinstance(value, str) and len(value) > 32000:
+                raise ValueError(f"{name}: at most 32000 characters")
+        return self
+
+
+# --- results: what the undo of each write needs -------------------------------------------
+
+
+class RecordRef(VendorResult):
+    """The record a write touched."""
+
+    sobject: SObjectType
+    id: SalesforceId
+
+
+class UpdatedRecord(RecordRef):
+    """An update, with the values its fields held before it."""
+
+    previous: dict[str, Any]
+
+
+class UpsertedRecord(RecordRef):
+    """An upsert: whether it created the record, and otherwise the values before it."""
+
+    created: bool
+    previous: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _undoable(self) -> Self:
+        if not self.created and self.previous is None:
+            raise ValueError("an upsert that updated a record keeps the values it replaced")
+        return self

@@ -17,6 +17,7 @@ TWILIO_PRISM = "twilio/twilio_api_v2010.calls-messages.prism.json"
 CAL = "calcom/openapi.v2.bookings-slots-event-types.json"
 DOCUSIGN = "docusign/esignature.rest.swagger-v2.1.envelopes.json"
 WHATSAPP = "whatsapp/business-messaging-api_v23.0.messages.yaml"
+SALESFORCE = "salesforce/sobjects-lead-contact-opportunity.openapi.yaml"
 ACCOUNT = "AC" + "0" * 32
 AUTH = {"Authorization": aiohttp.encode_basic_auth(ACCOUNT, "token")}
 
@@ -92,6 +93,20 @@ def test_a_cal_booking_with_an_unknown_property_is_refused() -> None:
     assert cal.violations(sent("POST", "/v2/bookings", wrong, "application/json", **headers))
     missing_header = cal.violations(sent("POST", "/v2/bookings", booking, "application/json"))
     assert any("cal-api-version" in p for p in missing_header), missing_header
+
+
+def test_a_schema_combined_in_an_allof_still_refuses_unknown_properties_on_its_own() -> None:
+    """Salesforce's create body is ``allOf: [LeadInput]`` plus required fields; its update
+    body is ``LeadInput`` itself. Both refuse a field the description does not list."""
+    salesforce = VendorSchema.load(SALESFORCE)
+    lead = "/services/data/v60.0/sobjects/Lead"
+    for method, path in (("POST", lead), ("PATCH", f"{lead}/00Q5g000001AbCdAAA")):
+        body = b'{"LastName": "Doe", "Company": "Acme", "Industry": "Retail"}'
+        problems = salesforce.violations(sent(method, path, body, "application/json"))
+        assert any("Industry" in p for p in problems), (method, problems)
+        salesforce.check(
+            sent(method, path, b'{"LastName": "Doe", "Company": "Acme"}', "application/json")
+        )
 
 
 def test_a_docusign_envelope_is_checked_against_a_swagger_2_body() -> None:

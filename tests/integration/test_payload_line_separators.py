@@ -24,19 +24,21 @@ import grpc
 import pytest
 from pydantic import BaseModel
 
-from adapters.cal import PLUGIN as CAL
 from adapters.email import PLUGIN as EMAIL
-from adapters.stripe import PLUGIN as STRIPE
+from adapters.plugins import PLUGINS
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.contract import ConnectorMetadata, PolicyClass
 from gateway.registry import Connector
 from tests.adapters.cal.examples import VALID as CAL_VALID
+from tests.adapters.salesforce.test_operations import VALID as SALESFORCE_VALID
 from tests.adapters.stripe.examples import VALID as STRIPE_VALID
+from tests.adapters.voice.test_operations import VALID as VOICE_VALID
+from tests.adapters.whatsapp.test_operations import VALID as WHATSAPP_VALID
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.rpc import refusal
 from tests.support.smtp_peers import SmtpPeer
-from tests.unit.test_declared_connectors import DECLARED, VALID
+from tests.unit.test_declared_connectors import VALID
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -59,6 +61,13 @@ MULTILINE = {
         (model, "metadata{value}")
         for model in ("CreateCustomer", "CreatePaymentIntent", "CreateRefund", "CreatePaymentLink")
     ),
+    *(
+        (model, field)
+        for model in ("NewAccount", "AccountFields")
+        for field in ("Description", "BillingStreet")
+    ),
+    ("Condition", "string"),
+    ("RestoreRecord", "values{value}"),
     ("PlaceCall", "Twiml"),
     ("TextBody", "body"),
 }
@@ -98,6 +107,22 @@ OPPORTUNITY = {
     "LeadSource": "Web",
     "Description": "Renewal for 2026",
 }
+ACCOUNT = {
+    "sobject": "Account",
+    "Name": "Acme Ltd",
+    "AccountNumber": "A-1001",
+    "Type": "Customer",
+    "Industry": "Retail",
+    "Phone": "+1 415 555 0100",
+    "Website": "https://example.com",
+    "BillingStreet": "1 Main Street",
+    "BillingCity": "Riyadh",
+    "BillingState": "Riyadh",
+    "BillingPostalCode": "12345",
+    "BillingCountry": "Saudi Arabia",
+    "Description": "Key account",
+}
+RECORDS = (LEAD, CONTACT, OPPORTUNITY, ACCOUNT)
 
 # Examples beyond the declared connectors' valid ones, so that every string field appears in one.
 EXTRA: dict[tuple[str, str], list[dict[str, Any]]] = {
@@ -163,13 +188,29 @@ EXTRA: dict[tuple[str, str], list[dict[str, Any]]] = {
         },
     ],
     ("contract_intel", "list_agreements"): [{"title": "NDA", "status": "active", "ctoken": "c1"}],
-    ("salesforce", "create_record"): [{"record": r} for r in (LEAD, CONTACT, OPPORTUNITY)],
-    ("salesforce", "update_record"): [
-        {"record_id": "00Q5g000001AbCdAAA", "record": r} for r in (LEAD, CONTACT, OPPORTUNITY)
+    ("salesforce", "get_record"): [
+        {"sobject": "Contact", "record_id": "0035g000001AbCd", "fields": ["Id", "Email"]}
     ],
-    ("salesforce", "upsert_by_external_id"): [
-        {"external_id_field": "Customer_Number__c", "external_id": "C-1", "record": r}
-        for r in (LEAD, CONTACT, OPPORTUNITY)
+    ("salesforce", "query"): [
+        {
+            "sobject": "Contact",
+            "fields": ["Id", "Account.Name"],
+            "where": [
+                {"field": "LastName", "op": "=", "string": "Doe"},
+                {"field": "Birthdate", "op": "<", "date": "2000-01-01"},
+                {"field": "CreatedDate", "op": ">=", "datetime": "2025-01-01T00:00:00Z"},
+            ],
+            "order_by": [{"field": "LastName"}],
+        }
+    ],
+    ("salesforce", "create_record"): [{"record": r} for r in RECORDS],
+    ("salesforce", "update_record"): [
+        {"record_id": "00Q5g000001AbCdAAA", "record": r} for r in RECORDS
+    ],
+    ("salesforce", "upsert_by_external_id"): [{"external_id": "C-1", "record": r} for r in RECORDS],
+    ("salesforce", "delete_record"): [{"sobject": "Lead", "record_id": "00Q5g000001AbCdAAA"}],
+    ("salesforce", "restore_record"): [
+        {"sobject": "Lead", "record_id": "00Q5g000001AbCdAAA", "values": {"Title": "CTO"}}
     ],
     ("voice", "place_call"): [
         {
@@ -213,12 +254,21 @@ EXTRA: dict[tuple[str, str], list[dict[str, Any]]] = {
 }
 
 # The vendor connectors run against a recording adapter with their contract.
-VENDORS: tuple[ConnectorMetadata, ...] = (CAL.metadata, STRIPE.metadata, *DECLARED)
+VENDORS: tuple[ConnectorMetadata, ...] = tuple(p.metadata for p in PLUGINS if p.key != EMAIL.key)
 CONNECTORS: tuple[ConnectorMetadata, ...] = (EMAIL.metadata, *VENDORS)
 ALL_VALID = {
     **VALID,
-    **{("cal", operation): p for operation, p in CAL_VALID.items()},
-    **{("stripe", operation): p for operation, p in STRIPE_VALID.items()},
+    **{
+        (key, operation): payload
+        for key, valid in (
+            ("cal", CAL_VALID),
+            ("salesforce", SALESFORCE_VALID),
+            ("stripe", STRIPE_VALID),
+            ("voice", VOICE_VALID),
+            ("whatsapp", WHATSAPP_VALID),
+        )
+        for operation, payload in valid.items()
+    },
 }
 
 

@@ -302,11 +302,41 @@ _SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def _prepared(original: dict[str, Any]) -> dict[str, Any]:
     """The description with unknown properties refused and ``nullable`` as a null type."""
     document: dict[str, Any] = copy.deepcopy(original)
+    _inline_all_of_refs(document, document)
     in_all_of: set[str] = set()
     _collect_all_of_refs(document, in_all_of)
     is_31 = str(document.get("openapi", "")).startswith("3.1")
     _tighten(document, in_all_of, is_31, path="", parent_key="")
     return document
+
+
+def _inline_all_of_refs(document: dict[str, Any], node: Any, chain: tuple[str, ...] = ()) -> None:
+    """``allOf`` branches given by ``$ref`` become copies of the schema they name, so that a
+    schema combined in an ``allOf`` and also used on its own (an update body and the create
+    body built on it) still refuses unknown properties where it is used on its own. A
+    reference back into the chain being copied stays a reference."""
+    if isinstance(node, list):
+        for value in node:
+            _inline_all_of_refs(document, value, chain)
+        return
+    if not isinstance(node, dict):
+        return
+    branches = node.get("allOf")
+    if isinstance(branches, list):
+        for index, branch in enumerate(branches):
+            ref = branch.get("$ref") if isinstance(branch, dict) and len(branch) == 1 else None
+            if isinstance(ref, str) and ref.startswith("#/") and ref not in chain:
+                target: Any = document
+                for part in ref[2:].split("/"):
+                    key = part.replace("~1", "/").replace("~0", "~")
+                    target = target[int(key)] if isinstance(target, list) else target[key]
+                branches[index] = copy.deepcopy(target)
+                _inline_all_of_refs(document, branches[index], (*chain, ref))
+            else:
+                _inline_all_of_refs(document, branch, chain)
+    for key, value in node.items():
+        if key != "allOf":
+            _inline_all_of_refs(document, value, chain)
 
 
 def _collect_all_of_refs(node: Any, found: set[str]) -> None:

@@ -12,7 +12,6 @@ from google.protobuf import json_format, struct_pb2
 from pydantic import BaseModel, ValidationError
 
 from adapters.plugins import PLUGINS
-from adapters.salesforce import operations as salesforce
 from gateway.canonical import sha256_hex
 from gateway.contract import (
     Adapter,
@@ -53,29 +52,6 @@ VALID: dict[tuple[str, str], dict[str, Any]] = {
     ("contract_intel", "get_envelope"): {"envelopeId": ENVELOPE_ID},
     ("contract_intel", "get_agreement"): {"agreementId": ENVELOPE_ID},
     ("contract_intel", "list_agreements"): {"limit": 25, "ctoken": "abc123"},
-    ("salesforce", "create_record"): {
-        "record": {"sobject": "Lead", "LastName": "Doe", "Company": "Acme Ltd"}
-    },
-    ("salesforce", "update_record"): {
-        "record_id": "0065g000001AbCdAAA",
-        "record": {
-            "sobject": "Opportunity",
-            "StageName": "Closed Won",
-            "Amount": 12000.5,
-            "Probability": 100,
-            "CloseDate": "2025-12-31",
-        },
-    },
-    ("salesforce", "upsert_by_external_id"): {
-        "external_id_field": "Customer_Number__c",
-        "external_id": "C-1001",
-        "record": {"sobject": "Contact", "LastName": "Doe", "Email": "jane@example.com"},
-    },
-    ("salesforce", "get_record"): {
-        "sobject": "Contact",
-        "record_id": "0035g000001AbCd",
-        "fields": ["Id", "Email"],
-    },
 }
 
 # connector -> operation -> (policy class, idempotency, compensation)
@@ -86,12 +62,6 @@ EXPECTED: dict[str, dict[str, tuple[PolicyClass, Idempotency, str | None]]] = {
         "get_envelope": (PolicyClass.A, Idempotency.NONE, None),
         "get_agreement": (PolicyClass.A, Idempotency.NONE, None),
         "list_agreements": (PolicyClass.A, Idempotency.NONE, None),
-    },
-    "salesforce": {
-        "create_record": (PolicyClass.B, Idempotency.GATEWAY, None),
-        "update_record": (PolicyClass.B, Idempotency.GATEWAY, None),
-        "get_record": (PolicyClass.A, Idempotency.NONE, None),
-        "upsert_by_external_id": (PolicyClass.B, Idempotency.GATEWAY, None),
     },
 }
 
@@ -138,7 +108,7 @@ def _top_level_integers(schema: dict[str, Any]) -> list[str]:
 
 def test_the_connectors_declared_without_an_adapter_ordered_by_key() -> None:
     keys = [meta.key for meta in DECLARED]
-    assert keys == ["contract_intel", "salesforce"]
+    assert keys == ["contract_intel"]
 
 
 @pytest.mark.parametrize("meta", DECLARED, ids=lambda m: m.key)
@@ -158,7 +128,6 @@ def test_display_names() -> None:
     names = {meta.key: (meta.display_name, meta.display_name_ar) for meta in DECLARED}
     assert names == {
         "contract_intel": ("Contract Intelligence (DocuSign)", "ذكاء العقود (دوكيوساين)"),
-        "salesforce": ("Salesforce CRM", "سيلزفورس"),
     }
 
 
@@ -195,8 +164,6 @@ def test_connector_settings() -> None:
 
 
 def test_audit_events() -> None:
-    salesforce_events = set(BY_KEY["salesforce"].audit_event_types)
-    assert {"record_created", "record_updated", "record_write_failed"} <= salesforce_events
     assert {"envelope_sent", "envelope_failed"} <= set(BY_KEY["contract_intel"].audit_event_types)
 
 
@@ -269,69 +236,7 @@ def test_operations_with_integer_fields() -> None:
     }
 
 
-def test_a_nested_unknown_field_is_refused() -> None:
-    nested = _valid("salesforce", "create_record")
-    nested["record"]["Industry"] = "Retail"
-    _refused(_model("salesforce", "create_record"), nested)
-
-
 # --- the vendor rules --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "record_id",
-    [
-        "0035g000001AbC",  # 14
-        "0035g000001AbCdA",  # 16
-        "0035g000001AbCdAA",  # 17
-        "0035g000001AbCdAAAA",  # 19
-        "0035g000001-bCdAAA",
-        "0035g000001AbC٣",
-        "",
-    ],
-)
-def test_salesforce_id_rule_refuses_bad_ids(record_id: str) -> None:
-    _refused(
-        _model("salesforce", "get_record"),
-        _valid("salesforce", "get_record") | {"record_id": record_id},
-    )
-    payload = _valid("salesforce", "update_record")
-    payload["record_id"] = record_id
-    _refused(_model("salesforce", "update_record"), payload)
-    contact = {"record": {"sobject": "Contact", "LastName": "Doe", "AccountId": record_id}}
-    _refused(salesforce.CreateRecord, contact)
-
-
-def test_salesforce_id_rule_accepts_15_and_18_characters() -> None:
-    for record_id in ("0035g000001AbCd", "0035g000001AbCdAAA"):
-        salesforce.GetRecord.model_validate({"sobject": "Lead", "record_id": record_id})
-
-
-def test_salesforce_objects_and_required_fields() -> None:
-    _refused(salesforce.GetRecord, {"sobject": "Account", "record_id": "0015g000001AbCd"})
-    _refused(salesforce.CreateRecord, {"record": {"sobject": "Lead", "LastName": "Doe"}})
-    _refused(salesforce.CreateRecord, {"record": {"sobject": "Contact", "Company": "Acme"}})
-    _refused(
-        salesforce.CreateRecord,
-        {"record": {"sobject": "Opportunity", "Name": "Deal", "StageName": "Prospecting"}},
-    )
-    bad_date = _valid("salesforce", "update_record")
-    bad_date["record"]["CloseDate"] = "2025-02-30"
-    _refused(salesforce.UpdateRecord, bad_date)
-    nothing = {"record_id": "0035g000001AbCd", "record": {"sobject": "Contact"}}
-    _refused(salesforce.UpdateRecord, nothing)
-
-
-def test_salesforce_fields_may_be_omitted_but_not_null() -> None:
-    """Salesforce reads null as "clear the field"; the approval digest would drop it."""
-    clear = {"record_id": "0035g000001AbCd", "record": {"sobject": "Contact", "Email": None}}
-    with pytest.raises(ValidationError, match="null is not accepted"):
-        salesforce.UpdateRecord.model_validate(clear)
-    schema = salesforce.UpdateRecord.model_json_schema()
-    for name in ("LeadFields", "ContactFields", "OpportunityFields"):
-        for prop in schema["$defs"][name]["properties"].values():
-            assert "anyOf" not in prop
-            assert prop.get("type") != "null"
 
 
 def test_exactly_one_alternative_is_required() -> None:
