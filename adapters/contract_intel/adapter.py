@@ -1,0 +1,323 @@
+"""The ``contract_intel`` connector: the gateway's Adapter lifecycle around DocuSign
+eSignature (envelopes) and Navigator (agreements), and the lookup of a lost envelope.
+
+Three HTTP clients per account, one per DocuSign host: the account server (token, user-info),
+eSignature at the account's base URI (known once user-info has answered) and Navigator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from adapters.http import VendorHttpClient
+from gateway.contract import AttemptContext, ConnectorMetadata, Lookup, ProbeResult
+from gateway.errors import (
+    ExecutionResultMissing,
+    GatewayError,
+    InvalidPayload,
+    NotConfigured,
+    ShuttingDown,
+    UnknownOperation,
+)
+
+from . import agreements, envelopes
+from .account import ContractIntelAccount
+from .auth import AccountLocation, DocuSignAuth, Grant
+from .calls import Budget, authorized
+from .errors import esignature_error, navigator_error
+from .metadata import METADATA
+from .operations import (
+    EnvelopeSent,
+    GetAgreement,
+    GetEnvelope,
+    ListAgreements,
+    SendEnvelope,
+    VoidEnvelope,
+)
+
+VENDOR = "docusign"
+
+
+class ContractIntelAdapter:
+    """One DocuSign account. Satisfies ``gateway.contract.Adapter`` and ``Reconciler``."""
+
+    def __init__(
+        self, account: ContractIntelAccount, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._account = account
+        self._clock = clock
+        self._auth_client = VendorHttpClient(f"{VENDOR} account server", account.auth_url)
+        self._navigator = VendorHttpClient(
+            f"{VENDOR} navigator",
+            account.navigator_base + agreements.NAVIGATOR_PATH,
+            error_parser=navigator_error,
+        )
+        self._esignature: VendorHttpClient | None = None
+        self._auth: DocuSignAuth | None = None
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @property
+    def metadata(self) -> ConnectorMetadata:
+        return METADATA
+
+    @property
+    def configured(self) -> bool:
+        return self._account.complete
+
+    async def initialize(self) -> None:
+        """Reads the private key once and opens the clients. Makes no connection."""
+        async with self._lock:
+            self._closed = False
+            if self._auth is not None or not self.configured:
+                return
+            try:
+                key = await asyncio.to_thread(self._account.resolved_private_key)
+            except OSError as exc:
+                raise NotConfigured(
+                    "contract_intel: cannot read private_key_file: "
+                    f"{exc.strerror or type(exc).__name__}"
+                ) from None
+            if not key:
+                raise NotConfigured("contract_intel: the private key is empty")
+            account = self._account
+            grant = Grant(
+                integration_key=account.integration_key or "",
+                user_id=account.user_id or "",
+                audience=account.audience,
+                scopes=account.scopes,
+                private_key_pem=key,
+            )
+            await self._auth_client.start()
+            await self._navigator.start()
+            self._auth = DocuSignAuth(
+                self._auth_client, grant, account_id=account.account_id, clock=self._clock
+            )
+
+    async def _ready(self) -> DocuSignAuth:
+        if self._closed:
+            raise ShuttingDown("the contract_intel connector is shutting down")
+        if not self.configured:
+            raise NotConfigured(
+                "contract_intel: integration_key, user_id and a private key must be configured"
+            )
+        if self._auth is None:
+            await self.initialize()
+        if self._auth is None:  # pragma: no cover - initialize() sets it when configured
+            raise NotConfigured("contract_intel: the account is not configured")
+        return self._auth
+
+    async def _esignature_at(self, budget: Budget) -> tuple[DocuSignAuth, VendorHttpClient, str]:
+        """The eSignature client at the account's base URI, and the account id."""
+        auth = await self._ready()
+        where = await auth.location(budget.left())
+        return auth, await self._esignature_client(where), where.account_id
+
+    async def _esignature_client(self, where: AccountLocation) -> VendorHttpClient:
+        async with self._lock:
+            if self._esignature is None:
+                self._esignature = VendorHttpClient(
+                    VENDOR,
+                    where.base_uri + envelopes.ESIGNATURE_PATH,
+                    error_parser=esignature_error,
+                )
+                await self._esignature.start()
+            return self._esignature
+
+    # --- operations ---------------------------------------------------------------------------
+
+    async def execute(
+        self, operation: str, payload: BaseModel, ctx: AttemptContext
+    ) -> Mapping[str, Any]:
+        budget = Budget(ctx.timeout_s)
+        if operation == "send_envelope" and isinstance(payload, SendEnvelope):
+            return await self._send(payload, ctx, budget)
+        if operation == "void_envelope" and isinstance(payload, VoidEnvelope):
+            return await self._void(payload.envelopeId, payload.voidedReason, ctx, budget)
+        if operation == "get_envelope" and isinstance(payload, GetEnvelope):
+            return await self._get_envelope(payload.envelopeId, ctx, budget)
+        if operation == "list_agreements" and isinstance(payload, ListAgreements):
+            return await self._list_agreements(payload, ctx, budget)
+        if operation == "get_agreement" and isinstance(payload, GetAgreement):
+            return await self._get_agreement(payload.agreementId, ctx, budget)
+        if METADATA.operation(operation) is None:
+            raise UnknownOperation(f"the contract_intel connector has no operation {operation!r}")
+        raise InvalidPayload(
+            f"contract_intel.{operation} does not take a {type(payload).__name__} payload"
+        )
+
+    async def _send(
+        self, payload: SendEnvelope, ctx: AttemptContext, budget: Budget
+    ) -> dict[str, Any]:
+        auth, client, account_id = await self._esignature_at(budget)
+        definition = envelopes.envelope_definition(
+            payload, marker_field=self._account.marker_field, marker=ctx.marker
+        )
+        response = await authorized(
+            auth,
+            client,
+            "POST",
+            envelopes.envelopes_path(account_id),
+            json=definition,
+            budget=budget,
+            what="envelope",
+            contact=ctx.contact,
+        )
+        return envelopes.sent_summary(response.body, response.status)
+
+    async def _void(
+        self, envelope_id: str, reason: str, ctx: AttemptContext, budget: Budget
+    ) -> dict[str, Any]:
+        auth, client, account_id = await self._esignature_at(budget)
+        response = await authorized(
+            auth,
+            client,
+            "PUT",
+            envelopes.envelope_path(account_id, envelope_id),
+            json=envelopes.void_body(reason),
+            budget=budget,
+            what="envelope",
+            contact=ctx.contact,
+        )
+        return envelopes.voided(envelope_id, response.body)
+
+    async def _get_envelope(
+        self, envelope_id: str, ctx: AttemptContext, budget: Budget
+    ) -> dict[str, Any]:
+        auth, client, account_id = await self._esignature_at(budget)
+        response = await authorized(
+            auth,
+            client,
+            "GET",
+            envelopes.envelope_path(account_id, envelope_id),
+            budget=budget,
+            what="envelope",
+            contact=ctx.contact,
+        )
+        return envelopes.envelope_status(response.body, response.status)
+
+    async def _navigator_account(self, budget: Budget) -> tuple[DocuSignAuth, str]:
+        auth = await self._ready()
+        account_id = self._account.account_id
+        if account_id is None:
+            account_id = (await auth.location(budget.left())).account_id
+        return auth, account_id
+
+    async def _list_agreements(
+        self, payload: ListAgreements, ctx: AttemptContext, budget: Budget
+    ) -> dict[str, Any]:
+        auth, account_id = await self._navigator_account(budget)
+        response = await authorized(
+            auth,
+            self._navigator,
+            "GET",
+            agreements.agreements_path(account_id),
+            params=agreements.list_params(payload),
+            budget=budget,
+            what="agreement list",
+            contact=ctx.contact,
+        )
+        return agreements.agreements_page(response.body, response.status)
+
+    async def _get_agreement(
+        self, agreement_id: str, ctx: AttemptContext, budget: Budget
+    ) -> dict[str, Any]:
+        auth, account_id = await self._navigator_account(budget)
+        response = await authorized(
+            auth,
+            self._navigator,
+            "GET",
+            agreements.agreement_path(account_id, agreement_id),
+            budget=budget,
+            what="agreement",
+            contact=ctx.contact,
+        )
+        return agreements.agreement(response.body, response.status)
+
+    # --- undo and lookup ----------------------------------------------------------------------
+
+    async def compensate(
+        self, operation: str, original: Mapping[str, Any], ctx: AttemptContext
+    ) -> Mapping[str, Any]:
+        if operation != "void_envelope":
+            raise UnknownOperation(f"contract_intel has no undo {operation!r}")
+        try:
+            sent = EnvelopeSent.model_validate(original)
+        except ValidationError:
+            raise ExecutionResultMissing(
+                "the envelope to void is not in the execution's result"
+            ) from None
+        budget = Budget(ctx.timeout_s)
+        return await self._void(sent.envelope_id, self._account.void_reason, ctx, budget)
+
+    async def reconcile(self, operation: str, payload: BaseModel, ctx: AttemptContext) -> Lookup:
+        """Whether DocuSign acted on a request whose answer was lost.
+
+        A sent envelope is found by the marker it carries; a void by the envelope's status.
+        The undo of a send is not looked up: its lookup is not given the envelope's id."""
+        budget = Budget(ctx.timeout_s)
+        if operation == "send_envelope" and isinstance(payload, SendEnvelope) and ctx.marker:
+            auth, client, account_id = await self._esignature_at(budget)
+            marker_field = self._account.marker_field
+            response = await authorized(
+                auth,
+                client,
+                "GET",
+                envelopes.envelopes_path(account_id),
+                params=envelopes.lookup_params(
+                    marker_field=marker_field,
+                    marker=ctx.marker,
+                    window_days=self._account.lookup_window_days,
+                ),
+                budget=budget,
+                what="envelope list",
+            )
+            found = envelopes.marked_envelope(
+                response.body, marker_field=marker_field, marker=ctx.marker
+            )
+            return Lookup(found=found is not None, result=found or {})
+        if operation == "void_envelope" and isinstance(payload, VoidEnvelope):
+            status = await self._get_envelope(payload.envelopeId, ctx, budget)
+            if status.get("status") == "voided":
+                return Lookup(True, {"envelope_id": payload.envelopeId, "status": "voided"})
+            return Lookup(False)
+        raise UnknownOperation(f"contract_intel cannot look up {operation!r} at DocuSign")
+
+    # --- health and shutdown ------------------------------------------------------------------
+
+    async def health_check(self) -> ProbeResult:
+        """Reads the account resource (``GET …/accounts/{accountId}``): the token, user-info and
+        eSignature answer. The detail names the failure's reason and status, never DocuSign's
+        words."""
+        if not self.configured:
+            return ProbeResult(False, "not configured: integration_key, user_id and a key")
+        budget = Budget(self._account.probe_timeout_s)
+        try:
+            auth, client, account_id = await self._esignature_at(budget)
+            await authorized(
+                auth,
+                client,
+                "GET",
+                envelopes.account_path(account_id),
+                budget=budget,
+                what="account",
+            )
+        except GatewayError as error:
+            status = error.metadata.get("vendor_status")
+            said = f", vendor status {status}" if status else ""
+            return ProbeResult(False, f"account read failed: {error.reason}{said}", error)
+        return ProbeResult(True, "account read")
+
+    async def shutdown(self) -> None:
+        """Refuses new calls and closes every client."""
+        self._closed = True
+        if self._auth is not None:
+            self._auth.tokens.forget()
+        for client in (self._auth_client, self._navigator, self._esignature):
+            if client is not None:
+                await client.close()
