@@ -8,6 +8,7 @@ import pytest
 from gateway.registry import Connector
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
+from tests.support.prism import prism  # the vendors' descriptions served by Prism
 from tests.support.smtp_peers import (  # fixtures shared by adapter and gateway tests
     auth_smtp_server,
     hang_after_data_server,
@@ -15,7 +16,13 @@ from tests.support.smtp_peers import (  # fixtures shared by adapter and gateway
     stalled_smtp_server,
 )
 
-__all__ = ["auth_smtp_server", "hang_after_data_server", "smtp_server", "stalled_smtp_server"]
+__all__ = [
+    "auth_smtp_server",
+    "hang_after_data_server",
+    "prism",
+    "smtp_server",
+    "stalled_smtp_server",
+]
 
 
 @pytest.hookimpl(wrapper=True)
