@@ -23,6 +23,7 @@ from gateway.errors import (
     NotConfigured,
     ShuttingDown,
     UnknownOperation,
+    VendorRejected,
 )
 
 from . import agreements, envelopes
@@ -174,17 +175,32 @@ class ContractIntelAdapter:
         self, envelope_id: str, reason: str, ctx: AttemptContext, budget: Budget
     ) -> dict[str, Any]:
         auth, client, account_id = await self._esignature_at(budget)
-        response = await authorized(
-            auth,
-            client,
-            "PUT",
-            envelopes.envelope_path(account_id, envelope_id),
-            json=envelopes.void_body(reason),
-            budget=budget,
-            what="envelope",
-            contact=ctx.contact,
-        )
+        try:
+            response = await authorized(
+                auth,
+                client,
+                "PUT",
+                envelopes.envelope_path(account_id, envelope_id),
+                json=envelopes.void_body(reason),
+                budget=budget,
+                what="envelope",
+                contact=ctx.contact,
+            )
+        except VendorRejected as refusal:
+            # A void DocuSign refuses may be one it already did: a PUT whose connection
+            # dropped is sent again by the HTTP library, and the repeat is refused.
+            if await self._voided(envelope_id, ctx, budget):
+                return {"envelope_id": envelope_id, "status": "voided", "already_voided": True}
+            raise refusal from None
         return envelopes.voided(envelope_id, response.body)
+
+    async def _voided(self, envelope_id: str, ctx: AttemptContext, budget: Budget) -> bool:
+        """Whether the envelope is voided now; False when that cannot be learned."""
+        try:
+            status = await self._get_envelope(envelope_id, ctx, budget)
+        except GatewayError:
+            return False
+        return status.get("status") == "voided"
 
     async def _get_envelope(
         self, envelope_id: str, ctx: AttemptContext, budget: Budget
@@ -282,6 +298,7 @@ class ContractIntelAdapter:
             )
             return Lookup(found=found is not None, result=found or {})
         if operation == "void_envelope" and isinstance(payload, VoidEnvelope):
+            # A read that fails leaves the outcome unknown; it never says "not acted".
             status = await self._get_envelope(payload.envelopeId, ctx, budget)
             if status.get("status") == "voided":
                 return Lookup(True, {"envelope_id": payload.envelopeId, "status": "voided"})

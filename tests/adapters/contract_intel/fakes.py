@@ -255,7 +255,7 @@ class ESignature:
             )
         change = await request.json()
         if change.get("status") == "voided":
-            if envelope["status"] == "voided":
+            if envelope["status"] in ("voided", "completed"):
                 return web.json_response(
                     {"errorCode": "ENVELOPE_CANNOT_VOID_INVALID_STATE", "message": "Voided."},
                     status=400,

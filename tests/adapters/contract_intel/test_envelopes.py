@@ -110,10 +110,25 @@ async def test_a_void_whose_answer_was_lost_is_found_by_the_envelopes_status(
     assert await adapter.reconcile("void_envelope", void, ctx()) == Lookup(
         True, {"envelope_id": void.envelopeId, "status": "voided"}
     )
-    # Voiding again is DocuSign's refusal, not a second void.
+    # DocuSign refuses to void it again; the envelope is voided all the same.
+    again = await adapter.execute("void_envelope", void, ctx())
+    assert again == {"envelope_id": void.envelopeId, "status": "voided", "already_voided": True}
+    assert docusign.esign.envelopes[void.envelopeId]["voidedReason"] == "Sent twice"
+
+
+async def test_a_void_refused_for_an_envelope_not_voided_is_the_refusal(
+    docusign: DocuSign, adapter_for: Build
+) -> None:
+    adapter = adapter_for()
+    sent = await adapter.execute("send_envelope", envelope(), ctx())
+    docusign.esign.envelopes[str(sent["envelope_id"])]["status"] = "completed"
+    void = VoidEnvelope(envelopeId=str(sent["envelope_id"]), voidedReason="Too late")
+
     with pytest.raises(VendorRejected) as caught:
         await adapter.execute("void_envelope", void, ctx())
+
     assert caught.value.metadata["vendor_code"] == "ENVELOPE_CANNOT_VOID_INVALID_STATE"
+    assert docusign.esign.envelopes[void.envelopeId]["status"] == "completed"
 
 
 async def test_an_unknown_envelope_is_named_as_not_found(
