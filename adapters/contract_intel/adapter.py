@@ -75,30 +75,37 @@ class ContractIntelAdapter:
         """Reads the private key once and opens the clients. Makes no connection."""
         async with self._lock:
             self._closed = False
-            if self._auth is not None or not self.configured:
+            if not self.configured:
                 return
-            try:
-                key = await asyncio.to_thread(self._account.resolved_private_key)
-            except OSError as exc:
-                raise NotConfigured(
-                    "contract_intel: cannot read private_key_file: "
-                    f"{exc.strerror or type(exc).__name__}"
-                ) from None
-            if not key:
-                raise NotConfigured("contract_intel: the private key is empty")
-            account = self._account
-            grant = Grant(
-                integration_key=account.integration_key or "",
-                user_id=account.user_id or "",
-                audience=account.audience,
-                scopes=account.scopes,
-                private_key_pem=key,
-            )
-            await self._auth_client.start()
-            await self._navigator.start()
-            self._auth = DocuSignAuth(
-                self._auth_client, grant, account_id=account.account_id, clock=self._clock
-            )
+            if self._auth is None:
+                self._auth = DocuSignAuth(
+                    self._auth_client,
+                    await self._grant(),
+                    account_id=self._account.account_id,
+                    clock=self._clock,
+                )
+            for client in (self._auth_client, self._navigator, self._esignature):
+                if client is not None:
+                    await client.start()
+
+    async def _grant(self) -> Grant:
+        try:
+            key = await asyncio.to_thread(self._account.resolved_private_key)
+        except OSError as exc:
+            raise NotConfigured(
+                "contract_intel: cannot read private_key_file: "
+                f"{exc.strerror or type(exc).__name__}"
+            ) from None
+        if not key:
+            raise NotConfigured("contract_intel: the private key is empty")
+        account = self._account
+        return Grant(
+            integration_key=account.integration_key or "",
+            user_id=account.user_id or "",
+            audience=account.audience,
+            scopes=account.scopes,
+            private_key_pem=key,
+        )
 
     async def _ready(self) -> DocuSignAuth:
         if self._closed:

@@ -176,6 +176,23 @@ async def test_send_envelope_runs_once_after_approval_and_its_undo_once(rig: Rig
     assert events(rig)[-1] == "execution_replayed"
 
 
+async def test_send_envelope_from_a_server_template(rig: Rig) -> None:
+    from_template = {
+        "emailSubject": "Please sign the renewal",
+        "templateId": "7d0f3b5e-8c6a-4e2b-9f1d-3a5c7e9b1d2f",
+        "templateRoles": [{"roleName": "Buyer", "name": "Sara Ali", "email": "s@example.com"}],
+    }
+    sent = await rig.approved("send_envelope", from_template, key="renewal-1")
+
+    assert sent.result["status"] == "sent"
+    [post] = rig.esignature.requests
+    body = post.json()
+    assert {k: body[k] for k in from_template} == from_template
+    assert body["status"] == "sent"
+    assert "documents" not in body
+    assert body["customFields"]["textCustomFields"][0]["name"] == "gateway_marker"
+
+
 async def test_void_envelope_runs_after_approval(rig: Rig) -> None:
     void = {"envelopeId": ENVELOPE_ID, "voidedReason": "Sent twice"}
     voided = await rig.approved("void_envelope", void, key="void-1")

@@ -12,6 +12,7 @@ from adapters.contract_intel.operations import GetEnvelope, SendEnvelope, VoidEn
 from gateway.contract import Lookup
 from gateway.errors import (
     GatewayError,
+    ShuttingDown,
     UnknownOperation,
     VendorError,
     VendorRateLimited,
@@ -208,3 +209,19 @@ async def test_an_account_without_credentials_probes_as_not_configured(
     probe = await adapter.health_check()
     assert (adapter.configured, probe.ok) == (False, False)
     assert probe.detail.startswith("not configured")
+
+
+async def test_after_shutdown_nothing_is_sent_until_initialized_again(
+    docusign: DocuSign, adapter_for: Build
+) -> None:
+    adapter = adapter_for()
+    sent = await adapter.execute("send_envelope", envelope(), ctx())
+    read = GetEnvelope(envelopeId=str(sent["envelope_id"]))
+    await adapter.shutdown()
+
+    with pytest.raises(ShuttingDown):
+        await adapter.execute("get_envelope", read, ctx())
+    assert len(docusign.esign.seen) == 1
+
+    await adapter.initialize()
+    assert (await adapter.execute("get_envelope", read, ctx()))["status"] == "sent"
