@@ -14,8 +14,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from adapters.http import VendorHttpClient
-from gateway.contract import AttemptContext, ConnectorMetadata, Lookup, ProbeResult
+from adapters.http import VendorHttpClient, VendorResponse
+from gateway.contract import (
+    AttemptContext,
+    ConnectorMetadata,
+    Lookup,
+    ProbeResult,
+    VendorContact,
+)
 from gateway.errors import (
     ExecutionResultMissing,
     GatewayError,
@@ -137,6 +143,56 @@ class ContractIntelAdapter:
                 await self._esignature.start()
             return self._esignature
 
+    async def _esignature_call(
+        self,
+        method: str,
+        path: Callable[[str], str],
+        budget: Budget,
+        *,
+        what: str,
+        contact: VendorContact | None = None,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> VendorResponse:
+        """One eSignature request; ``path`` gives the path for the account id."""
+        auth, client, account_id = await self._esignature_at(budget)
+        return await authorized(
+            auth,
+            client,
+            method,
+            path(account_id),
+            budget=budget,
+            what=what,
+            contact=contact,
+            json=json,
+            params=params,
+        )
+
+    async def _navigator_call(
+        self,
+        path: Callable[[str], str],
+        budget: Budget,
+        *,
+        what: str,
+        contact: VendorContact,
+        params: Mapping[str, str] | None = None,
+    ) -> VendorResponse:
+        """One Navigator read; Navigator takes the same account id as eSignature."""
+        auth = await self._ready()
+        account_id = self._account.account_id
+        if account_id is None:
+            account_id = (await auth.location(budget.left())).account_id
+        return await authorized(
+            auth,
+            self._navigator,
+            "GET",
+            path(account_id),
+            budget=budget,
+            what=what,
+            contact=contact,
+            params=params,
+        )
+
     # --- operations ---------------------------------------------------------------------------
 
     async def execute(
@@ -162,36 +218,30 @@ class ContractIntelAdapter:
     async def _send(
         self, payload: SendEnvelope, ctx: AttemptContext, budget: Budget
     ) -> dict[str, Any]:
-        auth, client, account_id = await self._esignature_at(budget)
         definition = envelopes.envelope_definition(
             payload, marker_field=self._account.marker_field, marker=ctx.marker
         )
-        response = await authorized(
-            auth,
-            client,
+        response = await self._esignature_call(
             "POST",
-            envelopes.envelopes_path(account_id),
-            json=definition,
-            budget=budget,
+            envelopes.envelopes_path,
+            budget,
             what="envelope",
             contact=ctx.contact,
+            json=definition,
         )
         return envelopes.sent_summary(response.body, response.status)
 
     async def _void(
         self, envelope_id: str, reason: str, ctx: AttemptContext, budget: Budget
     ) -> dict[str, Any]:
-        auth, client, account_id = await self._esignature_at(budget)
         try:
-            response = await authorized(
-                auth,
-                client,
+            response = await self._esignature_call(
                 "PUT",
-                envelopes.envelope_path(account_id, envelope_id),
-                json=envelopes.void_body(reason),
-                budget=budget,
+                lambda account_id: envelopes.envelope_path(account_id, envelope_id),
+                budget,
                 what="envelope",
                 contact=ctx.contact,
+                json=envelopes.void_body(reason),
             )
         except VendorRejected as refusal:
             # A void DocuSign refuses may be one it already did: a PUT whose connection
@@ -212,51 +262,33 @@ class ContractIntelAdapter:
     async def _get_envelope(
         self, envelope_id: str, ctx: AttemptContext, budget: Budget
     ) -> dict[str, Any]:
-        auth, client, account_id = await self._esignature_at(budget)
-        response = await authorized(
-            auth,
-            client,
+        response = await self._esignature_call(
             "GET",
-            envelopes.envelope_path(account_id, envelope_id),
-            budget=budget,
+            lambda account_id: envelopes.envelope_path(account_id, envelope_id),
+            budget,
             what="envelope",
             contact=ctx.contact,
         )
         return envelopes.envelope_status(response.body, response.status)
 
-    async def _navigator_account(self, budget: Budget) -> tuple[DocuSignAuth, str]:
-        auth = await self._ready()
-        account_id = self._account.account_id
-        if account_id is None:
-            account_id = (await auth.location(budget.left())).account_id
-        return auth, account_id
-
     async def _list_agreements(
         self, payload: ListAgreements, ctx: AttemptContext, budget: Budget
     ) -> dict[str, Any]:
-        auth, account_id = await self._navigator_account(budget)
-        response = await authorized(
-            auth,
-            self._navigator,
-            "GET",
-            agreements.agreements_path(account_id),
-            params=agreements.list_params(payload),
-            budget=budget,
+        response = await self._navigator_call(
+            agreements.agreements_path,
+            budget,
             what="agreement list",
             contact=ctx.contact,
+            params=agreements.list_params(payload),
         )
         return agreements.agreements_page(response.body, response.status)
 
     async def _get_agreement(
         self, agreement_id: str, ctx: AttemptContext, budget: Budget
     ) -> dict[str, Any]:
-        auth, account_id = await self._navigator_account(budget)
-        response = await authorized(
-            auth,
-            self._navigator,
-            "GET",
-            agreements.agreement_path(account_id, agreement_id),
-            budget=budget,
+        response = await self._navigator_call(
+            lambda account_id: agreements.agreement_path(account_id, agreement_id),
+            budget,
             what="agreement",
             contact=ctx.contact,
         )
@@ -285,20 +317,17 @@ class ContractIntelAdapter:
         The undo of a send is not looked up: its lookup is not given the envelope's id."""
         budget = Budget(ctx.timeout_s)
         if operation == "send_envelope" and isinstance(payload, SendEnvelope) and ctx.marker:
-            auth, client, account_id = await self._esignature_at(budget)
             marker_field = self._account.marker_field
-            response = await authorized(
-                auth,
-                client,
+            response = await self._esignature_call(
                 "GET",
-                envelopes.envelopes_path(account_id),
+                envelopes.envelopes_path,
+                budget,
+                what="envelope list",
                 params=envelopes.lookup_params(
                     marker_field=marker_field,
                     marker=ctx.marker,
                     window_days=self._account.lookup_window_days,
                 ),
-                budget=budget,
-                what="envelope list",
             )
             found = envelopes.marked_envelope(
                 response.body, marker_field=marker_field, marker=ctx.marker
@@ -322,15 +351,7 @@ class ContractIntelAdapter:
             return ProbeResult(False, "not configured: integration_key, user_id and a key")
         budget = Budget(self._account.probe_timeout_s)
         try:
-            auth, client, account_id = await self._esignature_at(budget)
-            await authorized(
-                auth,
-                client,
-                "GET",
-                envelopes.account_path(account_id),
-                budget=budget,
-                what="account",
-            )
+            await self._esignature_call("GET", envelopes.account_path, budget, what="account")
         except GatewayError as error:
             status = error.metadata.get("vendor_status")
             said = f", vendor status {status}" if status else ""
