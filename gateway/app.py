@@ -44,6 +44,7 @@ from gateway.auth.mtls import server_credentials
 from gateway.auth.stored_callers import rewrite_stored_callers
 from gateway.clock import Clocks
 from gateway.execution.attempts import AttemptPipeline
+from gateway.execution.lookup import VendorLookup
 from gateway.execution.once import AtMostOnce
 from gateway.health_service import SERVING, HealthService
 from gateway.health_state import HealthTracker
@@ -279,7 +280,10 @@ class Gateway:
             self.guards,
         )
         execution_servicer = ExecutionServicer(
-            self.ledger, self.registry, idempotency_ttl_s=s.reliability.idempotency_ttl_s
+            self.ledger,
+            self.registry,
+            VendorLookup(self.registry, self.approvals),
+            idempotency_ttl_s=s.reliability.idempotency_ttl_s,
         )
         # A watch re-reads at the sweep's pace only for another process's changes.
         approval_servicer = ApprovalServicer(

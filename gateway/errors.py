@@ -151,6 +151,14 @@ class ExecutionNotUnknown(GatewayError):
     reason = "EXECUTION_NOT_UNKNOWN"
 
 
+class VendorLookupUnavailable(GatewayError):
+    """The vendor cannot be asked about this execution (it offers no lookup, or the gateway no
+    longer holds the request): an operator finds out and uses ResolveExecution."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "VENDOR_LOOKUP_UNAVAILABLE"
+
+
 class NotCompensable(GatewayError):
     code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "NOT_COMPENSABLE"

@@ -107,6 +107,14 @@ RESOLVE_EXECUTION = MethodRule(
     audited=True,
     events=AuditEvents(succeeded="outcome_resolved"),
 )
+RECONCILE_EXECUTION = MethodRule(
+    EXECUTION_SERVICE,
+    "ReconcileExecution",
+    Subject.EXECUTION,
+    operator_only=True,
+    audited=True,
+    events=AuditEvents(succeeded="outcome_reconciled"),
+)
 # A browser's token for changes over HTTP (CSRF), bound to the caller who fetched it.
 CSRF_TOKEN = MethodRule(HTTP_SERVICE, "CsrfToken", Subject.NOTHING)
 
@@ -127,5 +135,6 @@ RULES: dict[str, MethodRule] = {
         LIST_EXECUTIONS,
         GET_EXECUTION,
         RESOLVE_EXECUTION,
+        RECONCILE_EXECUTION,
     )
 }  # the gRPC methods by full name

@@ -1,13 +1,12 @@
-"""The ``cal`` connector: Cal.com Scheduling (API v2).
-
-Its contract is declared; its adapter is not built yet, so it reports ``not_configured`` and
-refuses every call.
-"""
+"""The ``cal`` connector: Cal.com Scheduling (API v2): free slots, bookings, cancellations
+and reschedules."""
 
 from gateway.plugin import ConnectorPlugin
 
+from .account import CalAccount
+from .adapter import CalAdapter
 from .metadata import METADATA
 
-PLUGIN = ConnectorPlugin(METADATA)
+PLUGIN = ConnectorPlugin(METADATA, CalAccount, CalAdapter)
 
 __all__ = ["PLUGIN"]

@@ -25,12 +25,15 @@ METADATA = ConnectorMetadata(
     key="cal",
     display_name="Cal.com Scheduling",
     display_name_ar="كال دوت كوم للمواعيد",
-    version="0.1.0",
+    version="1.0.0",
     contract_url="https://cal.com/docs/api-reference/v2/bookings/create-a-booking",
     operations=(
         OperationSpec(
             name="cancel_booking",
-            description="Cancel a booking and notify its attendees.",
+            description=(
+                "Cancel a booking and notify its attendees. Not compensable: a canceled "
+                "booking cannot be restored."
+            ),
             payload_model=CancelBooking,
             policy_class=PolicyClass.B,
             idempotency=Idempotency.GATEWAY,
@@ -40,7 +43,11 @@ METADATA = ConnectorMetadata(
         ),
         OperationSpec(
             name="create_booking",
-            description="Book an event type for an attendee. Compensated by cancel_booking.",
+            description=(
+                "Book an event type at a free slot for an attendee. Compensated by "
+                "cancel_booking. An unknown outcome is settled by finding the booking at "
+                "Cal.com by the marker the gateway puts in its metadata."
+            ),
             payload_model=CreateBooking,
             policy_class=PolicyClass.B,
             idempotency=Idempotency.GATEWAY,
@@ -51,7 +58,7 @@ METADATA = ConnectorMetadata(
         ),
         OperationSpec(
             name="get_booking",
-            description="Read a booking by uid.",
+            description="Read a booking by uid: its time, status, event type and attendees.",
             payload_model=GetBooking,
             policy_class=PolicyClass.A,
             idempotency=Idempotency.NONE,
@@ -61,7 +68,10 @@ METADATA = ConnectorMetadata(
         ),
         OperationSpec(
             name="get_slots",
-            description="List the free slots of an event type in a time range.",
+            description=(
+                "List the free slots of an event type in a time range of up to 31 days, "
+                "each with its start and end."
+            ),
             payload_model=GetSlots,
             policy_class=PolicyClass.A,
             idempotency=Idempotency.NONE,
@@ -72,8 +82,9 @@ METADATA = ConnectorMetadata(
         OperationSpec(
             name="reschedule_booking",
             description=(
-                "Move a booking to a new time and notify its attendees. Not compensable: "
-                "moving it back is a new decision."
+                "Move a booking to a new time and notify its attendees; Cal.com answers "
+                "with the new booking's uid. Not compensable: moving it back is a new "
+                "decision."
             ),
             payload_model=RescheduleBooking,
             policy_class=PolicyClass.B,
@@ -89,7 +100,8 @@ METADATA = ConnectorMetadata(
     timeout_ms=15_000,
     # Cal.com API v2 allows 120 requests a minute per API key.
     rate_limit=RateLimit(per_second=2, burst=120),
-    # Cal.com takes no idempotency key: the gateway replays the first result.
+    # Cal.com takes no idempotency key: the gateway replays the first result, and finds a
+    # booking whose answer was lost by the marker in its metadata.
     idempotency=Idempotency.GATEWAY,
     # Attendee names, emails and phone numbers are personal data.
     data_classification=DataClassification.CONFIDENTIAL,

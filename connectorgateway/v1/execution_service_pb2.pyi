@@ -106,3 +106,17 @@ class ResolveExecutionResponse(_message.Message):
     EXECUTION_FIELD_NUMBER: _ClassVar[int]
     execution: Execution
     def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ...) -> None: ...
+
+class ReconcileExecutionRequest(_message.Message):
+    __slots__ = ("execution_id",)
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    execution_id: str
+    def __init__(self, execution_id: _Optional[str] = ...) -> None: ...
+
+class ReconcileExecutionResponse(_message.Message):
+    __slots__ = ("execution", "found")
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    execution: Execution
+    found: bool
+    def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ..., found: _Optional[bool] = ...) -> None: ...

@@ -51,6 +51,11 @@ class ExecutionServiceStub:
                 request_serializer=connectorgateway_dot_v1_dot_execution__service__pb2.ResolveExecutionRequest.SerializeToString,
                 response_deserializer=connectorgateway_dot_v1_dot_execution__service__pb2.ResolveExecutionResponse.FromString,
                 _registered_method=True)
+        self.ReconcileExecution = channel.unary_unary(
+                '/connectorgateway.v1.ExecutionService/ReconcileExecution',
+                request_serializer=connectorgateway_dot_v1_dot_execution__service__pb2.ReconcileExecutionRequest.SerializeToString,
+                response_deserializer=connectorgateway_dot_v1_dot_execution__service__pb2.ReconcileExecutionResponse.FromString,
+                _registered_method=True)
 
 
 class ExecutionServiceServicer:
@@ -84,6 +89,19 @@ class ExecutionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReconcileExecution(self, request, context):
+        """ReconcileExecution asks the vendor about an execution whose outcome is unknown, by the
+        marker the gateway sent with the request (an idempotency key, an external id, a custom
+        field), and resolves it from the vendor's answer: found, it succeeded with what the
+        vendor holds; not found, it did not act and its key is free again. A vendor that cannot
+        be asked, or an execution whose request the gateway no longer holds, is refused with
+        VENDOR_LOOKUP_UNAVAILABLE (resolve it with ResolveExecution); a vendor that fails to
+        answer leaves it unknown. Operators only; audited as outcome_reconciled.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExecutionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -101,6 +119,11 @@ def add_ExecutionServiceServicer_to_server(servicer, server):
                     servicer.ResolveExecution,
                     request_deserializer=connectorgateway_dot_v1_dot_execution__service__pb2.ResolveExecutionRequest.FromString,
                     response_serializer=connectorgateway_dot_v1_dot_execution__service__pb2.ResolveExecutionResponse.SerializeToString,
+            ),
+            'ReconcileExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReconcileExecution,
+                    request_deserializer=connectorgateway_dot_v1_dot_execution__service__pb2.ReconcileExecutionRequest.FromString,
+                    response_serializer=connectorgateway_dot_v1_dot_execution__service__pb2.ReconcileExecutionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -186,6 +209,33 @@ class ExecutionService:
             '/connectorgateway.v1.ExecutionService/ResolveExecution',
             connectorgateway_dot_v1_dot_execution__service__pb2.ResolveExecutionRequest.SerializeToString,
             connectorgateway_dot_v1_dot_execution__service__pb2.ResolveExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReconcileExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/connectorgateway.v1.ExecutionService/ReconcileExecution',
+            connectorgateway_dot_v1_dot_execution__service__pb2.ReconcileExecutionRequest.SerializeToString,
+            connectorgateway_dot_v1_dot_execution__service__pb2.ReconcileExecutionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -51,6 +51,15 @@ class ExecutionServiceStub:
     the same idempotency key replay; NOT_ACTED frees the key, so the agent may send the same
     request again. Operators only; audited as outcome_resolved.
     """
+    ReconcileExecution: _grpc.UnaryUnaryMultiCallable[_execution_service_pb2.ReconcileExecutionRequest, _execution_service_pb2.ReconcileExecutionResponse]
+    """ReconcileExecution asks the vendor about an execution whose outcome is unknown, by the
+    marker the gateway sent with the request (an idempotency key, an external id, a custom
+    field), and resolves it from the vendor's answer: found, it succeeded with what the
+    vendor holds; not found, it did not act and its key is free again. A vendor that cannot
+    be asked, or an execution whose request the gateway no longer holds, is refused with
+    VENDOR_LOOKUP_UNAVAILABLE (resolve it with ResolveExecution); a vendor that fails to
+    answer leaves it unknown. Operators only; audited as outcome_reconciled.
+    """
 
 @_typing.type_check_only
 class ExecutionServiceAsyncStub(ExecutionServiceStub):
@@ -72,6 +81,15 @@ class ExecutionServiceAsyncStub(ExecutionServiceStub):
     unknown (EXECUTION_STATUS_UNKNOWN). SUCCEEDED stores it as the answer that repeats of
     the same idempotency key replay; NOT_ACTED frees the key, so the agent may send the same
     request again. Operators only; audited as outcome_resolved.
+    """
+    ReconcileExecution: _aio.UnaryUnaryMultiCallable[_execution_service_pb2.ReconcileExecutionRequest, _execution_service_pb2.ReconcileExecutionResponse]  # type: ignore[assignment]
+    """ReconcileExecution asks the vendor about an execution whose outcome is unknown, by the
+    marker the gateway sent with the request (an idempotency key, an external id, a custom
+    field), and resolves it from the vendor's answer: found, it succeeded with what the
+    vendor holds; not found, it did not act and its key is free again. A vendor that cannot
+    be asked, or an execution whose request the gateway no longer holds, is refused with
+    VENDOR_LOOKUP_UNAVAILABLE (resolve it with ResolveExecution); a vendor that fails to
+    answer leaves it unknown. Operators only; audited as outcome_reconciled.
     """
 
 class ExecutionServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -109,6 +127,21 @@ class ExecutionServiceServicer(metaclass=_abc_1.ABCMeta):
         unknown (EXECUTION_STATUS_UNKNOWN). SUCCEEDED stores it as the answer that repeats of
         the same idempotency key replay; NOT_ACTED frees the key, so the agent may send the same
         request again. Operators only; audited as outcome_resolved.
+        """
+
+    @_abc_1.abstractmethod
+    def ReconcileExecution(
+        self,
+        request: _execution_service_pb2.ReconcileExecutionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_execution_service_pb2.ReconcileExecutionResponse, _abc.Awaitable[_execution_service_pb2.ReconcileExecutionResponse]]:
+        """ReconcileExecution asks the vendor about an execution whose outcome is unknown, by the
+        marker the gateway sent with the request (an idempotency key, an external id, a custom
+        field), and resolves it from the vendor's answer: found, it succeeded with what the
+        vendor holds; not found, it did not act and its key is free again. A vendor that cannot
+        be asked, or an execution whose request the gateway no longer holds, is refused with
+        VENDOR_LOOKUP_UNAVAILABLE (resolve it with ResolveExecution); a vendor that fails to
+        answer leaves it unknown. Operators only; audited as outcome_reconciled.
         """
 
 def add_ExecutionServiceServicer_to_server(servicer: ExecutionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

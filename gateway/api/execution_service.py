@@ -14,7 +14,8 @@ from gateway.call import Admitted, Context
 from gateway.clock import to_text
 from gateway.contract import OperationSpec
 from gateway.descriptors import to_struct
-from gateway.errors import ExecutionNotUnknown, FieldViolation, InvalidField
+from gateway.errors import ExecutionNotUnknown, FieldViolation, InvalidField, VendorBadResponse
+from gateway.execution.lookup import VendorLookup
 from gateway.execution_access import visible_execution
 from gateway.paging import Cursor, decode, page, page_size
 from gateway.registry import Registry
@@ -86,9 +87,17 @@ def _checked_result(operation: OperationSpec | None, result: dict[str, Any]) -> 
 
 
 class ExecutionServicer:
-    def __init__(self, ledger: Ledger, registry: Registry, *, idempotency_ttl_s: float) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        registry: Registry,
+        lookup: VendorLookup,
+        *,
+        idempotency_ttl_s: float,
+    ) -> None:
         self._ledger = ledger
         self._registry = registry
+        self._lookup = lookup
         self._ttl_s = idempotency_ttl_s
 
     async def _visible(self, call: Admitted[Any]) -> Execution:
@@ -121,7 +130,6 @@ class ExecutionServicer:
     ) -> epb.ResolveExecutionResponse:
         execution = await self._visible(call)
         acted = call.request.resolution == epb.RESOLUTION_SUCCEEDED
-        call.facts.resolution = "succeeded" if acted else "not_acted"
         result = _struct_dict(call.request.result)
         if not acted and result:
             raise InvalidField(
@@ -129,11 +137,50 @@ class ExecutionServicer:
                 "returned nothing",
                 violations=(FieldViolation("result", "must be empty for NOT_ACTED"),),
             )
-        connector = self._registry.get(execution.connector_key)
-        operation = connector.metadata.operation(execution.operation) if connector else None
-        compensates = ""
         if acted:
-            result = _checked_result(operation, result)
+            result = _checked_result(self._operation(execution), result)
+        resolved = await self._resolve(call, execution, acted, result, call.request.note)
+        return epb.ResolveExecutionResponse(execution=to_message(resolved))
+
+    async def ReconcileExecution(
+        self, call: Admitted[epb.ReconcileExecutionRequest], ctx: Context
+    ) -> epb.ReconcileExecutionResponse:
+        execution = await self._visible(call)
+        if execution.status is not ExecutionStatus.UNKNOWN:
+            raise _not_unknown(execution)
+        lookup = await self._lookup.ask(execution, call.deadline)
+        result: dict[str, Any] = {}
+        if lookup.found:
+            try:
+                result = _checked_result(self._operation(execution), dict(lookup.result))
+            except InvalidField:
+                raise VendorBadResponse(
+                    f"{execution.connector_key} found the request but its answer lacks what "
+                    f"{execution.operation} returns; the execution is still unknown",
+                    metadata={"execution_id": execution.execution_id},
+                ) from None
+            note = "reconciled: the vendor found the request by the gateway's marker"
+        else:
+            note = "reconciled: the vendor holds no request with the gateway's marker"
+        resolved = await self._resolve(call, execution, lookup.found, result, note)
+        return epb.ReconcileExecutionResponse(execution=to_message(resolved), found=lookup.found)
+
+    def _operation(self, execution: Execution) -> OperationSpec | None:
+        connector = self._registry.get(execution.connector_key)
+        return connector.metadata.operation(execution.operation) if connector else None
+
+    async def _resolve(
+        self,
+        call: Admitted[Any],
+        execution: Execution,
+        acted: bool,
+        result: dict[str, Any],
+        note: str,
+    ) -> Execution:
+        """Settles an unknown execution: the answer repeats of its key replay, or its key
+        freed."""
+        call.facts.resolution = "succeeded" if acted else "not_acted"
+        compensates = ""
         if execution.idempotency_key.startswith(COMPENSATION_KEY_PREFIX):
             compensates = execution.idempotency_key.removeprefix(COMPENSATION_KEY_PREFIX)
             answer: Message = pb.CompensateResponse(
@@ -154,14 +201,18 @@ class ExecutionServicer:
             acted=acted,
             outcome=response_outcome(answer),
             result=result if acted else {},
-            note=call.request.note,
+            note=note,
             ttl_s=self._ttl_s,
             compensates=compensates,
         )
         if resolved is None:
-            raise ExecutionNotUnknown(
-                f"execution {execution.execution_id!r} has status {execution.status.value}; "
-                "only an execution whose outcome is unknown can be resolved",
-                metadata={"execution_id": execution.execution_id, "status": execution.status.value},
-            )
-        return epb.ResolveExecutionResponse(execution=to_message(resolved))
+            raise _not_unknown(execution)
+        return resolved
+
+
+def _not_unknown(execution: Execution) -> ExecutionNotUnknown:
+    return ExecutionNotUnknown(
+        f"execution {execution.execution_id!r} has status {execution.status.value}; "
+        "only an execution whose outcome is unknown can be resolved",
+        metadata={"execution_id": execution.execution_id, "status": execution.status.value},
+    )

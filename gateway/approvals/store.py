@@ -452,6 +452,15 @@ class ApprovalStore:
     async def get(self, tenant: str, approval_id: str) -> Approval:
         return await self._fetch(tenant, approval_id, self._reads)
 
+    async def used_by(self, tenant: str, execution_id: str) -> Approval | None:
+        """The approval an execution used (and with it the payload it ran with), if any."""
+        async with self._reads.execute(
+            "SELECT * FROM approval_requests WHERE tenant = ? AND used_by_execution_id = ? LIMIT 1",
+            (tenant, execution_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return _approval(row) if row is not None else None
+
     async def list(
         self,
         tenant: str,

@@ -1,14 +1,18 @@
-"""``connector-gateway connectors list|describe``: the connectors' contracts."""
+"""``connector-gateway connectors list|describe|catalogue``: the connectors' contracts."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
+from gateway.catalogue import catalogue, declared_descriptors, replaced
 from gateway.cli.command import Commands, set_handler
 from gateway.cli.connection import Gateway, client_command
 from gateway.cli.output import message_dict, print_json, table
+from gateway.settings import Settings
 
 
 def add_commands(commands: Commands) -> None:
@@ -21,6 +25,13 @@ def add_commands(commands: Commands) -> None:
     describe.add_argument("key")
     describe.add_argument("--json", action="store_true")
     set_handler(describe, client_command(_describe))
+    listed = actions.add_parser(
+        "catalogue",
+        help="the connectors' contracts as declared, as the README's markdown table "
+        "(no gateway needed)",
+    )
+    listed.add_argument("--write", metavar="FILE", help="replace the table in FILE")
+    set_handler(listed, _catalogue)
 
 
 async def _list(gateway: Gateway, args: argparse.Namespace) -> int:
@@ -73,4 +84,18 @@ async def _describe(gateway: Gateway, args: argparse.Namespace) -> int:
         for o in c.operations
     ]
     print(table(rows, ["OPERATION", "CLASS", "IDEMPOTENCY", "UNDONE BY", "DESCRIPTION"]))
+    return 0
+
+
+def _catalogue(args: argparse.Namespace, _settings: Settings) -> int:
+    table = catalogue(declared_descriptors())
+    if not args.write:
+        print(table)
+        return 0
+    path = Path(args.write)
+    try:
+        path.write_text(replaced(path.read_text(encoding="utf-8"), table), encoding="utf-8")
+    except (OSError, ValueError) as error:
+        print(f"error: {args.write}: {error}", file=sys.stderr)
+        return 1
     return 0

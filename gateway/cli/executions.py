@@ -1,10 +1,12 @@
-"""``connector-gateway executions list|get|resolve``: the ledger's executions, for operators."""
+"""``connector-gateway executions list|get|resolve|reconcile``: the ledger's executions, for
+operators."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+import grpc
 from google.protobuf import json_format
 
 from connectorgateway.v1 import execution_service_pb2 as epb
@@ -12,7 +14,7 @@ from connectorgateway.v1 import execution_service_pb2_grpc as epb_grpc
 from gateway.cli.command import Commands, set_handler
 from gateway.cli.connection import Gateway, operator_command
 from gateway.cli.options import add_paging_options, json_object
-from gateway.cli.output import message_dict, print_json, print_next_page, table
+from gateway.cli.output import message_dict, print_json, print_next_page, print_rpc_error, table
 
 
 def add_commands(commands: Commands) -> None:
@@ -48,6 +50,16 @@ def add_commands(commands: Commands) -> None:
     )
     resolve.add_argument("--json", action="store_true")
     set_handler(resolve, operator_command(_resolve))
+    reconcile = actions.add_parser(
+        "reconcile",
+        help="ask the vendor about executions whose outcome is unknown and settle them from "
+        "its answer; exits 1 if any is still unknown",
+    )
+    reconcile.add_argument("execution_ids", nargs="*", metavar="execution_id")
+    reconcile.add_argument(
+        "--connector", help="every unknown execution of this connector (with no ids given)"
+    )
+    set_handler(reconcile, operator_command(_reconcile))
 
 
 async def _list(gateway: Gateway, args: argparse.Namespace) -> int:
@@ -112,3 +124,50 @@ async def _resolve(gateway: Gateway, args: argparse.Namespace) -> int:
     status = epb.ExecutionStatus.Name(resolved.execution.status).removeprefix("EXECUTION_STATUS_")
     print(f"resolved {resolved.execution.execution_id}: {status.lower()}")
     return 0
+
+
+async def _reconcile(gateway: Gateway, args: argparse.Namespace) -> int:
+    if bool(args.execution_ids) == bool(args.connector):
+        print("error: give execution ids, or --connector, not both", file=sys.stderr)
+        return 2
+    stub = epb_grpc.ExecutionServiceStub(gateway.channel)
+    ids = list(args.execution_ids) or await _unknown_of(gateway, args.connector)
+    if not ids:
+        print(f"no execution of {args.connector} has an unknown outcome")
+        return 0
+    still_unknown = 0
+    for execution_id in ids:
+        try:
+            answer = await stub.ReconcileExecution(
+                epb.ReconcileExecutionRequest(execution_id=execution_id),
+                metadata=gateway.metadata,
+                timeout=gateway.timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            still_unknown += 1
+            print_rpc_error(error)
+            print(f"{execution_id}: still unknown", file=sys.stderr)
+            continue
+        status = epb.ExecutionStatus.Name(answer.execution.status)
+        how = "the vendor acted" if answer.found else "the vendor did not act"
+        print(f"{execution_id}: {status.removeprefix('EXECUTION_STATUS_').lower()} ({how})")
+    return 1 if still_unknown else 0
+
+
+async def _unknown_of(gateway: Gateway, connector: str) -> list[str]:
+    """Every unknown execution of ``connector``, through all pages."""
+    stub = epb_grpc.ExecutionServiceStub(gateway.channel)
+    ids: list[str] = []
+    token = ""
+    while True:
+        listed = await stub.ListExecutions(
+            epb.ListExecutionsRequest(
+                status=epb.EXECUTION_STATUS_UNKNOWN, page_size=1000, page_token=token
+            ),
+            metadata=gateway.metadata,
+            timeout=gateway.timeout,
+        )
+        ids += [e.execution_id for e in listed.executions if e.connector_key == connector]
+        token = listed.next_page_token
+        if not token:
+            return ids

@@ -24,10 +24,12 @@ import grpc
 import pytest
 from pydantic import BaseModel
 
+from adapters.cal import PLUGIN as CAL
 from adapters.email import PLUGIN as EMAIL
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.contract import ConnectorMetadata, PolicyClass
 from gateway.registry import Connector
+from tests.adapters.cal.examples import VALID as CAL_VALID
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.rpc import refusal
@@ -209,11 +211,14 @@ EXTRA: dict[tuple[str, str], list[dict[str, Any]]] = {
     ],
 }
 
-CONNECTORS: tuple[ConnectorMetadata, ...] = (EMAIL.metadata, *DECLARED)
+# The vendor connectors run against a recording adapter with their contract.
+VENDORS: tuple[ConnectorMetadata, ...] = (CAL.metadata, *DECLARED)
+CONNECTORS: tuple[ConnectorMetadata, ...] = (EMAIL.metadata, *VENDORS)
+ALL_VALID = {**VALID, **{("cal", operation): p for operation, p in CAL_VALID.items()}}
 
 
 def examples(meta: ConnectorMetadata, operation: str) -> list[dict[str, Any]]:
-    found = [VALID[(meta.key, operation)]] if (meta.key, operation) in VALID else []
+    found = [ALL_VALID[(meta.key, operation)]] if (meta.key, operation) in ALL_VALID else []
     return [copy.deepcopy(e) for e in (*found, *EXTRA.get((meta.key, operation), []))]
 
 
@@ -356,7 +361,7 @@ async def rig(tmp_path: Path, smtp_server: SmtpPeer) -> AsyncIterator[Rig]:
             "rate_limits": {m.key: {"per_second": 10_000, "burst": 10_000} for m in CONNECTORS},
         },
     )
-    fakes = {meta.key: FakeAdapter(meta) for meta in DECLARED}
+    fakes = {meta.key: FakeAdapter(meta) for meta in VENDORS}
     email = EMAIL.connector(settings)
     connectors = [email, *(Connector(fake, registered=True) for fake in fakes.values())]
     async with running_gateway(settings, connectors=connectors) as gw:

@@ -109,7 +109,7 @@ def tried_without_approvals(tmp_path: Path, **overrides: object) -> Settings:
 
 async def test_the_readme_using_it_commands(tmp_path: Path) -> None:
     steps = [step.command for step in readme_steps("executions resolve")]
-    list_connectors, describe_email, health, send, verify, list_unknown, resolve = steps
+    list_connectors, describe_email, health, send, verify, list_unknown, resolve, reconcile = steps
     # A relay that takes the whole message and never confirms it: the outcome is unknown.
     async with scripted_smtp_server(hang_at="end_of_data") as relay:
         settings = tried_without_approvals(
@@ -167,6 +167,12 @@ async def test_the_readme_using_it_commands(tmp_path: Path) -> None:
             [row] = [r for r in gw.audit_rows() if r["event_type"] == "outcome_resolved"]
             assert (row["caller"], row["execution_id"]) == ("local-operator", execution_id)
             assert json.loads(str(row["detail"]))["resolution"] == "succeeded"
+            # Nothing of the connector is left for its vendor to be asked about.
+            reconciled = await run_cli_at(gw, *reconcile)
+            assert (reconciled.returncode, reconciled.stdout) == (
+                0,
+                f"no execution of {reconcile[-1]} has an unknown outcome\n",
+            )
 
             # "Add --json to any of them": the commands that only read, once more for scripts.
             for command in (list_connectors, describe_email, health, verify, list_unknown):

@@ -136,7 +136,7 @@ class LookupFakeAdapter(FakeAdapter):
         self, operation: str, payload: BaseModel, ctx: AttemptContext
     ) -> Mapping[str, Any]:
         result = await super().execute(operation, payload, ctx)
-        self.acted[ctx.idempotency_key] = dict(result)
+        self.acted[ctx.marker] = dict(result)
         if self.lose_answers:
             self.lose_answers -= 1
             raise VendorUnavailable("connection reset after the request", may_have_acted=True)
@@ -144,5 +144,5 @@ class LookupFakeAdapter(FakeAdapter):
 
     async def reconcile(self, operation: str, payload: BaseModel, ctx: AttemptContext) -> Lookup:
         self.lookups += 1
-        found = self.acted.get(ctx.idempotency_key)
+        found = self.acted.get(ctx.marker)
         return Lookup(found=found is not None, result=found or {})

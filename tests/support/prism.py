@@ -29,8 +29,13 @@ _READY = "Prism is listening on"
 
 
 def vendor_specs_dir() -> Path:
-    """Where the vendors' published descriptions are; fails naming the folder if absent."""
-    folder = Path(os.environ.get(SPECS_ENV) or REPO.parent / "shared" / "vendor-specs")
+    """Where the vendors' published descriptions are; fails naming the folder if absent.
+
+    Without the environment variable: ``shared/vendor-specs`` beside the repository, or
+    beside a folder holding it (a second working tree of the repository)."""
+    named = os.environ.get(SPECS_ENV)
+    beside = [parent / "shared" / "vendor-specs" for parent in REPO.parents]
+    folder = Path(named) if named else next((p for p in beside if p.is_dir()), beside[0])
     if not folder.is_dir():
         pytest.fail(
             f"the vendors' API descriptions are not at {folder}: set {SPECS_ENV} to their folder"

@@ -20,6 +20,7 @@ COMMANDS: dict[str, list[str]] = {
     "login-url": [],
     "connectors list": ["--json"],
     "connectors describe": ["key", "--json"],
+    "connectors catalogue": ["--write"],
     "call": ["key", "operation", "--payload", "--idempotency-key", "--approval-id", "--json"],
     "health": ["key", "--json"],
     "audit verify": ["--json"],
@@ -30,6 +31,7 @@ COMMANDS: dict[str, list[str]] = {
     "executions list": ["--status", "--page-size", "--page-token", "--json"],
     "executions get": ["execution_id"],
     "executions resolve": ["execution_id", "--resolution", "--note", "--result", "--json"],
+    "executions reconcile": ["execution_id", "--connector"],
 }
 
 # The shortest complete use of each command that calls the gateway.
@@ -45,6 +47,7 @@ GATEWAY_CALLS = [
     "executions list",
     "executions get exe_1",
     "executions resolve exe_1 --resolution not-acted --note checked",
+    "executions reconcile exe_1",
 ]
 
 

@@ -1,5 +1,5 @@
-"""The vendor connectors declared beside the email example, their adapters built or not:
-contracts, payload models and the stand-in adapter."""
+"""The declared connectors whose adapters are not built yet: contracts, payload models and the
+stand-in adapter."""
 
 from __future__ import annotations
 
@@ -27,62 +27,14 @@ from gateway.contract import (
 from gateway.errors import NotConfigured
 from gateway.unconfigured import UnconfiguredAdapter
 
-# The vendor connectors beside the email example; without an account each is served by the
-# stand-in.
-DECLARED = tuple(plugin.metadata for plugin in PLUGINS if plugin.key != "email")
+# The connectors declared before their adapters: no account, served by the stand-in.
+DECLARED = tuple(plugin.metadata for plugin in PLUGINS if plugin.build is None)
 MAX_SAFE_INTEGER = 2**53 - 1
 PI = "pi_3MtwBwLkdIwHu7ix28a3tqPa"
 CALL_SID = "CA" + "0123456789abcdef" * 2
-ENVELOPE_ID = "4b728be4-1c2d-4e5f-8a9b-d63e23f822b6"
-BOOKING_UID = "bDx2bdqVEZ6SgUvzVA6hBr"
 
 # One valid payload per operation; every top-level integer field is present.
 VALID: dict[tuple[str, str], dict[str, Any]] = {
-    ("cal", "get_slots"): {
-        "eventTypeId": 100,
-        "start": "2025-09-05",
-        "end": "2025-09-06T18:00:00Z",
-        "timeZone": "Asia/Riyadh",
-        "duration": 30,
-    },
-    ("cal", "create_booking"): {
-        "eventTypeId": 123,
-        "start": "2025-09-05T09:00:00Z",
-        "attendee": {
-            "name": "Sara Ali",
-            "email": "sara@example.com",
-            "timeZone": "Asia/Riyadh",
-            "phoneNumber": "+966501234567",
-        },
-        "lengthInMinutes": 30,
-        "guests": ["guest@example.com"],
-        "bookingFieldsResponses": {"notes": "Bring the contract", "agree": True},
-        "metadata": {"order_id": "1001"},
-    },
-    ("cal", "cancel_booking"): {"bookingUid": BOOKING_UID, "cancellationReason": "Ill"},
-    ("cal", "reschedule_booking"): {"bookingUid": BOOKING_UID, "start": "2025-09-06T10:00:00Z"},
-    ("cal", "get_booking"): {"bookingUid": BOOKING_UID},
-    ("contract_intel", "send_envelope"): {
-        "emailSubject": "Please sign the NDA",
-        "documents": [
-            {"documentId": "1", "name": "NDA", "fileExtension": "pdf", "documentBase64": "JVBERi0x"}
-        ],
-        "recipients": {
-            "signers": [
-                {
-                    "email": "signer@example.com",
-                    "name": "Sara Ali",
-                    "recipientId": "1",
-                    "tabs": {"signHereTabs": [{"anchorString": "/sn1/"}]},
-                }
-            ],
-            "carbonCopies": [{"email": "legal@example.com", "name": "Legal", "recipientId": "2"}],
-        },
-    },
-    ("contract_intel", "void_envelope"): {"envelopeId": ENVELOPE_ID, "voidedReason": "Sent twice"},
-    ("contract_intel", "get_envelope"): {"envelopeId": ENVELOPE_ID},
-    ("contract_intel", "get_agreement"): {"agreementId": ENVELOPE_ID},
-    ("contract_intel", "list_agreements"): {"limit": 25, "ctoken": "abc123"},
     ("salesforce", "create_record"): {
         "record": {"sobject": "Lead", "LastName": "Doe", "Company": "Acme Ltd"}
     },
@@ -175,20 +127,6 @@ VALID: dict[tuple[str, str], dict[str, Any]] = {
 
 # connector -> operation -> (policy class, idempotency, compensation)
 EXPECTED: dict[str, dict[str, tuple[PolicyClass, Idempotency, str | None]]] = {
-    "cal": {
-        "get_slots": (PolicyClass.A, Idempotency.NONE, None),
-        "create_booking": (PolicyClass.B, Idempotency.GATEWAY, "cancel_booking"),
-        "cancel_booking": (PolicyClass.B, Idempotency.GATEWAY, None),
-        "reschedule_booking": (PolicyClass.B, Idempotency.GATEWAY, None),
-        "get_booking": (PolicyClass.A, Idempotency.NONE, None),
-    },
-    "contract_intel": {
-        "send_envelope": (PolicyClass.B, Idempotency.GATEWAY, "void_envelope"),
-        "void_envelope": (PolicyClass.B, Idempotency.GATEWAY, None),
-        "get_envelope": (PolicyClass.A, Idempotency.NONE, None),
-        "get_agreement": (PolicyClass.A, Idempotency.NONE, None),
-        "list_agreements": (PolicyClass.A, Idempotency.NONE, None),
-    },
     "salesforce": {
         "create_record": (PolicyClass.B, Idempotency.GATEWAY, None),
         "update_record": (PolicyClass.B, Idempotency.GATEWAY, None),
@@ -253,9 +191,9 @@ def _top_level_integers(schema: dict[str, Any]) -> list[str]:
 # --- the descriptors ---------------------------------------------------------------------------
 
 
-def test_six_connectors_are_declared_beside_email_ordered_by_key() -> None:
+def test_the_connectors_declared_without_an_adapter_ordered_by_key() -> None:
     keys = [meta.key for meta in DECLARED]
-    assert keys == ["cal", "contract_intel", "salesforce", "stripe", "voice", "whatsapp"]
+    assert keys == ["salesforce", "stripe", "voice", "whatsapp"]
 
 
 @pytest.mark.parametrize("meta", DECLARED, ids=lambda m: m.key)
@@ -274,8 +212,6 @@ def test_arabic_display_names_are_in_arabic_script(meta: ConnectorMetadata) -> N
 def test_display_names() -> None:
     names = {meta.key: (meta.display_name, meta.display_name_ar) for meta in DECLARED}
     assert names == {
-        "cal": ("Cal.com Scheduling", "كال دوت كوم للمواعيد"),
-        "contract_intel": ("Contract Intelligence (DocuSign)", "ذكاء العقود (دوكيوساين)"),
         "salesforce": ("Salesforce CRM", "سيلزفورس"),
         "stripe": ("Stripe Payments", "سترايب للمدفوعات"),
         "voice": ("Twilio Voice", "تويليو للمكالمات الصوتية"),
@@ -332,8 +268,6 @@ def test_audit_events() -> None:
         BY_KEY["stripe"].audit_event_types
     )
     assert {"call_placed", "call_failed"} <= set(BY_KEY["voice"].audit_event_types)
-    assert {"envelope_sent", "envelope_failed"} <= set(BY_KEY["contract_intel"].audit_event_types)
-    assert {"booking_created", "booking_failed"} <= set(BY_KEY["cal"].audit_event_types)
 
 
 # --- every payload model -----------------------------------------------------------------------
@@ -401,9 +335,6 @@ def test_operations_with_integer_fields() -> None:
         if _top_level_integers(op.payload_model.model_json_schema())
     }
     assert with_integers == {
-        "cal.get_slots",
-        "cal.create_booking",
-        "contract_intel.list_agreements",
         "stripe.create_payment_intent",
         "stripe.create_refund",
         "voice.place_call",
@@ -447,7 +378,6 @@ def test_e164_rule_refuses_bad_numbers(phone: str) -> None:
         ("whatsapp", "send_template", ("to",)),
         ("voice", "place_call", ("To",)),
         ("voice", "place_call", ("From",)),
-        ("cal", "create_booking", ("attendee", "phoneNumber")),
     ):
         payload = _valid(connector, operation)
         target = payload
@@ -562,27 +492,6 @@ def test_exactly_one_alternative_is_required() -> None:
         "link": "https://example.com/i.pdf",
     }
     _refused(_model("whatsapp", "send_template"), template)
-
-    envelope = _valid("contract_intel", "send_envelope")
-    envelope["templateId"] = ENVELOPE_ID
-    _refused(_model("contract_intel", "send_envelope"), envelope)
-    from_template = {
-        "emailSubject": "Sign",
-        "templateId": ENVELOPE_ID,
-        "templateRoles": [{"roleName": "Client", "name": "Sara", "email": "s@example.com"}],
-    }
-    _model("contract_intel", "send_envelope").model_validate(from_template)
-    _refused(_model("contract_intel", "send_envelope"), {"emailSubject": "Sign"})
-
-
-def test_cal_time_range() -> None:
-    model = _model("cal", "get_slots")
-    same_day = {"eventTypeId": 1, "start": "2025-09-05T09:00:00Z", "end": "2025-09-05"}
-    model.model_validate(same_day)  # a bare end day means the end of that day
-    _refused(model, same_day | {"end": "2025-09-04"})
-    _refused(model, same_day | {"start": "2025-13-01"})
-    _refused(model, same_day | {"start": "2025-09-05T09:00:00+03:00"})  # Cal.com wants UTC
-    _refused(model, same_day | {"eventTypeId": 0})
 
 
 # --- the stand-in adapter ----------------------------------------------------------------------

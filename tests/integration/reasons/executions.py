@@ -115,9 +115,28 @@ async def execution_result_missing(tmp_path: Path) -> Observed:
         return seen
 
 
+async def vendor_lookup_unavailable(tmp_path: Path) -> Observed:
+    # The fake vendor offers no lookup: the operator is told to resolve by hand.
+    async with fake_rig(tmp_path) as (gw, fake):
+        execution_id = await unknown_outcome(gw, fake, "k1")
+        calls = len(fake.calls)
+        seen = await refused_rpc(
+            executions(gw).ReconcileExecution(
+                epb.ReconcileExecutionRequest(execution_id=execution_id),
+                metadata=OPERATOR,
+                timeout=10,
+            ),
+            gw,
+        )
+        assert seen.metadata == {"execution_id": execution_id, "why": "no_lookup"}
+        assert len(fake.calls) == calls  # nothing was sent to the vendor
+        return seen
+
+
 SCENARIOS: dict[str, Scenario] = {
     "EXECUTION_NOT_SUCCEEDED": execution_not_succeeded,
     "EXECUTION_NOT_UNKNOWN": execution_not_unknown,
     "NOT_COMPENSABLE": not_compensable,
     "EXECUTION_RESULT_MISSING": execution_result_missing,
+    "VENDOR_LOOKUP_UNAVAILABLE": vendor_lookup_unavailable,
 }
