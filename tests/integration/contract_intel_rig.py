@@ -181,6 +181,16 @@ class Rig:
         )
         return list(listed.executions)
 
+    async def reconcile(self, execution_id: str) -> epb.ReconcileExecutionResponse:
+        """An operator asks DocuSign about an execution of unknown outcome."""
+        stub = epb_grpc.ExecutionServiceStub(self.gw.channel)
+        answer: epb.ReconcileExecutionResponse = await stub.ReconcileExecution(
+            epb.ReconcileExecutionRequest(execution_id=execution_id),
+            metadata=OPERATOR,
+            timeout=CALL_TIMEOUT_S,
+        )
+        return answer
+
     def check_against_the_descriptions(self) -> None:
         """Every request DocuSign received fits its published, faithful description."""
         esignature = VendorSchema.load(ESIGNATURE)

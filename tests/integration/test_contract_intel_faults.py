@@ -16,6 +16,7 @@ import grpc
 import pytest
 
 from connectorgateway.v1 import execution_service_pb2 as epb
+from gateway.markers import action_marker
 from tests.adapters.contract_intel.fakes import AccountServer, ESignature, SigningKey, signing_key
 from tests.integration.contract_intel_rig import AGREEMENT_ID, SEND, Rig, docusign_gateway
 from tests.support import fault_vendor as fv
@@ -87,6 +88,33 @@ async def test_an_envelope_whose_answer_was_lost_is_found_and_never_sent_twice(
     await rig.approve(undo_asked)
     await rig.compensate(found.execution_id, "undo-lost", undo_asked)
     assert esign.envelopes[envelope_id]["status"] == "voided"
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["sent", "never made"])
+async def test_an_operator_settles_a_lost_envelope_from_docusigns_answer(
+    rig: Rig, esign: ESignature, kept: bool
+) -> None:
+    approval_id = await rig.approval_for("send_envelope", SEND, "nda-ops")
+    rig.esignature.drop_after_forwarding()
+    lost = await rig.refused("send_envelope", SEND, "nda-ops", approval_id)
+    assert lost.reason == "OUTCOME_UNKNOWN"
+    [(envelope_id, envelope)] = esign.envelopes.items()
+    marker = action_marker("default", "local-agent", "contract_intel", "send_envelope", "nda-ops")
+    assert envelope["customFields"]["textCustomFields"][0]["value"] == marker
+    if not kept:  # as if DocuSign had never made it
+        esign.envelopes.clear()
+
+    answer = await rig.reconcile(lost.metadata["execution_id"])
+
+    assert answer.found is kept
+    lookup = rig.esignature.requests[-1]
+    assert lookup.query["custom_field"] == [f"gateway_marker={marker}"]
+    if kept:
+        assert answer.execution.status == epb.EXECUTION_STATUS_SUCCEEDED
+        assert answer.execution.result["envelope_id"] == envelope_id
+    else:
+        assert answer.execution.status == epb.EXECUTION_STATUS_FAILED
+    assert len(rig.esignature.matching("POST", "/envelopes")) == 1
 
 
 async def test_an_undo_repeated_by_the_http_library_after_a_drop_is_one_void(
