@@ -201,6 +201,13 @@ class VendorRejected(GatewayError):
     reason = "VENDOR_REJECTED"
 
 
+class MessagingWindowClosed(VendorRejected):
+    """The vendor takes no free-form message to this recipient now (WhatsApp's 24-hour
+    customer service window is closed); an approved template may still be sent."""
+
+    reason = "MESSAGING_WINDOW_CLOSED"
+
+
 class VendorUnavailable(GatewayError):
     """The vendor could not be reached or failed before acting; safe to retry later."""
 

@@ -39,7 +39,7 @@ import json as jsonlib
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -354,7 +354,7 @@ class VendorHttpClient:
         *,
         timeout_s: float,
         json: Any = None,
-        form: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
@@ -364,7 +364,8 @@ class VendorHttpClient:
         """Sends one request and returns its 2xx answer; raises ``GatewayError`` otherwise.
 
         ``timeout_s`` bounds everything: connecting, sending and reading the whole body.
-        ``json`` and ``form`` are exclusive. ``path`` is appended to the base URL.
+        ``json`` and ``form`` are exclusive; ``form`` as pairs may repeat a key (Twilio's
+        list parameters). ``path`` is appended to the base URL.
         ``contact`` (the attempt's) hears when the request starts leaving for the vendor.
         """
         if json is not None and form is not None:
@@ -397,7 +398,7 @@ class VendorHttpClient:
                     method,
                     url,
                     json=json,
-                    data=dict(form) if form is not None else None,
+                    data=_form_body(form),
                     params=params,
                     headers=all_headers,
                     timeout=aiohttp.ClientTimeout(total=timeout_s),
@@ -608,6 +609,13 @@ class VendorHttpClient:
             "vendor before repeating it",
             metadata=metadata,
         )
+
+
+def _form_body(form: Mapping[str, str] | Sequence[tuple[str, str]] | None) -> Any:
+    """What aiohttp url-encodes: the fields in order, a repeated key as often as given."""
+    if form is None:
+        return None
+    return list(form.items()) if isinstance(form, Mapping) else list(form)
 
 
 def _lenient_body(raw: bytes) -> Any:

@@ -1,13 +1,11 @@
-"""The ``voice`` connector: Twilio Voice (Calls resource, API 2010-04-01).
-
-Its contract is declared; its adapter is not built yet, so it reports ``not_configured`` and
-refuses every call.
-"""
+"""The ``voice`` connector: Twilio Voice (Calls resource, API 2010-04-01)."""
 
 from gateway.plugin import ConnectorPlugin
 
+from .account import VoiceAccount
+from .adapter import VoiceAdapter
 from .metadata import METADATA
 
-PLUGIN = ConnectorPlugin(METADATA)
+PLUGIN = ConnectorPlugin(METADATA, VoiceAccount, VoiceAdapter)
 
 __all__ = ["PLUGIN"]

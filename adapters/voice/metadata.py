@@ -12,13 +12,13 @@ from gateway.contract import (
     RetryPolicy,
 )
 
-from .operations import CallPlaced, CancelCall, GetCall, PlaceCall
+from .operations import CallPlaced, CallState, CancelCall, GetCall, PlaceCall
 
 METADATA = ConnectorMetadata(
     key="voice",
     display_name="Twilio Voice",
     display_name_ar="تويليو للمكالمات الصوتية",
-    version="0.1.0",
+    version="1.0.0",
     contract_url="https://www.twilio.com/docs/voice/api/call-resource",
     operations=(
         OperationSpec(
@@ -28,6 +28,7 @@ METADATA = ConnectorMetadata(
             policy_class=PolicyClass.B,
             idempotency=Idempotency.GATEWAY,
             compensation=None,
+            result_model=CallState,
             success_event="call_canceled",
             failure_event="call_cancel_failed",
         ),
@@ -38,14 +39,16 @@ METADATA = ConnectorMetadata(
             policy_class=PolicyClass.A,
             idempotency=Idempotency.NONE,
             read_only=True,
+            result_model=CallState,
             success_event="call_read",
             failure_event="call_read_failed",
         ),
         OperationSpec(
             name="place_call",
             description=(
-                "Place an outgoing phone call. Compensated by cancel_call, which stops it only "
-                "while it has not ended."
+                "Place an outgoing phone call. Compensated by cancel_call: the undo reads the "
+                "call and cancels it while queued or ringing, or hangs it up while in "
+                "progress; a call that has ended cannot be undone (NOT_COMPENSABLE)."
             ),
             payload_model=PlaceCall,
             policy_class=PolicyClass.B,
@@ -62,7 +65,9 @@ METADATA = ConnectorMetadata(
     timeout_ms=10_000,
     # Twilio places 1 outbound call a second per account unless raised (CPS).
     rate_limit=RateLimit(per_second=1, burst=1),
-    # Twilio's Calls API takes no idempotency key: the gateway replays the first result.
+    # Twilio's Calls API takes no idempotency key and its call list cannot be searched for a
+    # marker: the gateway stores the first answer and replays it; an unknown outcome stays
+    # unknown for an operator to settle, and is never sent again.
     idempotency=Idempotency.GATEWAY,
     # Phone numbers and call content are personal data.
     data_classification=DataClassification.CONFIDENTIAL,

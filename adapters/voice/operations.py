@@ -14,6 +14,13 @@ from adapters.shared.payloads import E164Phone, HttpsUrl, PayloadModel, VendorRe
 
 MAX_TWIML = 4000  # Twilio's limit for inline TwiML
 
+# The call progress events Twilio can report to a status callback.
+CallEvent = Literal["initiated", "ringing", "answered", "completed"]
+# A call's status as Twilio reports it (call_enum_status).
+CallStatus = Literal[
+    "queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"
+]
+
 TwilioCallSid = Annotated[
     str, Field(pattern=r"^CA[0-9a-fA-F]{32}$", examples=["CA" + "0123456789abcdef" * 2])
 ]
@@ -40,7 +47,20 @@ class PlaceCall(PayloadModel):
         default=None, description="HTTPS URL that returns the TwiML for the call."
     )
     StatusCallback: HttpsUrl | None = Field(
-        default=None, description="HTTPS URL Twilio notifies when the call completes."
+        default=None,
+        description=(
+            "HTTPS URL Twilio notifies of the call's progress (by default only when it completes)."
+        ),
+    )
+    StatusCallbackEvent: list[CallEvent] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4,
+        description=(
+            "The progress events StatusCallback hears of: initiated, ringing, answered, "
+            "completed (Twilio: completed only). Needs StatusCallback."
+        ),
+        examples=[["initiated", "answered", "completed"]],
     )
     Timeout: RingSeconds | None = Field(
         default=None,
@@ -56,6 +76,11 @@ class PlaceCall(PayloadModel):
     def _one_instruction(self) -> Self:
         if (self.Twiml is None) == (self.Url is None):
             raise ValueError("exactly one of Twiml and Url is required")
+        if self.StatusCallbackEvent is not None:
+            if self.StatusCallback is None:
+                raise ValueError("StatusCallbackEvent needs StatusCallback, the URL to notify")
+            if len(set(self.StatusCallbackEvent)) != len(self.StatusCallbackEvent):
+                raise ValueError("StatusCallbackEvent names an event twice")
         return self
 
 
@@ -79,6 +104,16 @@ class GetCall(PayloadModel):
 
 
 class CallPlaced(VendorResult):
-    """What place_call returns: the SID cancel_call needs."""
+    """What place_call returns: the SID its undo needs, and the call's state then."""
 
-    sid: str = Field(pattern=r"^CA[0-9a-f]{32}$", description="Twilio Call SID.")
+    sid: str = Field(pattern=r"^CA[0-9a-fA-F]{32}$", description="Twilio Call SID.")
+    status: CallStatus | None = Field(
+        default=None, description="The call's status when Twilio answered (usually queued)."
+    )
+
+
+class CallState(VendorResult):
+    """A call as Twilio reports it (get_call, cancel_call)."""
+
+    sid: str = Field(pattern=r"^CA[0-9a-fA-F]{32}$", description="Twilio Call SID.")
+    status: CallStatus | None = Field(default=None, description="The call's status.")

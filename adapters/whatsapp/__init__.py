@@ -1,13 +1,11 @@
-"""The ``whatsapp`` connector: WhatsApp Business (Meta Cloud API).
-
-Its contract is declared; its adapter is not built yet, so it reports ``not_configured`` and
-refuses every call.
-"""
+"""The ``whatsapp`` connector: WhatsApp Business (Meta Cloud API)."""
 
 from gateway.plugin import ConnectorPlugin
 
+from .account import WhatsAppAccount
+from .adapter import WhatsAppAdapter
 from .metadata import METADATA
 
-PLUGIN = ConnectorPlugin(METADATA)
+PLUGIN = ConnectorPlugin(METADATA, WhatsAppAccount, WhatsAppAdapter)
 
 __all__ = ["PLUGIN"]

@@ -11,7 +11,14 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BeforeValidator, Field, StrictBool, model_validator
 
-from adapters.shared.payloads import E164Phone, HeaderText, HttpsUrl, PayloadModel, integral
+from adapters.shared.payloads import (
+    E164Phone,
+    HeaderText,
+    HttpsUrl,
+    PayloadModel,
+    VendorResult,
+    integral,
+)
 
 MAX_TEXT_BODY = 4096  # Cloud API limit of a text message body
 MAX_TEMPLATE_PARAMETER = 32768  # spec: TextParameter.text maxLength
@@ -235,3 +242,17 @@ class SendTemplate(PayloadModel):
 
     to: E164Phone = Field(description="The recipient's phone number in E.164 form.")
     template: Template = Field(description="The template and its parameter values.")
+
+
+class MessageSent(VendorResult):
+    """What a send returns: the id WhatsApp gave the message."""
+
+    message_id: str = Field(
+        min_length=1,
+        max_length=512,
+        description="The message's WhatsApp id (wamid.…), which delivery webhooks name.",
+    )
+    wa_id: str | None = Field(default=None, description="The recipient's WhatsApp id.")
+    message_status: str | None = Field(
+        default=None, description="Whether WhatsApp accepted the message (accepted, paused…)."
+    )

@@ -14,8 +14,11 @@ from pathlib import Path
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import execution_service_pb2 as epb
 from gateway.errors import VendorUnavailable
+from tests.adapters.whatsapp.fake_graph import fake_graph, graph_error
+from tests.integration.approved import approved
 from tests.integration.reasons.executions import lost_answer
 from tests.integration.reasons.observe import (
+    AGENT,
     OPERATOR,
     Observed,
     Scenario,
@@ -25,6 +28,8 @@ from tests.integration.reasons.observe import (
     faulty_rig,
     refused_rpc,
 )
+from tests.integration.whatsapp_rig import TEXT, whatsapp_gateway
+from tests.integration.whatsapp_rig import execute as whatsapp_request
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.fault_vendor import FaultVendor, large, slow, status
 
@@ -72,6 +77,21 @@ async def vendor_rejected(tmp_path: Path) -> Observed:
         replayed = await refused_rpc(gw.stub.Execute(faulty("create"), timeout=10), gw)
         assert (replayed.reason, replayed.metadata["replayed"]) == ("VENDOR_REJECTED", "true")
         assert len(vendor.requests) == 1
+        return seen
+
+
+async def messaging_window_closed(tmp_path: Path) -> Observed:
+    async with fake_graph() as graph, whatsapp_gateway(tmp_path, graph.url) as whatsapp:
+        graph.fail_next(400, graph_error(131047, "Re-engagement message", subcode=2494010))
+        request = await approved(whatsapp.gw, whatsapp_request("send_text", TEXT, "k1"))
+        seen = await refused_rpc(
+            whatsapp.gw.stub.Execute(request, metadata=AGENT, timeout=10), whatsapp.gw
+        )
+        assert seen.metadata["connector_key"] == "whatsapp"
+        assert seen.metadata["vendor_code"] == "131047"
+        assert seen.metadata["attempts"] == "1"
+        assert len(whatsapp.vendor.requests) == 1
+        assert graph.sent == 0
         return seen
 
 
@@ -232,6 +252,7 @@ async def shutting_down(tmp_path: Path) -> Observed:
 SCENARIOS: dict[str, Scenario] = {
     "VENDOR_AUTH_FAILED": vendor_auth_failed,
     "VENDOR_REJECTED": vendor_rejected,
+    "MESSAGING_WINDOW_CLOSED": messaging_window_closed,
     "VENDOR_UNAVAILABLE": vendor_unavailable,
     "VENDOR_RATE_LIMITED": vendor_rate_limited,
     "VENDOR_ERROR": vendor_error_,
