@@ -1,13 +1,12 @@
-"""The ``contract_intel`` connector: Contract Intelligence (DocuSign eSignature v2.1 + Navigator).
-
-Its contract is declared; its adapter is not built yet, so it reports ``not_configured`` and
-refuses every call.
-"""
+"""The ``contract_intel`` connector: Contract Intelligence, DocuSign eSignature v2.1 and
+Navigator."""
 
 from gateway.plugin import ConnectorPlugin
 
+from .account import ContractIntelAccount
+from .adapter import ContractIntelAdapter
 from .metadata import METADATA
 
-PLUGIN = ConnectorPlugin(METADATA)
+PLUGIN = ConnectorPlugin(METADATA, ContractIntelAccount, ContractIntelAdapter)
 
 __all__ = ["PLUGIN"]

@@ -25,7 +25,7 @@ METADATA = ConnectorMetadata(
     key="contract_intel",
     display_name="Contract Intelligence (DocuSign)",
     display_name_ar="ذكاء العقود (دوكيوساين)",
-    version="0.1.0",
+    version="1.0.0",
     # eSignature's envelope reference; Navigator's Agreements API is documented alongside it.
     contract_url="https://developers.docusign.com/docs/esign-rest-api/reference/envelopes/envelopes/",
     operations=(
@@ -41,7 +41,7 @@ METADATA = ConnectorMetadata(
         ),
         OperationSpec(
             name="get_envelope",
-            description="Read an envelope's status.",
+            description="Read an envelope's status and its dates (eSignature).",
             payload_model=GetEnvelope,
             policy_class=PolicyClass.A,
             idempotency=Idempotency.NONE,
@@ -62,8 +62,9 @@ METADATA = ConnectorMetadata(
         OperationSpec(
             name="send_envelope",
             description=(
-                "Send documents or a template for signature. Compensated by void_envelope, "
-                "which works until the envelope is completed."
+                "Send documents (or a server template) to signers at once (eSignature). "
+                "Compensated by void_envelope, which works until the envelope is completed; "
+                "an answer lost on the way is looked up at DocuSign by the envelope's marker."
             ),
             payload_model=SendEnvelope,
             policy_class=PolicyClass.B,
@@ -75,7 +76,7 @@ METADATA = ConnectorMetadata(
         ),
         OperationSpec(
             name="void_envelope",
-            description="Void a sent envelope that is not completed.",
+            description="Void a sent envelope that is not completed (eSignature).",
             payload_model=VoidEnvelope,
             policy_class=PolicyClass.B,
             idempotency=Idempotency.GATEWAY,
@@ -90,7 +91,8 @@ METADATA = ConnectorMetadata(
     timeout_ms=20_000,
     # DocuSign allows 3,000 calls an hour per account, at most 500 in 30 seconds.
     rate_limit=RateLimit(per_second=3000 / 3600, burst=500),
-    # DocuSign takes no idempotency key on envelope calls: the gateway replays the first result.
+    # DocuSign takes no idempotency key on envelope calls: the gateway replays the first result,
+    # and finds an envelope whose answer was lost by the marker it carries.
     idempotency=Idempotency.GATEWAY,
     # Contracts and signer identities are confidential business and personal data.
     data_classification=DataClassification.CONFIDENTIAL,

@@ -2,7 +2,8 @@
 
 Envelope fields follow eSignature REST v2.1 (``envelopeDefinition``, ``document``, ``signer``,
 ``carbonCopy``, ``signHere``, ``templateRole``; camelCase as DocuSign spells them, numeric ids as
-strings as DocuSign types them). ``void_envelope`` is the documented
+strings as DocuSign types them); the adapter adds ``status: "sent"`` and a hidden text custom
+field carrying the gateway's marker. ``void_envelope`` is the documented
 ``PUT …/envelopes/{envelopeId}`` with ``status: "voided"``. Agreement reads follow Navigator's
 Agreements API (``GET /v1/accounts/{accountId}/agreements[/{agreementId}]``). The account id
 and the OAuth credentials are configuration.
@@ -196,6 +197,9 @@ class ListAgreements(PayloadModel):
 
 
 class EnvelopeSent(VendorResult):
-    """What send_envelope returns: the id void_envelope needs."""
+    """What send_envelope returns: the id void_envelope needs, and the envelope's status."""
 
-    envelope_id: str = Field(min_length=1, max_length=200, description="DocuSign envelope id.")
+    envelope_id: str = Field(
+        pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="DocuSign's envelope id (a GUID), as DocuSign answered it.",
+    )

@@ -29,16 +29,11 @@ from adapters.plugins import PLUGINS
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.contract import ConnectorMetadata, PolicyClass
 from gateway.registry import Connector
-from tests.adapters.cal.examples import VALID as CAL_VALID
-from tests.adapters.salesforce.test_operations import VALID as SALESFORCE_VALID
-from tests.adapters.stripe.examples import VALID as STRIPE_VALID
-from tests.adapters.voice.test_operations import VALID as VOICE_VALID
-from tests.adapters.whatsapp.test_operations import VALID as WHATSAPP_VALID
+from tests.adapters.examples import VALID
 from tests.support.fake_adapter import FakeAdapter
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.rpc import refusal
 from tests.support.smtp_peers import SmtpPeer
-from tests.unit.test_declared_connectors import VALID
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -256,24 +251,10 @@ EXTRA: dict[tuple[str, str], list[dict[str, Any]]] = {
 # The vendor connectors run against a recording adapter with their contract.
 VENDORS: tuple[ConnectorMetadata, ...] = tuple(p.metadata for p in PLUGINS if p.key != EMAIL.key)
 CONNECTORS: tuple[ConnectorMetadata, ...] = (EMAIL.metadata, *VENDORS)
-ALL_VALID = {
-    **VALID,
-    **{
-        (key, operation): payload
-        for key, valid in (
-            ("cal", CAL_VALID),
-            ("salesforce", SALESFORCE_VALID),
-            ("stripe", STRIPE_VALID),
-            ("voice", VOICE_VALID),
-            ("whatsapp", WHATSAPP_VALID),
-        )
-        for operation, payload in valid.items()
-    },
-}
 
 
 def examples(meta: ConnectorMetadata, operation: str) -> list[dict[str, Any]]:
-    found = [ALL_VALID[(meta.key, operation)]] if (meta.key, operation) in ALL_VALID else []
+    found = [VALID[(meta.key, operation)]] if (meta.key, operation) in VALID else []
     return [copy.deepcopy(e) for e in (*found, *EXTRA.get((meta.key, operation), []))]
 
 
