@@ -49,6 +49,7 @@ GATEWAY_METADATA_KEYS = frozenset(
         "used_by_execution_id",
         "vendor_code",
         "vendor_status",
+        "why",
     }
 )
 # Kept only when they are tokens: a vendor chose them.

@@ -336,6 +336,10 @@ class VendorHttpClient:
                 raise_for_status=False,
                 trust_env=False,
             )
+            # aiohttp sends a GET, PUT or DELETE once more by itself when its connection
+            # drops: an attempt the gateway would not see (a void sent twice, an attempt
+            # count short by one). Every attempt is the retry policy's to make.
+            self._session._retry_connection = False
         return self._session
 
     async def close(self) -> None:

@@ -96,6 +96,9 @@ class AtMostOnce:
             scope=ref.scope,
         )
         fresh = False
+        # A re-send of a request whose first sending may have acted: a re-send that fails
+        # without reaching the vendor learns nothing, so the outcome stays unknown.
+        unknown_before = False
         while True:
             earlier = await self._keys.begin(
                 key=ref.key,
@@ -109,7 +112,8 @@ class AtMostOnce:
                 break
             if earlier.state is not RecordState.UNKNOWN:
                 return self._replayed(action, earlier)
-            if not _can_resend(operation, earlier):
+            resend = _can_resend(operation, earlier)
+            if not resend:
                 found = await self._reconcile(action, earlier)
                 if found is Lookup.UNASKED:
                     return self._replayed(action, earlier)
@@ -123,6 +127,7 @@ class AtMostOnce:
             # doing the same).
             if await self._keys.claim(earlier, unit):
                 execution = dataclasses.replace(execution, execution_id=earlier.execution_id)
+                unknown_before = resend
                 break
         if not action.compensates:
             facts.execution_id = execution.execution_id
@@ -156,10 +161,12 @@ class AtMostOnce:
                 log,
             )
         except GatewayError as error:
-            raise await to_the_end(self._settle_failure(call, execution, error, log)) from None
+            raise await to_the_end(
+                self._settle_failure(call, execution, error, log, unknown_before)
+            ) from None
         except BaseException:
             # Cancelled or broken mid-call: if the vendor may have been reached, nobody knows.
-            await to_the_end(self._abandon(call, execution, log))
+            await to_the_end(self._abandon(call, execution, log, unknown_before))
             raise
         else:
             response = action.respond(execution.execution_id, result, log.attempts)
@@ -275,12 +282,21 @@ class AtMostOnce:
         return replay(record, action.response_type)
 
     async def _settle_failure(
-        self, call: ActionCall, execution: NewExecution, error: GatewayError, log: AttemptLog
+        self,
+        call: ActionCall,
+        execution: NewExecution,
+        error: GatewayError,
+        log: AttemptLog,
+        unknown_before: bool,
     ) -> GatewayError:
-        """Stores a final failure once the vendor may have been contacted; otherwise frees the
-        key so the agent can send again with it once the cause is fixed."""
+        """Stores a final failure once the vendor may have been contacted (by this call, or
+        by the earlier sending this one repeats); otherwise frees the key so the agent can
+        send again with it once the cause is fixed."""
         call.facts.vendor_contacted = log.may_have_acted
-        if log.may_have_acted:
+        # A vendor that deduplicates by the key answers a rejection for the request itself,
+        # however often it was sent: that settles the earlier sending too.
+        learned_nothing = unknown_before and not isinstance(error, VendorRejected)
+        if log.may_have_acted or learned_nothing:
             final = (
                 error
                 if isinstance(error, OutcomeUnknown)
@@ -320,8 +336,10 @@ class AtMostOnce:
                 call.approval_id, execution.tenant, execution.execution_id, call.audit.unit
             )
 
-    async def _abandon(self, call: ActionCall, execution: NewExecution, log: AttemptLog) -> None:
-        if call.facts.vendor_contacted:
+    async def _abandon(
+        self, call: ActionCall, execution: NewExecution, log: AttemptLog, unknown_before: bool
+    ) -> None:
+        if call.facts.vendor_contacted or unknown_before:
             unknown = OutcomeUnknown("the call was abandoned while the vendor was handling it")
             # The log counts finished attempts; the one cut off was started all the same.
             attempts = max(log.attempts, call.facts.attempts)

@@ -18,6 +18,7 @@ import pytest
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.registry import Connector
+from gateway.store.ledger import ExecutionStatus
 from tests.support.fault_vendor import (
     FaultVendor,
     fault_vendor,
@@ -170,6 +171,46 @@ async def test_unknown_outcome_is_reconciled_with_a_deduplicating_vendor(rig: Ri
         ("execution_succeeded", "succeeded", ""),
         ("execution_replayed", "succeeded", ""),
     ]
+
+
+async def test_a_resend_that_never_reaches_the_vendor_leaves_the_outcome_unknown(
+    tmp_path: Path,
+) -> None:
+    async for rig in rig_for(tmp_path, breaker_failure_threshold=10):
+        await resend_learns_nothing(rig)
+
+
+async def resend_learns_nothing(rig: Rig) -> None:
+    rig.vendor.script(status(500))
+    first = refused(await rig.call("charge"), *UNKNOWN)
+    execution_id = first.metadata["execution_id"]
+    # The repeat is sent again under the same key, and the vendor turns every attempt away
+    # before acting: that says nothing of the first sending, which may have charged.
+    rig.vendor.script(*(status(503) for _ in range(4)))
+    again = refused(await rig.call("charge"), *UNKNOWN)
+    assert again.metadata["execution_id"] == execution_id
+    assert again.metadata["cause"] == "VENDOR_UNAVAILABLE"
+    unknown = await rig.gw.gateway.ledger.executions("default", ExecutionStatus.UNKNOWN, 10)
+    assert [e.execution_id for e in unknown] == [execution_id]
+    # Once the vendor answers, the same key learns the real outcome, under the same execution.
+    result = await rig.call("charge")
+    assert isinstance(result, pb.ExecuteResponse)
+    assert result.execution_id == execution_id
+    keys = {r.headers["idempotency-key"] for r in rig.vendor.requests}
+    assert len(rig.vendor.requests) == 6
+    assert len(keys) == 1
+
+
+async def test_a_resend_the_vendor_rejects_settles_as_failed(rig: Rig) -> None:
+    rig.vendor.script(status(500))
+    first = refused(await rig.call("charge"), *UNKNOWN)
+    rig.vendor.script(status(400, {"error": {"code": "amount_too_small"}}))
+    rejected = refused(
+        await rig.call("charge"), grpc.StatusCode.FAILED_PRECONDITION, "VENDOR_REJECTED"
+    )
+    assert rejected.metadata["vendor_code"] == "amount_too_small"
+    failed = await rig.gw.gateway.ledger.executions("default", ExecutionStatus.FAILED, 10)
+    assert [e.execution_id for e in failed] == [first.metadata["execution_id"]]
 
 
 async def test_unknown_outcome_without_vendor_key_stays_for_operators(rig: Rig) -> None:
