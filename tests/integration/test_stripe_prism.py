@@ -23,9 +23,9 @@ from google.protobuf import json_format
 from adapters.stripe import PLUGIN
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import execution_service_pb2 as epb
-from tests.adapters.stripe.prefer import PreferProxy
 from tests.integration.reasons.observe import refused_rpc
 from tests.integration.stripe_rig import StripeGateway, request, stripe_gateway
+from tests.support.prefer_proxy import PreferProxy
 from tests.support.prism import PrismServers
 
 pytestmark = pytest.mark.timeout(180)

@@ -26,10 +26,21 @@ _NOT_FORWARDED = frozenset(
 @dataclass
 class PreferProxy:
     upstream: str
-    prefer: str = ""  # e.g. "code=429"; empty: forward unchanged
+    prefer: str | None = None  # e.g. "code=429"; None or empty: forward unchanged
     url: str = ""
     _runner: web.BaseRunner[Any] | None = None
     _client: aiohttp.ClientSession | None = None
+
+    @property
+    def code(self) -> int | None:
+        """The status Prism is asked for; None: its own choice."""
+        if self.prefer and self.prefer.startswith("code="):
+            return int(self.prefer.removeprefix("code="))
+        return None
+
+    @code.setter
+    def code(self, status: int | None) -> None:
+        self.prefer = None if status is None else f"code={status}"
 
     async def __aenter__(self) -> PreferProxy:
         self._client = aiohttp.ClientSession(

@@ -13,9 +13,9 @@ from typing import Any
 from connectorgateway.v1 import approval_service_pb2 as apb
 from connectorgateway.v1 import connector_service_pb2 as pb
 from tests.adapters.cal.fake_cal import API_KEY
-from tests.adapters.cal.prefer import Preferring, preferring
 from tests.integration.reasons.observe import AGENT, OPERATOR, Observed, approvals, refused_rpc
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
+from tests.support.prefer_proxy import PreferProxy
 from tests.support.prism import PrismServers
 from tests.support.vendor_recorder import VendorRecorder
 from tests.support.vendor_schema import VendorSchema
@@ -39,7 +39,7 @@ def execute(operation: str, payload: dict[str, Any], key: str = "") -> pb.Execut
 class CalRig:
     gw: RunningGateway
     vendor: VendorRecorder
-    prefer: Preferring | None = None
+    prefer: PreferProxy | None = None
 
     async def refused(self, request: pb.ExecuteRequest) -> Observed:
         return await refused_rpc(self.gw.stub.Execute(request, metadata=AGENT, timeout=20), self.gw)
@@ -108,7 +108,7 @@ def _settings(tmp_path: Path, base_url: str, **overrides: Any) -> Any:
 async def prism_rig(tmp_path: Path, prism: PrismServers, **settings: Any) -> AsyncIterator[CalRig]:
     """The gateway in front of Prism serving Cal.com's description."""
     async with (
-        preferring(prism.url(CAL_PRISM)) as prefer,
+        PreferProxy(prism.url(CAL_PRISM)) as prefer,
         VendorRecorder(prefer.url) as vendor,
         running_gateway(_settings(tmp_path, vendor.url, **settings)) as gw,
     ):
