@@ -22,6 +22,7 @@ import hmac
 import logging
 import secrets
 import warnings
+import weakref
 from collections import deque
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -89,7 +90,8 @@ class EmailSandbox:
         self._passwords: dict[str, str] = {}
         self._received: dict[str, deque[dict[str, Any]]] = {}
         self._server: asyncio.Server | None = None
-        self._sessions: set[SMTP] = set()
+        # The open connections, to drop at stop; a closed one leaves with its protocol.
+        self._sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
         self.port = 0
 
     async def start(self) -> None:
@@ -136,7 +138,7 @@ class EmailSandbox:
         if self._server is None:
             return
         self._server.close()
-        for smtp in self._sessions:
+        for smtp in list(self._sessions):
             if smtp.transport is not None:
                 smtp.transport.close()
         self._sessions.clear()

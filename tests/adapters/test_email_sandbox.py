@@ -3,6 +3,7 @@ under that tenant alone, and the configured fault fails the step it names."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from adapters.email.sandbox import FROM_ADDRESS, MAX_BODY_CHARS, EmailSandbox, a
 from gateway.contract import AttemptContext, VendorContact
 from gateway.errors import GatewayError, OutcomeUnknown, VendorAuthFailed
 from gateway.sandbox import MAX_RECEIVED, SandboxFault
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -240,3 +242,15 @@ async def test_once_stopped_it_takes_no_message(sandbox: EmailSandbox) -> None:
         await adapter.shutdown()
     assert caught.value.reason == "VENDOR_UNAVAILABLE"
     assert caught.value.metadata["phase"] == "connect"
+
+
+async def test_it_lets_go_of_the_connections_the_adapter_closed(sandbox: EmailSandbox) -> None:
+    for _ in range(3):
+        await send(sandbox, "acme", payload())
+
+    def none_held() -> bool:
+        gc.collect()
+        return len(sandbox._sessions) == 0
+
+    assert await wait_until(none_held, timeout_s=5, what="the closed connections let go")
+    assert len(sandbox.received("acme")) == 3
