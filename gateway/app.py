@@ -23,11 +23,13 @@ from adapters.plugins import PLUGINS
 from connectorgateway.v1 import approval_service_pb2_grpc as apb_grpc
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from connectorgateway.v1 import execution_service_pb2_grpc as epb_grpc
+from connectorgateway.v1 import sandbox_service_pb2_grpc as spb_grpc
 from gateway.anchor_key import load_anchor_key
 from gateway.api.approval_service import ApprovalServicer
 from gateway.api.connector_service import ConnectorServicer
 from gateway.api.execution_service import ExecutionServicer
 from gateway.api.grpc import GovernanceInterceptor
+from gateway.api.sandbox_service import SandboxServicer
 from gateway.approvals.gate import ApprovalGate
 from gateway.approvals.model import ApprovalClocks
 from gateway.approvals.store import ApprovalStore
@@ -65,6 +67,7 @@ from gateway.reliability.guards import Guards
 from gateway.reliability.idempotency import IdempotencyKeys
 from gateway.reliability.retry import RetryEngine, RetryTuning
 from gateway.reliability.stopping import Stopping
+from gateway.sandboxes import Sandboxes
 from gateway.settings import Settings
 from gateway.store import sqlite
 from gateway.store.ledger import Ledger
@@ -139,6 +142,7 @@ class Gateway:
         self.http: HttpServer | None = None
         self.registry: Registry | None = None
         self.audit: AuditWriter | None = None
+        self.sandboxes = Sandboxes()
 
     async def start(self) -> None:
         s = self.settings
@@ -223,19 +227,19 @@ class Gateway:
             max_pending_per_caller=s.approvals.max_pending_per_caller,
         )
 
-        self.health = HealthTracker(
-            SyncStateStore(self.database),
-            failures_for_error=s.health.consecutive_failures_for_error,
-        )
-        self._closers.append(("health state", self.health.flush))
-        self.metrics = MetricsRegistry()
-
-        connectors = self._connectors or build_connectors(s, self._plugins)
+        connectors = await self._connectors_to_serve(authorization.tenants)
         self.registry = Registry(
             connectors,
             policy_overrides=s.policy.overrides,
             allow_loosening=s.policy.allow_loosening,
         )
+        self.health = HealthTracker(
+            SyncStateStore(self.database),
+            failures_for_error=s.health.consecutive_failures_for_error,
+            unsaved=[(t, c.key) for c in connectors for t in c.sandboxed],
+        )
+        self._closers.append(("health state", self.health.flush))
+        self.metrics = MetricsRegistry()
         for connector in connectors:
             for tenant, adapter in connector.all_adapters():
                 await adapter.initialize()
@@ -289,10 +293,12 @@ class Gateway:
         approval_servicer = ApprovalServicer(
             self.approvals, watch_recheck_s=s.approvals.expiry_sweep_s, clock=self.clocks.wall
         )
+        sandbox_servicer = SandboxServicer(self.registry, self.sandboxes)
         # The governance chain hands each method the admitted call in place of the request.
         pb_grpc.add_ConnectorServiceServicer_to_server(connector_servicer, server)  # type: ignore[arg-type]
         epb_grpc.add_ExecutionServiceServicer_to_server(execution_servicer, server)  # type: ignore[arg-type]
         apb_grpc.add_ApprovalServiceServicer_to_server(approval_servicer, server)  # type: ignore[arg-type]
+        spb_grpc.add_SandboxServiceServicer_to_server(sandbox_servicer, server)  # type: ignore[arg-type]
         health_pb2_grpc.add_HealthServicer_to_server(self._health_servicer, server)
         reflection.enable_server_reflection(
             (*GOVERNED_SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME),
@@ -343,6 +349,19 @@ class Gateway:
             "connector gateway serving gRPC on %s and HTTP on %s",
             bound_address(s.grpc_address, self.grpc_port),
             bound_address(s.http_address, self.http_port),
+        )
+
+    async def _connectors_to_serve(self, tenants: Sequence[str]) -> list[Connector]:
+        """The connectors given (fakes), else the plugins': for the tenants of the settings
+        and of the authorization policy, each acting with its own account or, without one,
+        at the vendor's sandbox when one runs."""
+        if self._connectors:
+            return self._connectors
+        # Stopped after the adapters acting at them (those close later in start order).
+        self._closers.append(("sandboxes", self.sandboxes.stop))
+        await self.sandboxes.start(self._plugins, self.settings, tenants)
+        return build_connectors(
+            self.settings, self._plugins, tenants=tenants, sandboxes=self.sandboxes.running
         )
 
     async def _probe_all(self) -> None:

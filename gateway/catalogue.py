@@ -14,7 +14,7 @@ from typing import Any
 from adapters.plugins import PLUGINS
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.descriptors import descriptor
-from gateway.plugin import ConnectorPlugin
+from gateway.plugin import DEFAULT_TENANT, ConnectorPlugin
 from gateway.registry import Connector, Registry
 from gateway.unconfigured import UnconfiguredAdapter
 
@@ -25,9 +25,15 @@ END = "<!-- end of connector catalogue -->"
 def declared_descriptors(
     plugins: Sequence[ConnectorPlugin[Any]] = PLUGINS,
 ) -> list[pb.ConnectorDescriptor]:
-    """Each connector's descriptor as its plugin declares it, with no account configured."""
+    """Each connector's descriptor as its plugin declares it, with no account configured: a
+    connector with a sandbox is sandboxed, as on embedded defaults."""
     connectors = [
-        Connector(UnconfiguredAdapter(p.metadata), registered=p.build is not None) for p in plugins
+        Connector(
+            UnconfiguredAdapter(p.metadata),
+            registered=p.build is not None,
+            sandboxed=frozenset({DEFAULT_TENANT} if p.sandbox is not None else ()),
+        )
+        for p in plugins
     ]
     registry = Registry(connectors)
     return [descriptor(c, registry, "default") for c in connectors]
@@ -48,7 +54,7 @@ def _row(d: pb.ConnectorDescriptor) -> str:
     operations = "<br>".join(_operation(op) for op in d.operations)
     classification = _enum(d.data_classification, pb.DataClassification, "DATA_CLASSIFICATION_")
     retries = d.retry_policy.max_retries
-    state = "adapter" if d.registered else "declared only"
+    state = ("adapter" if d.registered else "declared only") + (", sandbox" if d.sandbox else "")
     return (
         f"| `{d.key}` | {d.display_name}<br>{d.display_name_ar} | {d.version} | {state} "
         f"| {operations} | {classification} | {d.timeout_ms} ms, {retries} retries "

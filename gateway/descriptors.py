@@ -80,6 +80,7 @@ def descriptor(connector: Connector, registry: Registry, tenant: str) -> pb.Conn
         configured=connector.configured_for(tenant),
         rate_limit_per_second=meta.rate_limit.per_second,
         rate_limit_burst=meta.rate_limit.burst,
+        sandbox=connector.sandboxed_for(tenant),
     )
 
 
@@ -117,6 +118,7 @@ def health_entry(
         last_error=state.last_error if state else "",
         registered=connector.registered,
         circuit_state=_CIRCUIT[circuit],
+        sandbox=connector.sandboxed_for(tenant),
     )
     if state and state.last_success_at:
         entry.last_success_at.CopyFrom(_timestamp(state.last_success_at))

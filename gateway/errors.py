@@ -139,6 +139,22 @@ class NotConfigured(GatewayError):
         )
 
 
+class NotSandboxed(GatewayError):
+    """What a sandbox received is asked of a connector that acts at its real vendor (or is
+    not configured) for the caller's tenant: there is no sandbox to show."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "NOT_SANDBOXED"
+
+    @classmethod
+    def for_tenant(cls, connector_key: str) -> NotSandboxed:
+        return cls(
+            f"connector {connector_key!r} does not run against a sandbox for your tenant: it "
+            "acts at its vendor with the tenant's own account, or is not configured",
+            metadata={"connector_key": connector_key},
+        )
+
+
 class ExecutionNotSucceeded(GatewayError):
     code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "EXECUTION_NOT_SUCCEEDED"

@@ -5,6 +5,10 @@ when the status or the last error changes (what the board must show), otherwise 
 success or attempt time) by ``flush``, which the gateway runs every second and on shutdown.
 So a healthy connector costs no database write per call.
 
+A connector acting at its vendor's sandbox for a tenant keeps that state in memory only: it
+lasts as long as the sandbox, and the board never shows a sandbox's results for the vendor
+once the tenant's account is configured (nor the vendor's for the sandbox).
+
 The last error shown on the board (to every caller of the tenant, and to anyone when open
 board reads are on) is built only from the error's reason, the phase and the vendor's status
 and code, never from a message: a vendor's words can quote the request.
@@ -13,7 +17,7 @@ and code, never from a message: a vendor's words can quote the request.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from gateway.clock import utc_now
@@ -48,22 +52,28 @@ class HealthTracker:
         *,
         failures_for_error: int = 1,
         clock: Callable[[], datetime] = utc_now,
+        unsaved: Collection[Key] = (),
     ) -> None:
         self._store = store
         self._failures_for_error = failures_for_error
         self._clock = clock
         self._states: dict[Key, SyncState | None] = {}
         self._dirty: set[Key] = set()
+        self._unsaved = frozenset(unsaved)  # sandboxed (tenant, connector): memory only
 
     async def get(self, tenant: str, key: str) -> SyncState | None:
-        if (tenant, key) not in self._states:
-            self._states[(tenant, key)] = await self._store.get(tenant, key)
-        return self._states[(tenant, key)]
+        where = (tenant, key)
+        if where not in self._states:
+            saved = None if where in self._unsaved else await self._store.get(tenant, key)
+            self._states[where] = saved
+        return self._states[where]
 
     async def _update(self, state: SyncState) -> None:
         where = (state.tenant, state.connector_key)
         previous = self._states.get(where)
         self._states[where] = state
+        if where in self._unsaved:
+            return
         if (
             previous is None
             or previous.status is not state.status

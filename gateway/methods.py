@@ -13,7 +13,8 @@ from dataclasses import dataclass
 CONNECTOR_SERVICE = "connectorgateway.v1.ConnectorService"
 APPROVAL_SERVICE = "connectorgateway.v1.ApprovalService"
 EXECUTION_SERVICE = "connectorgateway.v1.ExecutionService"
-GOVERNED_SERVICES = (CONNECTOR_SERVICE, APPROVAL_SERVICE, EXECUTION_SERVICE)
+SANDBOX_SERVICE = "connectorgateway.v1.SandboxService"
+GOVERNED_SERVICES = (CONNECTOR_SERVICE, APPROVAL_SERVICE, EXECUTION_SERVICE, SANDBOX_SERVICE)
 HTTP_SERVICE = "connectorgateway.v1.Http"  # what only the HTTP side offers
 
 
@@ -115,6 +116,8 @@ RECONCILE_EXECUTION = MethodRule(
     audited=True,
     events=AuditEvents(succeeded="outcome_reconciled"),
 )
+# What a vendor's sandbox received for the tenant: its operators' development tool.
+SHOW_SANDBOX = MethodRule(SANDBOX_SERVICE, "ShowSandbox", Subject.CONNECTOR, operator_only=True)
 # A browser's token for changes over HTTP (CSRF), bound to the caller who fetched it.
 CSRF_TOKEN = MethodRule(HTTP_SERVICE, "CsrfToken", Subject.NOTHING)
 
@@ -136,5 +139,6 @@ RULES: dict[str, MethodRule] = {
         GET_EXECUTION,
         RESOLVE_EXECUTION,
         RECONCILE_EXECUTION,
+        SHOW_SANDBOX,
     )
 }  # the gRPC methods by full name

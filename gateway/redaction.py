@@ -41,6 +41,7 @@ GATEWAY_METADATA_KEYS = frozenset(
         "replayed",
         "resolution",
         "retries_stopped",
+        "sandbox",
         "size_bytes",
         "status",
         "timed_out",

@@ -20,12 +20,14 @@ class Connector:
     ``tenants`` maps a tenant to the adapter holding that tenant's own vendor account, so one
     tenant's call can never act with another's; a tenant missing from it is not configured.
     Without ``tenants`` the one adapter serves every tenant (fakes in tests, and connectors
-    whose adapter is not built).
+    whose adapter is not built). ``sandboxed`` names the tenants whose adapter acts at the
+    vendor's sandbox rather than at the vendor (``gateway.sandbox``).
     """
 
     adapter: Adapter  # declares the contract; serves every tenant when ``tenants`` is None
     registered: bool  # False for declared connectors whose adapter is not built
     tenants: Mapping[str, Adapter] | None = field(default=None)
+    sandboxed: frozenset[str] = frozenset()
 
     def adapter_for(self, tenant: str) -> Adapter | None:
         if self.tenants is None:
@@ -35,6 +37,10 @@ class Connector:
     def configured_for(self, tenant: str) -> bool:
         adapter = self.adapter_for(tenant)
         return self.registered and adapter is not None and adapter.configured
+
+    def sandboxed_for(self, tenant: str) -> bool:
+        """Whether the tenant's calls reach the vendor's sandbox, not the vendor."""
+        return tenant in self.sandboxed
 
     def all_adapters(self) -> Iterator[tuple[str, Adapter]]:
         """Every adapter with the tenant it serves ('*' for a shared one)."""

@@ -23,6 +23,7 @@ from pydantic_settings import (
 from adapters.plugins import PLUGINS
 from gateway.auth.settings import AuthSettings
 from gateway.contract import PolicyClass
+from gateway.sandbox import SandboxFault
 
 if TYPE_CHECKING:
     from gateway.plugin import ConnectorPlugin
@@ -115,6 +116,15 @@ class HealthSettings(Section):
     probe_interval_s: float = Field(default=60.0, ge=0)  # 0: no live probes
 
 
+class SandboxSettings(Section):
+    """The vendors' sandboxes: a connector acts at its vendor's sandbox for a tenant without a
+    vendor account of its own. Enforced mode runs none unless ``allow_in_enforced_mode``."""
+
+    allow_in_enforced_mode: bool = False
+    # By connector key: make that connector's sandbox fail on purpose (gateway.sandbox).
+    fail: dict[str, SandboxFault] = Field(default_factory=dict)
+
+
 class HttpSettings(BaseModel):
     """The HTTP side: the host names it answers to, development sign-in sessions, and bounds
     on connections and requests (aiohttp has no header timeout or connection cap of its own).
@@ -162,6 +172,7 @@ class CoreSettings(BaseSettings):
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     # Each tenant's own accounts and quotas. The default tenant's accounts are the top-level
     # ones (email, ...), unless an entry for "default" names its own.
     tenants: dict[str, TenantSettings] = Field(default_factory=dict)

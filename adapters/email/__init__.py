@@ -5,7 +5,8 @@ from gateway.plugin import ConnectorPlugin
 from .account import EmailAccount
 from .adapter import EmailAdapter
 from .metadata import EMAIL_METADATA
+from .sandbox import EmailSandbox
 
-PLUGIN = ConnectorPlugin(EMAIL_METADATA, EmailAccount, EmailAdapter)
+PLUGIN = ConnectorPlugin(EMAIL_METADATA, EmailAccount, EmailAdapter, EmailSandbox)
 
 __all__ = ["PLUGIN"]

@@ -143,7 +143,7 @@ class HealthResponse(_message.Message):
     def __init__(self, connectors: _Optional[_Iterable[_Union[ConnectorHealth, _Mapping]]] = ...) -> None: ...
 
 class ConnectorHealth(_message.Message):
-    __slots__ = ("connector_key", "display_name", "display_name_ar", "status", "last_success_at", "last_attempt_at", "last_error", "registered", "circuit_state")
+    __slots__ = ("connector_key", "display_name", "display_name_ar", "status", "last_success_at", "last_attempt_at", "last_error", "registered", "circuit_state", "sandbox")
     CONNECTOR_KEY_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_AR_FIELD_NUMBER: _ClassVar[int]
@@ -153,6 +153,7 @@ class ConnectorHealth(_message.Message):
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     REGISTERED_FIELD_NUMBER: _ClassVar[int]
     CIRCUIT_STATE_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_FIELD_NUMBER: _ClassVar[int]
     connector_key: str
     display_name: str
     display_name_ar: str
@@ -162,7 +163,8 @@ class ConnectorHealth(_message.Message):
     last_error: str
     registered: bool
     circuit_state: CircuitState
-    def __init__(self, connector_key: _Optional[str] = ..., display_name: _Optional[str] = ..., display_name_ar: _Optional[str] = ..., status: _Optional[_Union[ConnectorStatus, str]] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., registered: _Optional[bool] = ..., circuit_state: _Optional[_Union[CircuitState, str]] = ...) -> None: ...
+    sandbox: bool
+    def __init__(self, connector_key: _Optional[str] = ..., display_name: _Optional[str] = ..., display_name_ar: _Optional[str] = ..., status: _Optional[_Union[ConnectorStatus, str]] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., registered: _Optional[bool] = ..., circuit_state: _Optional[_Union[CircuitState, str]] = ..., sandbox: _Optional[bool] = ...) -> None: ...
 
 class MetricsRequest(_message.Message):
     __slots__ = ("connector_key",)
@@ -177,7 +179,7 @@ class MetricsResponse(_message.Message):
     def __init__(self, connectors: _Optional[_Iterable[_Union[ConnectorMetrics, _Mapping]]] = ...) -> None: ...
 
 class ConnectorMetrics(_message.Message):
-    __slots__ = ("connector_key", "calls", "successes", "failures_by_code", "retries", "timeouts", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "circuit_state")
+    __slots__ = ("connector_key", "calls", "successes", "failures_by_code", "retries", "timeouts", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "circuit_state", "sandbox")
     class FailuresByCodeEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -195,6 +197,7 @@ class ConnectorMetrics(_message.Message):
     LATENCY_P95_MS_FIELD_NUMBER: _ClassVar[int]
     LATENCY_P99_MS_FIELD_NUMBER: _ClassVar[int]
     CIRCUIT_STATE_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_FIELD_NUMBER: _ClassVar[int]
     connector_key: str
     calls: int
     successes: int
@@ -205,7 +208,8 @@ class ConnectorMetrics(_message.Message):
     latency_p95_ms: float
     latency_p99_ms: float
     circuit_state: CircuitState
-    def __init__(self, connector_key: _Optional[str] = ..., calls: _Optional[int] = ..., successes: _Optional[int] = ..., failures_by_code: _Optional[_Mapping[str, int]] = ..., retries: _Optional[int] = ..., timeouts: _Optional[int] = ..., latency_p50_ms: _Optional[float] = ..., latency_p95_ms: _Optional[float] = ..., latency_p99_ms: _Optional[float] = ..., circuit_state: _Optional[_Union[CircuitState, str]] = ...) -> None: ...
+    sandbox: bool
+    def __init__(self, connector_key: _Optional[str] = ..., calls: _Optional[int] = ..., successes: _Optional[int] = ..., failures_by_code: _Optional[_Mapping[str, int]] = ..., retries: _Optional[int] = ..., timeouts: _Optional[int] = ..., latency_p50_ms: _Optional[float] = ..., latency_p95_ms: _Optional[float] = ..., latency_p99_ms: _Optional[float] = ..., circuit_state: _Optional[_Union[CircuitState, str]] = ..., sandbox: _Optional[bool] = ...) -> None: ...
 
 class ListConnectorsRequest(_message.Message):
     __slots__ = ()
@@ -262,7 +266,7 @@ class OperationDescriptor(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., policy_class: _Optional[_Union[PolicyClass, str]] = ..., idempotency: _Optional[_Union[Idempotency, str]] = ..., read_only: _Optional[bool] = ..., payload_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., compensation: _Optional[str] = ..., success_event: _Optional[str] = ..., failure_event: _Optional[str] = ..., result_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ConnectorDescriptor(_message.Message):
-    __slots__ = ("key", "display_name", "display_name_ar", "version", "contract_url", "retry_policy", "timeout_ms", "idempotency", "data_classification", "audit_event_types", "operations", "registered", "configured", "rate_limit_per_second", "rate_limit_burst")
+    __slots__ = ("key", "display_name", "display_name_ar", "version", "contract_url", "retry_policy", "timeout_ms", "idempotency", "data_classification", "audit_event_types", "operations", "registered", "configured", "rate_limit_per_second", "rate_limit_burst", "sandbox")
     KEY_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_AR_FIELD_NUMBER: _ClassVar[int]
@@ -278,6 +282,7 @@ class ConnectorDescriptor(_message.Message):
     CONFIGURED_FIELD_NUMBER: _ClassVar[int]
     RATE_LIMIT_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
     RATE_LIMIT_BURST_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_FIELD_NUMBER: _ClassVar[int]
     key: str
     display_name: str
     display_name_ar: str
@@ -293,4 +298,5 @@ class ConnectorDescriptor(_message.Message):
     configured: bool
     rate_limit_per_second: float
     rate_limit_burst: int
-    def __init__(self, key: _Optional[str] = ..., display_name: _Optional[str] = ..., display_name_ar: _Optional[str] = ..., version: _Optional[str] = ..., contract_url: _Optional[str] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., timeout_ms: _Optional[int] = ..., idempotency: _Optional[_Union[Idempotency, str]] = ..., data_classification: _Optional[_Union[DataClassification, str]] = ..., audit_event_types: _Optional[_Iterable[str]] = ..., operations: _Optional[_Iterable[_Union[OperationDescriptor, _Mapping]]] = ..., registered: _Optional[bool] = ..., configured: _Optional[bool] = ..., rate_limit_per_second: _Optional[float] = ..., rate_limit_burst: _Optional[int] = ...) -> None: ...
+    sandbox: bool
+    def __init__(self, key: _Optional[str] = ..., display_name: _Optional[str] = ..., display_name_ar: _Optional[str] = ..., version: _Optional[str] = ..., contract_url: _Optional[str] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., timeout_ms: _Optional[int] = ..., idempotency: _Optional[_Union[Idempotency, str]] = ..., data_classification: _Optional[_Union[DataClassification, str]] = ..., audit_event_types: _Optional[_Iterable[str]] = ..., operations: _Optional[_Iterable[_Union[OperationDescriptor, _Mapping]]] = ..., registered: _Optional[bool] = ..., configured: _Optional[bool] = ..., rate_limit_per_second: _Optional[float] = ..., rate_limit_burst: _Optional[int] = ..., sandbox: _Optional[bool] = ...) -> None: ...

@@ -172,6 +172,7 @@ class ConnectorServicer:
                     latency_p95_ms=c.percentile(95),
                     latency_p99_ms=c.percentile(99),
                     circuit_state=circuit_state(breaker.state),
+                    sandbox=connector.sandboxed_for(call.tenant),
                 )
             )
         return pb.MetricsResponse(connectors=entries)

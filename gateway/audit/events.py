@@ -28,6 +28,12 @@ SWEEP_CALLER = "gateway"  # the caller of rows the gateway writes of its own acc
 
 # The data classification of a connector by its key ("" before one is resolved).
 Classify = Callable[[str], DataClassification]
+# Whether a tenant's calls of a connector (by key) reach the vendor's sandbox.
+Sandboxed = Callable[[str, str], bool]
+
+
+def never(_tenant: str, _key: str) -> bool:
+    return False
 
 
 def confidential(_: str) -> DataClassification:
@@ -44,11 +50,14 @@ def call_event(
     status_code: str = "OK",
     reason: str = "",
     classify: Classify = confidential,
+    sandboxed: Sandboxed = never,
 ) -> AuditEvent:
     """A row of a governed call, from what the layers learned of it. ``detail`` (the
     approval, an operator's resolution, the error's metadata) is redacted by the connector's
-    data classification, whatever redaction the error already had."""
+    data classification, whatever redaction the error already had; it says ``sandbox:
+    true`` when the tenant's calls of the connector reach its vendor's sandbox."""
     facts = call.facts
+    sandbox = bool(facts.connector_key) and sandboxed(facts.tenant, facts.connector_key)
     return AuditEvent(
         event_type=event_type,
         outcome=outcome,
@@ -71,6 +80,7 @@ def call_event(
                 **({"approval_id": facts.approval_id} if facts.approval_id else {}),
                 **({"resolution": facts.resolution} if facts.resolution else {}),
                 **(_storable(error.metadata) if error else {}),
+                **({"sandbox": "true"} if sandbox else {}),
             },
             classify(facts.connector_key),
         ),

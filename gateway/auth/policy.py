@@ -165,6 +165,11 @@ class AuthorizationPolicy:
     def callers(self) -> tuple[str, ...]:
         return tuple(self._rules)
 
+    @property
+    def tenants(self) -> tuple[str, ...]:
+        """Every tenant some caller belongs to, sorted."""
+        return tuple(sorted({rule.tenant for rule in self._rules.values()}))
+
     def rule(self, caller: str) -> CallerRule | None:
         return self._rules.get(caller)
 

@@ -21,6 +21,7 @@ from gateway.cli import (
     executions,
     health,
     login_url,
+    sandbox,
     serve,
 )
 from gateway.cli.command import AddCommands, handler_of
@@ -36,6 +37,7 @@ GROUPS: tuple[AddCommands, ...] = (
     audit.add_commands,
     approvals.add_commands,
     executions.add_commands,
+    sandbox.add_commands,
 )
 
 

@@ -11,7 +11,7 @@ from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from gateway.catalogue import catalogue, declared_descriptors, replaced
 from gateway.cli.command import Commands, set_handler
 from gateway.cli.connection import Gateway, client_command
-from gateway.cli.output import message_dict, print_json, table
+from gateway.cli.output import message_dict, print_json, table, vendor
 from gateway.settings import Settings
 
 
@@ -48,11 +48,13 @@ async def _list(gateway: Gateway, args: argparse.Namespace) -> int:
             c.display_name_ar,
             c.version,
             "yes" if c.configured else "no",
+            vendor(configured=c.configured, sandbox=c.sandbox),
             ", ".join(o.name for o in c.operations),
         ]
         for c in listed.connectors
     ]
-    print(table(rows, ["KEY", "NAME", "NAME (AR)", "VERSION", "CONFIGURED", "OPERATIONS"]))
+    headers = ["KEY", "NAME", "NAME (AR)", "VERSION", "CONFIGURED", "VENDOR", "OPERATIONS"]
+    print(table(rows, headers))
     return 0
 
 

@@ -8,7 +8,7 @@ from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from gateway.cli.command import Commands, set_handler
 from gateway.cli.connection import Gateway, client_command
-from gateway.cli.output import message_dict, print_json, table
+from gateway.cli.output import message_dict, print_json, table, vendor
 
 
 def add_commands(commands: Commands) -> None:
@@ -31,11 +31,13 @@ async def _health(gateway: Gateway, args: argparse.Namespace) -> int:
         [
             h.connector_key,
             pb.ConnectorStatus.Name(h.status).removeprefix("CONNECTOR_STATUS_").lower(),
+            vendor(configured=h.status != pb.CONNECTOR_STATUS_NOT_CONFIGURED, sandbox=h.sandbox),
             h.last_success_at.ToJsonString() if h.HasField("last_success_at") else "-",
             h.last_attempt_at.ToJsonString() if h.HasField("last_attempt_at") else "-",
             h.last_error or "-",
         ]
         for h in reply.connectors
     ]
-    print(table(rows, ["CONNECTOR", "STATUS", "LAST SUCCESS", "LAST ATTEMPT", "LAST ERROR"]))
+    headers = ["CONNECTOR", "STATUS", "VENDOR", "LAST SUCCESS", "LAST ATTEMPT", "LAST ERROR"]
+    print(table(rows, headers))
     return 0

@@ -26,6 +26,14 @@ def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     return "\n".join([join(headers), join(["-" * w for w in widths]), *map(join, rows)])
 
 
+def vendor(*, configured: bool, sandbox: bool) -> str:
+    """What a connector acts at for the caller's tenant: its vendor's sandbox, the vendor
+    ("real"), or nothing ("-": not configured)."""
+    if sandbox:
+        return "sandbox"
+    return "real" if configured else "-"
+
+
 def message_dict(message: Message) -> dict[str, Any]:
     """A message as JSON-ready values, with the field names of the proto files."""
     return json_format.MessageToDict(message, preserving_proto_field_name=True)

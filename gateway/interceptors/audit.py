@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
 
-from gateway.audit.events import REQUEST_REJECTED, Classify, call_event, confidential
+from gateway.audit.events import (
+    REQUEST_REJECTED,
+    Classify,
+    Sandboxed,
+    call_event,
+    confidential,
+    never,
+)
 from gateway.audit.record import AuditEvent, AuditLog, Outcome, StoredEvent
 from gateway.call import Call, Context
 from gateway.contract import DataClassification
@@ -42,13 +49,28 @@ def classified_by(registry: Registry) -> Classify:
     return classify
 
 
+def sandboxed_by(registry: Registry) -> Sandboxed:
+    def sandboxed(tenant: str, key: str) -> bool:
+        connector = registry.get(key)
+        return connector is not None and connector.sandboxed_for(tenant)
+
+    return sandboxed
+
+
 class CallAudit:
     """The audit trail of one call, handed to the servicer."""
 
-    def __init__(self, log: AuditLog, call: Call, classify: Classify = confidential) -> None:
+    def __init__(
+        self,
+        log: AuditLog,
+        call: Call,
+        classify: Classify = confidential,
+        sandboxed: Sandboxed = never,
+    ) -> None:
         self._log = log
         self._call = call
         self._classify = classify
+        self._sandboxed = sandboxed
         self.requested_written = False
         # The call's phases: its changes before the vendor is called (the key, the approval
         # used, the requested row) commit together, and so do those before it answers.
@@ -71,6 +93,7 @@ class CallAudit:
             status_code=status_code,
             reason=reason,
             classify=self._classify,
+            sandboxed=self._sandboxed,
         )
 
     async def write(self, event: AuditEvent) -> StoredEvent:
@@ -103,14 +126,19 @@ class AuditLayer:
     name = "audit"
 
     def __init__(
-        self, log: AuditLog, refusals: RefusalLimiter, classify: Classify = confidential
+        self,
+        log: AuditLog,
+        refusals: RefusalLimiter,
+        classify: Classify = confidential,
+        sandboxed: Sandboxed = never,
     ) -> None:
         self._log = log
         self._refusals = refusals
         self._classify = classify
+        self._sandboxed = sandboxed
 
     async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
-        audit = CallAudit(self._log, call, self._classify)
+        audit = CallAudit(self._log, call, self._classify, self._sandboxed)
         try:
             response = await call_next(call.with_(audit=audit))
         except GatewayError as error:

@@ -13,7 +13,7 @@ from gateway.audit.record import AuditLog
 from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.policy import AuthorizationPolicy
-from gateway.interceptors.audit import AuditLayer, classified_by
+from gateway.interceptors.audit import AuditLayer, classified_by, sandboxed_by
 from gateway.interceptors.authentication import AuthenticationLayer
 from gateway.interceptors.authorization import AuthorizationLayer
 from gateway.interceptors.base import Layer
@@ -55,7 +55,7 @@ def build_chain(
     layers: dict[str, Layer] = {
         "telemetry": TelemetryLayer(tracer),
         "status_mapping": StatusMappingLayer(),
-        "audit": AuditLayer(audit_log, refusals, classified_by(registry)),
+        "audit": AuditLayer(audit_log, refusals, classified_by(registry), sandboxed_by(registry)),
         "authentication": AuthenticationLayer(authenticator),
         "validation": ValidationLayer(registry, ledger, settings.max_payload_bytes),
         "deadline": DeadlineLayer(settings.deadline_reserve_ms, settings.max_call_deadline_ms),

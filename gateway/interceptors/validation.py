@@ -135,7 +135,7 @@ class ValidationLayer:
             call = await self._compensate(call, request)
         elif subject is Subject.CONNECTOR:
             key = _required("connector_key", request.connector_key, NAME, "the connector's key")
-            self._connector(key)
+            call.facts.connector_key = self._connector(key).key
         elif subject is Subject.CONNECTOR_FILTER and request.connector_key:
             self._connector(check_format("connector_key", request.connector_key, NAME))
         elif subject is Subject.APPROVAL:

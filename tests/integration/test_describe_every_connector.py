@@ -59,7 +59,8 @@ async def test_every_connector_is_described_in_full(tmp_path: Path) -> None:
                     assert json_format.MessageToDict(op.result_schema), where
             # What the gateway serves is what the catalogue in the README was written from.
             assert d.operations == declared[d.key].operations
-            assert (d.version, d.registered) == (
+            assert (d.version, d.registered, d.sandbox) == (
                 declared[d.key].version,
                 declared[d.key].registered,
+                declared[d.key].sandbox,
             )

@@ -1,5 +1,6 @@
 """The README's commands, read from README.md and run through the real CLI in its own process
-against a real gateway in development mode whose email connector talks to a real SMTP server.
+against a real gateway in development mode: on embedded defaults, where the email connector
+runs against its sandbox, and with an account at a real SMTP server.
 """
 
 from __future__ import annotations
@@ -8,15 +9,18 @@ import json
 import re
 from pathlib import Path
 
+from adapters.plugins import PLUGINS
 from gateway.settings import Settings
 from tests.support.cli import run_cli, run_cli_at
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.readme import readme_steps, readme_toml, substituted
-from tests.support.smtp_peers import SmtpPeer, scripted_smtp_server
+from tests.support.smtp_peers import scripted_smtp_server
 
 APPROVAL_ID = re.compile(r"apr_[0-9a-f]{24}")
 EXECUTION_ID = re.compile(r"^[0-9a-f]{32}$")
 CONNECTOR_KEYS = {"cal", "contract_intel", "email", "salesforce", "stripe", "voice", "whatsapp"}
+# Without an account, a connector with a sandbox runs against it; one without is not configured.
+SANDBOXED = {plugin.key for plugin in PLUGINS if plugin.sandbox is not None}
 
 
 def rows_of(table: str) -> list[list[str]]:
@@ -35,19 +39,24 @@ def events(gw: RunningGateway) -> list[tuple[str, str]]:
     return [(str(r["event_type"]), str(r["caller"])) for r in gw.audit_rows()]
 
 
-async def test_the_readme_approval_walkthrough_sends_the_message_once(
-    tmp_path: Path, smtp_server: SmtpPeer
-) -> None:
-    settings = gateway_settings(tmp_path, email=smtp_server.settings().model_dump())
-    ask, listing, approve, send = readme_steps("approvals approve")
+async def test_the_readme_approval_walkthrough_sends_the_message_once(tmp_path: Path) -> None:
+    settings = gateway_settings(tmp_path)  # embedded defaults: no vendor account at all
+    ask, listing, approve, send, show = readme_steps("approvals approve")
     payload = ask.command[ask.command.index("--payload") + 1]
+
     async with running_gateway(settings) as gw:
+
+        async def sandbox_holds() -> list[str]:
+            shown = await run_cli_at(gw, *show.command)
+            assert shown.returncode == 0, shown.stderr
+            return shown.stdout.splitlines()
+
         # 1. The first call is refused, naming the approval request it opened.
         refused = await run_cli_at(gw, *ask.command)
         assert refused.returncode == 1, refused.stdout
         ask.assert_printed(refused.stderr)
         [approval_id] = re.findall(r"^  approval_id: (apr_[0-9a-f]{24})$", refused.stderr, re.M)
-        assert smtp_server.messages == []
+        assert await sandbox_holds() == ["the email sandbox has received nothing for your tenant"]
 
         # 2. The operator finds it pending, with the payload to be sent.
         listed = await run_cli_at(gw, *listing.command)
@@ -65,17 +74,19 @@ async def test_the_readme_approval_walkthrough_sends_the_message_once(
         approve.assert_printed(granted.stdout)
         assert re.fullmatch(rf"granted {approval_id}: use it before \S+Z\n", granted.stdout)
 
-        # 4. The same call with the approval runs, once.
+        # 4. The same call with the approval runs, once, at the email sandbox.
         sent = await run_cli_at(gw, *substituted(send.command, replacements))
         assert sent.returncode == 0, sent.stderr
         send.assert_printed(sent.stdout)
         answer = json.loads(sent.stdout)
         assert EXECUTION_ID.match(answer["execution_id"])
         assert answer.get("replayed", False) is False
-        [received] = smtp_server.messages
-        assert list(received.rcpt_tos) == json.loads(payload)["to"]
-        assert received.message["Subject"] == json.loads(payload)["subject"]
-        assert answer["result"]["message_id"] == received.message["Message-ID"]
+        received = await sandbox_holds()
+        show.assert_printed("\n".join(received))
+        sent_payload = json.loads(payload)
+        assert f"to: {', '.join(sent_payload['to'])}" in received
+        assert f"subject: {sent_payload['subject']}" in received
+        assert f"message_id: {answer['result']['message_id']}" in received
 
         # 5. Running it again replays the answer and sends nothing.
         again = await run_cli_at(gw, *substituted(send.command, replacements))
@@ -84,7 +95,7 @@ async def test_the_readme_approval_walkthrough_sends_the_message_once(
         assert replayed["replayed"] is True
         assert replayed["execution_id"] == answer["execution_id"]
         assert replayed["result"] == answer["result"]
-        assert len(smtp_server.messages) == 1
+        assert await sandbox_holds() == received
 
         assert events(gw) == [
             ("approval_requested", "local-agent"),
@@ -93,12 +104,24 @@ async def test_the_readme_approval_walkthrough_sends_the_message_once(
             ("message_sent", "local-agent"),
             ("execution_replayed", "local-agent"),
         ]
+        assert {json.loads(str(r["detail"]))["sandbox"] for r in gw.audit_rows()} == {"true"}
         used = await run_cli_at(gw, "approvals", "list", "--status", "used")
         assert APPROVAL_ID.findall(used.stdout) == [approval_id]
 
     verified = await run_cli("audit", "verify", data_dir=settings.data_dir)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.startswith("audit chain intact: 5 rows")
+
+
+async def test_the_readme_fault_makes_the_sandbox_fail_then_behave(tmp_path: Path) -> None:
+    fault = readme_toml("[sandbox.fail.email]")
+    assert set(fault["sandbox"]["fail"]["email"]) == {"status", "at", "times"}
+    settings = tried_without_approvals(tmp_path, **fault)
+    [send] = [s.command for s in readme_steps("executions resolve") if s.command[0] == "call"]
+    async with running_gateway(settings) as gw:
+        sent = await run_cli_at(gw, *send, "--idempotency-key", "k1")
+        assert sent.returncode == 0, sent.stderr
+        assert json.loads(sent.stdout)["attempts"] == fault["sandbox"]["fail"]["email"]["times"] + 1
 
 
 def tried_without_approvals(tmp_path: Path, **overrides: object) -> Settings:
@@ -123,8 +146,9 @@ async def test_the_readme_using_it_commands(tmp_path: Path) -> None:
             keys = [row[0] for row in rows_of(listed.stdout)]
             assert keys == sorted(CONNECTOR_KEYS)
             email = row_for(listed.stdout, "email")
-            assert email[1:5] == ["Email (SMTP)", "البريد الإلكتروني", "1.0.0", "yes"]
-            assert row_for(listed.stdout, "stripe")[4] == "no"
+            assert email[1:6] == ["Email (SMTP)", "البريد الإلكتروني", "1.0.0", "yes", "real"]
+            stripe = ["yes", "sandbox"] if "stripe" in SANDBOXED else ["no", "-"]
+            assert row_for(listed.stdout, "stripe")[4:6] == stripe
 
             described = await run_cli_at(gw, *describe_email)
             assert described.returncode == 0, described.stderr
@@ -137,9 +161,10 @@ async def test_the_readme_using_it_commands(tmp_path: Path) -> None:
 
             before = await run_cli_at(gw, *health)
             assert before.returncode == 0, before.stderr
-            assert row_for(before.stdout, "email")[1] == "unknown"
+            assert row_for(before.stdout, "email")[1:3] == ["unknown", "real"]
             for key in CONNECTOR_KEYS - {"email"}:
-                assert row_for(before.stdout, key)[1] == "not_configured"
+                expected = ["unknown", "sandbox"] if key in SANDBOXED else ["not_configured", "-"]
+                assert row_for(before.stdout, key)[1:3] == expected
 
             sent = await run_cli_at(gw, *send)
             assert sent.returncode == 1, sent.stdout

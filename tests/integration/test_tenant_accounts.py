@@ -1,9 +1,10 @@
 """Each tenant acts at the vendor with its own account and within its own quota, configured
 as the README says (`CONNECTOR_GATEWAY_TENANTS__<NAME>__...`); a tenant without an account
-of its own has none: nothing falls back to another tenant's."""
+of its own acts at the vendor's sandbox: nothing falls back to another tenant's account."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -126,31 +127,61 @@ async def board_status(gw: RunningGateway, tenant: str) -> str:
     return str(email["status"])
 
 
-async def test_a_tenant_without_its_own_account_has_no_email(
+async def email_sandboxed(gw: RunningGateway, tenant: str) -> tuple[bool, bool, bool]:
+    """Whether the tenant sees email sandboxed in its description, its health and the board."""
+    described = await gw.stub.DescribeConnector(
+        pb.DescribeConnectorRequest(connector_key="email"), metadata=as_agent(tenant), timeout=5
+    )
+    health = await gw.stub.Health(
+        pb.HealthRequest(connector_key="email"), metadata=as_agent(tenant), timeout=5
+    )
+    got = await call(
+        gw, "GET", "/v1/connectors/health", headers={DEV_CALLER_HEADER: f"agent-{tenant}"}
+    )
+    [board] = [c for c in got.body["connectors"] if c["connector_key"] == "email"]
+    return (
+        described.connector.sandbox,
+        health.connectors[0].sandbox,
+        board.get("sandbox", False),
+    )
+
+
+async def test_a_tenant_without_its_own_account_sends_at_the_sandbox_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relays: tuple[SmtpPeer, SmtpPeer]
 ) -> None:
     async with tenants_gateway(tmp_path, monkeypatch, relays) as tenants:
         gw = tenants.gw
-        assert await email_status(gw, "globex") == pb.CONNECTOR_STATUS_NOT_CONFIGURED
-        assert not await email_configured(gw, "globex")
-        assert await board_status(gw, "globex") == "CONNECTOR_STATUS_NOT_CONFIGURED"
-        for _ in range(2):  # nothing is stored under the key: the same answer again
-            seen = await refused(gw, "globex", "report-1")
-            assert (seen.code, seen.reason) == (
-                grpc.StatusCode.FAILED_PRECONDITION,
-                "CONNECTOR_NOT_CONFIGURED",
-            )
-            assert seen.metadata == {"connector_key": "email"}
+        assert await email_configured(gw, "globex")
+        assert await email_sandboxed(gw, "globex") == (True, True, True)
+        assert await email_status(gw, "globex") == pb.CONNECTOR_STATUS_UNKNOWN
+        sent = await gw.stub.Execute(send("report-1"), metadata=as_agent("globex"), timeout=5)
+        again = await gw.stub.Execute(send("report-1"), metadata=as_agent("globex"), timeout=5)
+        assert (sent.replayed, again.replayed) == (False, True)
+
+        # The message reached globex's sandbox, once, and no tenant's relay.
+        [kept] = gw.gateway.sandboxes.running["email"].received("globex")
+        assert (kept["to"], kept["subject"], kept["text"]) == (
+            "ops@example.com",
+            "Report",
+            "Numbers.",
+        )
+        assert kept["message_id"] == sent.result["message_id"]
+        assert gw.gateway.sandboxes.running["email"].received("default") == []
         assert tenants.default_relay.messages == []
         assert tenants.acme_relay.messages == []
         rows = [r for r in gw.audit_rows() if r["tenant"] == "globex"]
-        assert [(r["event_type"], r["caller"], r["reason"]) for r in rows] == [
-            ("request_rejected", "agent-globex", "CONNECTOR_NOT_CONFIGURED")
-        ] * 2
+        assert [(r["event_type"], r["caller"]) for r in rows] == [
+            ("execution_requested", "agent-globex"),
+            ("message_sent", "agent-globex"),
+            ("execution_replayed", "agent-globex"),
+        ]
+        assert all(json.loads(r["detail"])["sandbox"] == "true" for r in rows)
+        assert await email_status(gw, "globex") == pb.CONNECTOR_STATUS_OK
 
-        # The tenants with an account of their own see it configured.
+        # The tenants with an account of their own see it configured, at their relay.
         for tenant in ("default", "acme"):
             assert await email_configured(gw, tenant)
+            assert await email_sandboxed(gw, tenant) == (False, False, False)
             assert await email_status(gw, tenant) == pb.CONNECTOR_STATUS_UNKNOWN
             assert await board_status(gw, tenant) == "CONNECTOR_STATUS_UNKNOWN"
 
@@ -172,9 +203,10 @@ async def test_each_tenant_sends_through_its_own_account_only(
 
         assert await email_status(gw, "acme") == pb.CONNECTOR_STATUS_OK
         assert await email_status(gw, "default") == pb.CONNECTOR_STATUS_OK
-        assert await email_status(gw, "globex") == pb.CONNECTOR_STATUS_NOT_CONFIGURED
-        sent = [r["tenant"] for r in gw.audit_rows() if r["event_type"] == "message_sent"]
-        assert sent == ["acme", "default"]
+        assert await email_status(gw, "globex") == pb.CONNECTOR_STATUS_UNKNOWN  # sandboxed
+        sent = [r for r in gw.audit_rows() if r["event_type"] == "message_sent"]
+        assert [r["tenant"] for r in sent] == ["acme", "default"]
+        assert ["sandbox" in json.loads(r["detail"]) for r in sent] == [False, False]
 
 
 async def test_a_tenants_rate_limit_limits_that_tenant_alone(

@@ -1,8 +1,9 @@
 """A connector that lives in one folder outside the gateway (``tests/toy_connector``) is
 served once its plugin joins the list: configured from a TOML file and the environment per
 tenant, listed and described, its class A read run end to end at a loopback vendor with the
-calling tenant's key, its class B write run once after a person's approval, and refused to a
-tenant without an account. A mistyped account setting stops the load, naming the setting."""
+calling tenant's key, its class B write run once after a person's approval, and run at the
+connector's sandbox for a tenant without an account, never at the vendor. A mistyped account
+setting stops the load, naming the setting."""
 
 from __future__ import annotations
 
@@ -167,9 +168,9 @@ async def test_the_toy_connector_is_listed_and_described(toy_gateway: RunningGat
         ("add_note", pb.POLICY_CLASS_B),
         ("get_note", pb.POLICY_CLASS_A),
     ]
-    assert (acme.registered, acme.configured) == (True, True)
+    assert (acme.registered, acme.configured, acme.sandbox) == (True, True, False)
     globex = await describe("agent-globex")
-    assert (globex.registered, globex.configured) == (True, False)
+    assert (globex.registered, globex.configured, globex.sandbox) == (True, True, True)
 
 
 async def test_a_class_a_read_reaches_the_vendor_with_the_tenants_own_key(
@@ -221,19 +222,16 @@ async def test_a_class_b_write_runs_once_after_approval(
     ]
 
 
-async def test_a_tenant_without_an_account_is_refused_before_the_vendor(
+async def test_a_tenant_without_an_account_acts_at_the_sandbox_not_the_vendor(
     toy_gateway: RunningGateway, vendor: NotesVendor
 ) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await toy_gateway.stub.Execute(
             get_note("read-globex"), metadata=as_caller("agent-globex"), timeout=5
         )
-    seen = refusal(caught.value)
-    assert (seen.code, seen.reason) == (
-        grpc.StatusCode.FAILED_PRECONDITION,
-        "CONNECTOR_NOT_CONFIGURED",
-    )
-    assert seen.metadata["connector_key"] == "toy"
+    seen = refusal(caught.value)  # globex has written no note at its sandbox
+    assert (seen.code, seen.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "VENDOR_REJECTED")
+    assert seen.metadata["vendor_status"] == "404"
     assert vendor.received == []
 
 

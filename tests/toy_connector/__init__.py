@@ -9,7 +9,8 @@ from gateway.plugin import ConnectorPlugin
 from .account import ToyAccount
 from .adapter import ToyAdapter
 from .metadata import METADATA
+from .sandbox import ToySandbox
 
-PLUGIN = ConnectorPlugin(METADATA, ToyAccount, ToyAdapter)
+PLUGIN = ConnectorPlugin(METADATA, ToyAccount, ToyAdapter, ToySandbox)
 
 __all__ = ["PLUGIN"]

@@ -32,6 +32,7 @@ COMMANDS: dict[str, list[str]] = {
     "executions get": ["execution_id"],
     "executions resolve": ["execution_id", "--resolution", "--note", "--result", "--json"],
     "executions reconcile": ["execution_id", "--connector"],
+    "sandbox show": ["key", "--json"],
 }
 
 # The shortest complete use of each command that calls the gateway.
@@ -48,6 +49,7 @@ GATEWAY_CALLS = [
     "executions get exe_1",
     "executions resolve exe_1 --resolution not-acted --note checked",
     "executions reconcile exe_1",
+    "sandbox show email",
 ]
 
 

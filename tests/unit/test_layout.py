@@ -6,7 +6,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from connectorgateway.v1 import approval_service_pb2, connector_service_pb2, execution_service_pb2
+from connectorgateway.v1 import (
+    approval_service_pb2,
+    connector_service_pb2,
+    execution_service_pb2,
+    sandbox_service_pb2,
+)
 from gateway.methods import GOVERNED_SERVICES, RULES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +36,12 @@ def _imports(path: Path) -> set[str]:
 def test_every_governed_rpc_has_exactly_one_rule() -> None:
     declared = {
         f"/{service.full_name}/{method.name}"
-        for module in (connector_service_pb2, approval_service_pb2, execution_service_pb2)
+        for module in (
+            connector_service_pb2,
+            approval_service_pb2,
+            execution_service_pb2,
+            sandbox_service_pb2,
+        )
         for service in module.DESCRIPTOR.services_by_name.values()
         if service.full_name in GOVERNED_SERVICES
         for method in service.methods

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import execution_service_pb2 as epb
+from connectorgateway.v1 import sandbox_service_pb2 as spb
+from connectorgateway.v1 import sandbox_service_pb2_grpc as spb_grpc
 from tests.integration.reasons.observe import (
     OPERATOR,
     Observed,
@@ -128,6 +131,22 @@ async def connector_not_configured(tmp_path: Path) -> Observed:
         return seen
 
 
+async def not_sandboxed(tmp_path: Path) -> Observed:
+    # The default tenant has an email account of its own: email acts at its relay, and the
+    # sandbox runs for no tenant.
+    account = {"host": "127.0.0.1", "port": 9, "from_address": "Ops <ops@example.com>"}
+    async with running_gateway(gateway_settings(tmp_path, email=account)) as gw:
+        shown = spb_grpc.SandboxServiceStub(gw.channel).ShowSandbox(
+            spb.ShowSandboxRequest(connector_key="email"), metadata=OPERATOR, timeout=10
+        )
+        seen = await refused_rpc(shown, gw)
+        assert seen.metadata["connector_key"] == "email"
+        row = seen.audit_row()
+        assert (row["caller"], row["connector_key"]) == ("local-operator", "email")
+        assert "sandbox" not in json.loads(row["detail"])
+        return seen
+
+
 async def internal(tmp_path: Path) -> Observed:
     async with fake_rig(tmp_path) as (gw, fake):
         fake.broken = [RuntimeError("a bug in the adapter")]
@@ -155,5 +174,6 @@ SCENARIOS: dict[str, Scenario] = {
     "IDEMPOTENCY_KEY_REUSED": idempotency_key_reused,
     "POLICY_FORBIDDEN": policy_forbidden,
     "CONNECTOR_NOT_CONFIGURED": connector_not_configured,
+    "NOT_SANDBOXED": not_sandboxed,
     "INTERNAL": internal,
 }
