@@ -44,10 +44,13 @@ from gateway.auth.authenticator import (
 )
 from gateway.auth.mtls import server_credentials
 from gateway.auth.stored_callers import rewrite_stored_callers
+from gateway.board import Board, GatewaySurroundings
 from gateway.clock import Clocks
+from gateway.connector_serving import ConnectorServing
 from gateway.execution.attempts import AttemptPipeline
 from gateway.execution.lookup import VendorLookup
 from gateway.execution.once import AtMostOnce
+from gateway.health_rules import HealthRules
 from gateway.health_service import SERVING, HealthService
 from gateway.health_state import HealthTracker
 from gateway.http.server import HttpServer, start_http
@@ -61,7 +64,7 @@ from gateway.methods import (
 )
 from gateway.metrics import MetricsRegistry
 from gateway.plugin import ConnectorPlugin, build_connectors
-from gateway.redaction import redact_error
+from gateway.probes import Prober
 from gateway.registry import Connector, Registry
 from gateway.reliability.guards import Guards
 from gateway.reliability.idempotency import IdempotencyKeys
@@ -70,8 +73,10 @@ from gateway.reliability.stopping import Stopping
 from gateway.sandboxes import Sandboxes
 from gateway.settings import Settings
 from gateway.store import sqlite
+from gateway.store.disablements import DisablementStore
 from gateway.store.ledger import Ledger
 from gateway.store.sync_states import SyncStateStore
+from gateway.switches import ConnectorSwitches
 
 log = logging.getLogger(__name__)
 
@@ -233,12 +238,24 @@ class Gateway:
             policy_overrides=s.policy.overrides,
             allow_loosening=s.policy.allow_loosening,
         )
+        # Operators' switches first: a connector disabled before a restart stays disabled.
+        self.switches = ConnectorSwitches(DisablementStore(self.database), clock=self.clocks.wall)
+        await self.switches.reload()
         self.health = HealthTracker(
             SyncStateStore(self.database),
-            failures_for_error=s.health.consecutive_failures_for_error,
+            rules=HealthRules.from_settings(s.health),
+            surroundings=GatewaySurroundings(self.registry, self.guards, self.switches),
+            clock=self.clocks.wall,
+            monotonic=self.clocks.monotonic,
             unsaved=[(t, c.key) for c in connectors for t in c.sandboxed],
         )
+        self.switches.changed = self.health.refresh
         self._closers.append(("health state", self.health.flush))
+        self.board = Board(self.registry, self.health, self.guards, self.switches)
+        serving = ConnectorServing(self._health_servicer, self.board)
+        self.health.listeners.append(serving.changed)
+        await serving.start(c.key for c in connectors)
+        self._tenants = sorted({"default", *authorization.tenants, *s.tenants})
         self.metrics = MetricsRegistry()
         for connector in connectors:
             for tenant, adapter in connector.all_adapters():
@@ -256,6 +273,7 @@ class Gateway:
             authorization=authorization,
             gate=gate,
             refusals=self.refusals,
+            switches=self.switches,
         )
         if self._wrap_layers:
             layers = self._wrap_layers(layers)
@@ -279,7 +297,8 @@ class Gateway:
             AtMostOnce(self.ledger, keys, gate, attempts),
             attempts,
             gate,
-            self.health,
+            self.board,
+            self.switches,
             self.metrics,
             self.guards,
         )
@@ -331,15 +350,12 @@ class Gateway:
         self._closers.append(("http server", self.http.close))
 
         if s.health.probe_interval_s > 0:
-            self._tasks.append(
-                asyncio.create_task(
-                    self._every(s.health.probe_interval_s, self._probe_all, "probes", now=True)
-                )
-            )
+            self.prober = Prober(self.registry, self.health, self.switches, self._tenants, s.health)
+            self._tasks.append(asyncio.create_task(self._probing(self.prober)))
         for interval_s, job, name in (
             (s.reliability.lease_s / 3, self._renew_lease, "ledger lease"),
             (s.reliability.prune_interval_s, self._prune, "idempotency key pruning"),
-            (1.0, self.health.flush, "health state flush"),
+            (1.0, self._keep_health, "health state"),
             (s.approvals.expiry_sweep_s, self.expire_approvals, "approval expiry"),
             (s.approvals.prune_interval_s, self.prune_approvals, "approval pruning"),
         ):
@@ -364,22 +380,22 @@ class Gateway:
             self.settings, self._plugins, tenants=tenants, sandboxes=self.sandboxes.running
         )
 
-    async def _probe_all(self) -> None:
-        """Probes every configured adapter of every tenant once."""
-        assert self.registry is not None
-        for connector in self.registry.all():
-            for tenant, adapter in connector.all_adapters():
-                if not connector.registered or not adapter.configured or tenant == "*":
-                    continue
-                try:
-                    probe = await adapter.health_check()
-                except Exception as error:  # one broken probe must not stop the others
-                    log.warning("probe of %s failed: %s", connector.key, type(error).__name__)
-                    continue
-                failure = probe.error  # redacted like a call's error, by the classification
-                if failure is not None:
-                    redact_error(failure, connector.metadata.data_classification)
-                await self.health.record_probe(tenant, connector.key, probe.ok, failure)
+    @staticmethod
+    async def _probing(prober: Prober) -> None:
+        """Runs the probes until cancelled; a round that fails is logged, and the next runs."""
+        while True:
+            try:
+                await prober.run()
+            except Exception:  # a background job must never stop the gateway
+                log.exception("background job probes failed")
+                await asyncio.sleep(prober.next_wait())
+
+    async def _keep_health(self) -> None:
+        """Statuses follow what changes with time alone (a breaker's open period ending,
+        calls leaving the window) and other processes' switches; states are written."""
+        await self.switches.reload()
+        await self.health.refresh_all()
+        await self.health.flush()
 
     async def expire_approvals(self) -> int:
         """Records every approval that expired since the last sweep (``approval_expired``)."""
@@ -400,18 +416,14 @@ class Gateway:
         return pruned
 
     @staticmethod
-    async def _every(
-        interval_s: float, job: Callable[[], Awaitable[object]], name: str, *, now: bool = False
-    ) -> None:
-        """Runs ``job`` every ``interval_s`` (first at once when ``now``) until cancelled."""
-        if not now:
-            await asyncio.sleep(interval_s)
+    async def _every(interval_s: float, job: Callable[[], Awaitable[object]], name: str) -> None:
+        """Runs ``job`` every ``interval_s`` until cancelled."""
         while True:
+            await asyncio.sleep(interval_s)
             try:
                 await job()
             except Exception:  # a background job must never stop the gateway
                 log.exception("background job %s failed", name)
-            await asyncio.sleep(interval_s)
 
     async def _shutdown_tracing(self) -> None:
         await asyncio.to_thread(self.tracer_provider.shutdown)

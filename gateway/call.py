@@ -70,6 +70,7 @@ class CallFacts:
     failure_event: str = ""
     approval_id: str = ""  # the approval this call asked for or used
     resolution: str = ""  # an operator's finding about an unknown outcome
+    note: str = ""  # an operator's words the audit row keeps as they are (why it was disabled)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.contract import ConnectorStatus, DataClassification, Idempotency, PolicyClass
+from gateway.health_state import HealthSnapshot
 from gateway.registry import Connector, Registry
 from gateway.reliability.breaker import CircuitState
-from gateway.store.sync_states import SyncState
+from gateway.store.disablements import Disablement
 
 _POLICY = {
     PolicyClass.A: pb.POLICY_CLASS_A,
@@ -98,32 +99,33 @@ def circuit_state(state: CircuitState) -> pb.CircuitState:
 def health_entry(
     connector: Connector,
     tenant: str,
-    state: SyncState | None,
-    circuit: CircuitState = CircuitState.CLOSED,
+    snapshot: HealthSnapshot,
+    circuit: CircuitState,
+    disablement: Disablement | None,
 ) -> pb.ConnectorHealth:
-    meta = connector.metadata
-    if not connector.configured_for(tenant):
-        status = ConnectorStatus.NOT_CONFIGURED
-    elif circuit is CircuitState.OPEN:
-        status = ConnectorStatus.ERROR  # calls fail fast until a trial call succeeds
-    elif circuit is CircuitState.HALF_OPEN:
-        status = ConnectorStatus.DEGRADED
-    else:
-        status = state.status if state else ConnectorStatus.UNKNOWN
+    """The connector's row on the board; its status is the snapshot's (``health_rules``)."""
+    meta, state, recent = connector.metadata, snapshot.state, snapshot.recent
     entry = pb.ConnectorHealth(
         connector_key=meta.key,
         display_name=meta.display_name,
         display_name_ar=meta.display_name_ar,
-        status=STATUS[status],
-        last_error=state.last_error if state else "",
+        status=STATUS[state.status],
+        last_error=state.last_error,
         registered=connector.registered,
         circuit_state=_CIRCUIT[circuit],
         sandbox=connector.sandboxed_for(tenant),
+        recent_calls=recent.calls,
+        recent_error_rate=recent.failure_ratio,
+        latency_p95_ms=recent.latency_p95_ms,
     )
-    if state and state.last_success_at:
+    if state.last_success_at:
         entry.last_success_at.CopyFrom(_timestamp(state.last_success_at))
-    if state and state.last_attempt_at:
+    if state.last_attempt_at:
         entry.last_attempt_at.CopyFrom(_timestamp(state.last_attempt_at))
+    if disablement is not None:
+        entry.disabled_reason = disablement.reason
+        entry.disabled_by = disablement.disabled_by
+        entry.disabled_at.CopyFrom(_timestamp(disablement.disabled_at))
     return entry
 
 

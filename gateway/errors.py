@@ -139,6 +139,23 @@ class NotConfigured(GatewayError):
         )
 
 
+class ConnectorDisabled(GatewayError):
+    """An operator disabled the connector for the caller's tenant: nothing of it runs until
+    an operator enables it again."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "CONNECTOR_DISABLED"
+
+    @classmethod
+    def for_tenant(cls, connector_key: str) -> ConnectorDisabled:
+        return cls(
+            f"connector {connector_key!r} is disabled for your tenant by an operator (the "
+            "governance board says why); nothing was sent. Send the request again, with the "
+            "same idempotency key, once an operator has enabled it",
+            metadata={"connector_key": connector_key},
+        )
+
+
 class NotSandboxed(GatewayError):
     """What a sandbox received is asked of a connector that acts at its real vendor (or is
     not configured) for the caller's tenant: there is no sandbox to show."""

@@ -77,6 +77,23 @@ HEALTH = MethodRule(CONNECTOR_SERVICE, "Health", Subject.CONNECTOR_FILTER)
 METRICS = MethodRule(CONNECTOR_SERVICE, "Metrics", Subject.CONNECTOR_FILTER)
 LIST_CONNECTORS = MethodRule(CONNECTOR_SERVICE, "ListConnectors", Subject.NOTHING)
 DESCRIBE_CONNECTOR = MethodRule(CONNECTOR_SERVICE, "DescribeConnector", Subject.CONNECTOR)
+# Operators' switches: a disabled connector refuses its calls until enabled again.
+DISABLE_CONNECTOR = MethodRule(
+    CONNECTOR_SERVICE,
+    "DisableConnector",
+    Subject.CONNECTOR,
+    operator_only=True,
+    audited=True,
+    events=AuditEvents(succeeded="connector_disabled"),
+)
+ENABLE_CONNECTOR = MethodRule(
+    CONNECTOR_SERVICE,
+    "EnableConnector",
+    Subject.CONNECTOR,
+    operator_only=True,
+    audited=True,
+    events=AuditEvents(succeeded="connector_enabled"),
+)
 LIST_APPROVALS = MethodRule(APPROVAL_SERVICE, "ListApprovals", Subject.LISTING, operator_only=True)
 GET_APPROVAL = MethodRule(APPROVAL_SERVICE, "GetApproval", Subject.APPROVAL)
 WATCH_APPROVAL = MethodRule(APPROVAL_SERVICE, "WatchApproval", Subject.APPROVAL)
@@ -130,6 +147,8 @@ RULES: dict[str, MethodRule] = {
         METRICS,
         LIST_CONNECTORS,
         DESCRIBE_CONNECTOR,
+        DISABLE_CONNECTOR,
+        ENABLE_CONNECTOR,
         LIST_APPROVALS,
         GET_APPROVAL,
         WATCH_APPROVAL,

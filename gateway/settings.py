@@ -112,8 +112,21 @@ class ApprovalSettings(Section):
 
 
 class HealthSettings(Section):
-    consecutive_failures_for_error: int = Field(default=1, ge=1)
+    """How each connector's status is derived (``gateway.health_rules``): live probes in the
+    background, a window of recent calls, and the circuit breaker."""
+
     probe_interval_s: float = Field(default=60.0, ge=0)  # 0: no live probes
+    # Each wait between probe rounds is the interval give or take this share, drawn afresh,
+    # so that replicas started together do not probe a vendor in step.
+    probe_jitter: float = Field(default=0.1, ge=0, lt=1)
+    probe_timeout_s: float = Field(default=10.0, gt=0)  # a probe still running is a failure
+    # error once this many probes in a row failed (one failed probe: degraded)
+    probe_failures_for_error: int = Field(default=2, ge=1)
+    # The recent window: the last window_calls calls that reached the vendor, of the last
+    # window_s seconds. degraded once this share of them failed for the vendor's fault.
+    window_calls: int = Field(default=20, ge=1)
+    window_s: float = Field(default=600.0, gt=0)
+    degraded_failure_ratio: float = Field(default=0.2, gt=0, le=1)
 
 
 class SandboxSettings(Section):

@@ -143,7 +143,7 @@ class HealthResponse(_message.Message):
     def __init__(self, connectors: _Optional[_Iterable[_Union[ConnectorHealth, _Mapping]]] = ...) -> None: ...
 
 class ConnectorHealth(_message.Message):
-    __slots__ = ("connector_key", "display_name", "display_name_ar", "status", "last_success_at", "last_attempt_at", "last_error", "registered", "circuit_state", "sandbox")
+    __slots__ = ("connector_key", "display_name", "display_name_ar", "status", "last_success_at", "last_attempt_at", "last_error", "registered", "circuit_state", "sandbox", "recent_calls", "recent_error_rate", "latency_p95_ms", "disabled_reason", "disabled_by", "disabled_at")
     CONNECTOR_KEY_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_AR_FIELD_NUMBER: _ClassVar[int]
@@ -154,6 +154,12 @@ class ConnectorHealth(_message.Message):
     REGISTERED_FIELD_NUMBER: _ClassVar[int]
     CIRCUIT_STATE_FIELD_NUMBER: _ClassVar[int]
     SANDBOX_FIELD_NUMBER: _ClassVar[int]
+    RECENT_CALLS_FIELD_NUMBER: _ClassVar[int]
+    RECENT_ERROR_RATE_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P95_MS_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_REASON_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_BY_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_AT_FIELD_NUMBER: _ClassVar[int]
     connector_key: str
     display_name: str
     display_name_ar: str
@@ -164,7 +170,13 @@ class ConnectorHealth(_message.Message):
     registered: bool
     circuit_state: CircuitState
     sandbox: bool
-    def __init__(self, connector_key: _Optional[str] = ..., display_name: _Optional[str] = ..., display_name_ar: _Optional[str] = ..., status: _Optional[_Union[ConnectorStatus, str]] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., registered: _Optional[bool] = ..., circuit_state: _Optional[_Union[CircuitState, str]] = ..., sandbox: _Optional[bool] = ...) -> None: ...
+    recent_calls: int
+    recent_error_rate: float
+    latency_p95_ms: float
+    disabled_reason: str
+    disabled_by: str
+    disabled_at: _timestamp_pb2.Timestamp
+    def __init__(self, connector_key: _Optional[str] = ..., display_name: _Optional[str] = ..., display_name_ar: _Optional[str] = ..., status: _Optional[_Union[ConnectorStatus, str]] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., registered: _Optional[bool] = ..., circuit_state: _Optional[_Union[CircuitState, str]] = ..., sandbox: _Optional[bool] = ..., recent_calls: _Optional[int] = ..., recent_error_rate: _Optional[float] = ..., latency_p95_ms: _Optional[float] = ..., disabled_reason: _Optional[str] = ..., disabled_by: _Optional[str] = ..., disabled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class MetricsRequest(_message.Message):
     __slots__ = ("connector_key",)
@@ -232,6 +244,38 @@ class DescribeConnectorResponse(_message.Message):
     CONNECTOR_FIELD_NUMBER: _ClassVar[int]
     connector: ConnectorDescriptor
     def __init__(self, connector: _Optional[_Union[ConnectorDescriptor, _Mapping]] = ...) -> None: ...
+
+class DisableConnectorRequest(_message.Message):
+    __slots__ = ("connector_key", "reason")
+    CONNECTOR_KEY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    connector_key: str
+    reason: str
+    def __init__(self, connector_key: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class DisableConnectorResponse(_message.Message):
+    __slots__ = ("connector", "audit_event_id")
+    CONNECTOR_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    connector: ConnectorHealth
+    audit_event_id: str
+    def __init__(self, connector: _Optional[_Union[ConnectorHealth, _Mapping]] = ..., audit_event_id: _Optional[str] = ...) -> None: ...
+
+class EnableConnectorRequest(_message.Message):
+    __slots__ = ("connector_key", "reason")
+    CONNECTOR_KEY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    connector_key: str
+    reason: str
+    def __init__(self, connector_key: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class EnableConnectorResponse(_message.Message):
+    __slots__ = ("connector", "audit_event_id")
+    CONNECTOR_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    connector: ConnectorHealth
+    audit_event_id: str
+    def __init__(self, connector: _Optional[_Union[ConnectorHealth, _Mapping]] = ..., audit_event_id: _Optional[str] = ...) -> None: ...
 
 class RetryPolicy(_message.Message):
     __slots__ = ("max_retries", "backoff_ms")

@@ -66,6 +66,16 @@ class ConnectorServiceStub:
                 request_serializer=connectorgateway_dot_v1_dot_connector__service__pb2.DescribeConnectorRequest.SerializeToString,
                 response_deserializer=connectorgateway_dot_v1_dot_connector__service__pb2.DescribeConnectorResponse.FromString,
                 _registered_method=True)
+        self.DisableConnector = channel.unary_unary(
+                '/connectorgateway.v1.ConnectorService/DisableConnector',
+                request_serializer=connectorgateway_dot_v1_dot_connector__service__pb2.DisableConnectorRequest.SerializeToString,
+                response_deserializer=connectorgateway_dot_v1_dot_connector__service__pb2.DisableConnectorResponse.FromString,
+                _registered_method=True)
+        self.EnableConnector = channel.unary_unary(
+                '/connectorgateway.v1.ConnectorService/EnableConnector',
+                request_serializer=connectorgateway_dot_v1_dot_connector__service__pb2.EnableConnectorRequest.SerializeToString,
+                response_deserializer=connectorgateway_dot_v1_dot_connector__service__pb2.EnableConnectorResponse.FromString,
+                _registered_method=True)
 
 
 class ConnectorServiceServicer:
@@ -125,6 +135,27 @@ class ConnectorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DisableConnector(self, request, context):
+        """DisableConnector stops a connector for the caller's tenant: until EnableConnector, its
+        Execute and Compensate calls are refused with FAILED_PRECONDITION and reason
+        CONNECTOR_DISABLED (nothing reaches the vendor, no approval is asked for, no stored
+        answer is replayed), it is not probed, and its status is CONNECTOR_STATUS_DISABLED.
+        Calls already at the vendor finish. Disabling a disabled connector replaces its reason.
+        Operators only; audited as connector_disabled. It lasts across restarts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EnableConnector(self, request, context):
+        """EnableConnector lets a disabled connector run again for the caller's tenant; enabling a
+        connector that is not disabled changes nothing. Operators only; audited as
+        connector_enabled.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConnectorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -157,6 +188,16 @@ def add_ConnectorServiceServicer_to_server(servicer, server):
                     servicer.DescribeConnector,
                     request_deserializer=connectorgateway_dot_v1_dot_connector__service__pb2.DescribeConnectorRequest.FromString,
                     response_serializer=connectorgateway_dot_v1_dot_connector__service__pb2.DescribeConnectorResponse.SerializeToString,
+            ),
+            'DisableConnector': grpc.unary_unary_rpc_method_handler(
+                    servicer.DisableConnector,
+                    request_deserializer=connectorgateway_dot_v1_dot_connector__service__pb2.DisableConnectorRequest.FromString,
+                    response_serializer=connectorgateway_dot_v1_dot_connector__service__pb2.DisableConnectorResponse.SerializeToString,
+            ),
+            'EnableConnector': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnableConnector,
+                    request_deserializer=connectorgateway_dot_v1_dot_connector__service__pb2.EnableConnectorRequest.FromString,
+                    response_serializer=connectorgateway_dot_v1_dot_connector__service__pb2.EnableConnectorResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -323,6 +364,60 @@ class ConnectorService:
             '/connectorgateway.v1.ConnectorService/DescribeConnector',
             connectorgateway_dot_v1_dot_connector__service__pb2.DescribeConnectorRequest.SerializeToString,
             connectorgateway_dot_v1_dot_connector__service__pb2.DescribeConnectorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DisableConnector(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/connectorgateway.v1.ConnectorService/DisableConnector',
+            connectorgateway_dot_v1_dot_connector__service__pb2.DisableConnectorRequest.SerializeToString,
+            connectorgateway_dot_v1_dot_connector__service__pb2.DisableConnectorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnableConnector(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/connectorgateway.v1.ConnectorService/EnableConnector',
+            connectorgateway_dot_v1_dot_connector__service__pb2.EnableConnectorRequest.SerializeToString,
+            connectorgateway_dot_v1_dot_connector__service__pb2.EnableConnectorResponse.FromString,
             options,
             channel_credentials,
             insecure,

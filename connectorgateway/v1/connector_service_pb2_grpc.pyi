@@ -71,6 +71,19 @@ class ConnectorServiceStub:
     """DescribeConnector returns one connector's contract, including each operation's payload
     JSON schema. Unknown keys answer NOT_FOUND.
     """
+    DisableConnector: _grpc.UnaryUnaryMultiCallable[_connector_service_pb2.DisableConnectorRequest, _connector_service_pb2.DisableConnectorResponse]
+    """DisableConnector stops a connector for the caller's tenant: until EnableConnector, its
+    Execute and Compensate calls are refused with FAILED_PRECONDITION and reason
+    CONNECTOR_DISABLED (nothing reaches the vendor, no approval is asked for, no stored
+    answer is replayed), it is not probed, and its status is CONNECTOR_STATUS_DISABLED.
+    Calls already at the vendor finish. Disabling a disabled connector replaces its reason.
+    Operators only; audited as connector_disabled. It lasts across restarts.
+    """
+    EnableConnector: _grpc.UnaryUnaryMultiCallable[_connector_service_pb2.EnableConnectorRequest, _connector_service_pb2.EnableConnectorResponse]
+    """EnableConnector lets a disabled connector run again for the caller's tenant; enabling a
+    connector that is not disabled changes nothing. Operators only; audited as
+    connector_enabled.
+    """
 
 @_typing.type_check_only
 class ConnectorServiceAsyncStub(ConnectorServiceStub):
@@ -106,6 +119,19 @@ class ConnectorServiceAsyncStub(ConnectorServiceStub):
     DescribeConnector: _aio.UnaryUnaryMultiCallable[_connector_service_pb2.DescribeConnectorRequest, _connector_service_pb2.DescribeConnectorResponse]  # type: ignore[assignment]
     """DescribeConnector returns one connector's contract, including each operation's payload
     JSON schema. Unknown keys answer NOT_FOUND.
+    """
+    DisableConnector: _aio.UnaryUnaryMultiCallable[_connector_service_pb2.DisableConnectorRequest, _connector_service_pb2.DisableConnectorResponse]  # type: ignore[assignment]
+    """DisableConnector stops a connector for the caller's tenant: until EnableConnector, its
+    Execute and Compensate calls are refused with FAILED_PRECONDITION and reason
+    CONNECTOR_DISABLED (nothing reaches the vendor, no approval is asked for, no stored
+    answer is replayed), it is not probed, and its status is CONNECTOR_STATUS_DISABLED.
+    Calls already at the vendor finish. Disabling a disabled connector replaces its reason.
+    Operators only; audited as connector_disabled. It lasts across restarts.
+    """
+    EnableConnector: _aio.UnaryUnaryMultiCallable[_connector_service_pb2.EnableConnectorRequest, _connector_service_pb2.EnableConnectorResponse]  # type: ignore[assignment]
+    """EnableConnector lets a disabled connector run again for the caller's tenant; enabling a
+    connector that is not disabled changes nothing. Operators only; audited as
+    connector_enabled.
     """
 
 class ConnectorServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -175,6 +201,31 @@ class ConnectorServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_connector_service_pb2.DescribeConnectorResponse, _abc.Awaitable[_connector_service_pb2.DescribeConnectorResponse]]:
         """DescribeConnector returns one connector's contract, including each operation's payload
         JSON schema. Unknown keys answer NOT_FOUND.
+        """
+
+    @_abc_1.abstractmethod
+    def DisableConnector(
+        self,
+        request: _connector_service_pb2.DisableConnectorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_connector_service_pb2.DisableConnectorResponse, _abc.Awaitable[_connector_service_pb2.DisableConnectorResponse]]:
+        """DisableConnector stops a connector for the caller's tenant: until EnableConnector, its
+        Execute and Compensate calls are refused with FAILED_PRECONDITION and reason
+        CONNECTOR_DISABLED (nothing reaches the vendor, no approval is asked for, no stored
+        answer is replayed), it is not probed, and its status is CONNECTOR_STATUS_DISABLED.
+        Calls already at the vendor finish. Disabling a disabled connector replaces its reason.
+        Operators only; audited as connector_disabled. It lasts across restarts.
+        """
+
+    @_abc_1.abstractmethod
+    def EnableConnector(
+        self,
+        request: _connector_service_pb2.EnableConnectorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_connector_service_pb2.EnableConnectorResponse, _abc.Awaitable[_connector_service_pb2.EnableConnectorResponse]]:
+        """EnableConnector lets a disabled connector run again for the caller's tenant; enabling a
+        connector that is not disabled changes nothing. Operators only; audited as
+        connector_enabled.
         """
 
 def add_ConnectorServiceServicer_to_server(servicer: ConnectorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

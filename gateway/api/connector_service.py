@@ -1,4 +1,5 @@
-"""ConnectorService: the RPC face of actions and of the connectors' contracts and health.
+"""ConnectorService: the RPC face of actions, of the connectors' contracts and health, and of
+operators' switches.
 
 Each method receives the call the governance chain admitted (identity, deadline, audit trail,
 and for actions the resolved target and key) in place of a bare request message. Writes run
@@ -12,19 +13,20 @@ from typing import Any
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.approvals.gate import ApprovalGate
+from gateway.board import Board
 from gateway.call import Admitted, AdmittedAction, AdmittedCompensation, Context
 from gateway.contract import Adapter, AttemptContext
-from gateway.descriptors import circuit_state, descriptor, health_entry, to_struct
+from gateway.descriptors import circuit_state, descriptor, to_struct
 from gateway.errors import ExecutionNotSucceeded, NotConfigured
 from gateway.execution.attempts import AttemptPipeline, Attempts
 from gateway.execution.once import Action, AtMostOnce, new_id
-from gateway.health_state import HealthTracker
 from gateway.metrics import MetricsRegistry
 from gateway.registry import Connector, Registry
 from gateway.reliability.guards import Guards
 from gateway.reliability.retry import AttemptLog
 from gateway.store.ledger import ExecutionStatus, Ledger
 from gateway.store.outcomes import REPLAY_EVENT, replay_outcome
+from gateway.switches import ConnectorSwitches
 
 
 class ConnectorServicer:
@@ -35,7 +37,8 @@ class ConnectorServicer:
         once: AtMostOnce,
         attempts: AttemptPipeline,
         gate: ApprovalGate,
-        health: HealthTracker,
+        board: Board,
+        switches: ConnectorSwitches,
         metrics: MetricsRegistry,
         guards: Guards,
     ) -> None:
@@ -44,7 +47,8 @@ class ConnectorServicer:
         self._once = once
         self._attempts = attempts
         self._gate = gate
-        self._health = health
+        self._board = board
+        self._switches = switches
         self._metrics = metrics
         self._guards = guards
 
@@ -148,11 +152,7 @@ class ConnectorServicer:
         return [connector] if connector else self._registry.all()
 
     async def Health(self, call: Admitted[pb.HealthRequest], ctx: Context) -> pb.HealthResponse:
-        entries = []
-        for connector in self._selected(call.request.connector_key):
-            state = await self._health.get(call.tenant, connector.key)
-            breaker = self._guards.breaker(call.tenant, connector.key)
-            entries.append(health_entry(connector, call.tenant, state, breaker.state))
+        entries = await self._board.entries(call.tenant, call.request.connector_key)
         return pb.HealthResponse(connectors=entries)
 
     async def Metrics(self, call: Admitted[pb.MetricsRequest], ctx: Context) -> pb.MetricsResponse:
@@ -191,3 +191,23 @@ class ConnectorServicer:
         return pb.DescribeConnectorResponse(
             connector=descriptor(connector, self._registry, call.tenant)
         )
+
+    # --- operators' switches ----------------------------------------------------------------
+
+    async def DisableConnector(
+        self, call: Admitted[pb.DisableConnectorRequest], ctx: Context
+    ) -> pb.DisableConnectorResponse:
+        connector = self._registry.require(call.request.connector_key)
+        await self._switches.disable(
+            call.tenant, connector.key, call.request.reason, call.identity.caller
+        )
+        entry = await self._board.entry(call.tenant, connector)
+        return pb.DisableConnectorResponse(connector=entry)
+
+    async def EnableConnector(
+        self, call: Admitted[pb.EnableConnectorRequest], ctx: Context
+    ) -> pb.EnableConnectorResponse:
+        connector = self._registry.require(call.request.connector_key)
+        await self._switches.enable(call.tenant, connector.key)
+        entry = await self._board.entry(call.tenant, connector)
+        return pb.EnableConnectorResponse(connector=entry)

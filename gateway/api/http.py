@@ -1,4 +1,5 @@
-"""The HTTP face: the approval queue and the connectors' health as JSON, on the same chain.
+"""The HTTP face: the approval queue, the governance board and operators' switches as JSON,
+on the same chain.
 
 Each route names a method rule. Its request message is built from the path, the query and
 the JSON body, and runs through the same layers as a gRPC call (telemetry, status mapping,
@@ -9,8 +10,9 @@ chain: the Host and Origin checks, reading the body within its bounds, unknown r
 development sign-in link, and liveness (``gateway.http``).
 
 Changes are POSTs carrying a CSRF token bound to the caller (a browser's form cannot read
-it). Reads of the board may be opened by configuration (``http_open_reads``): those run the
-health servicer for the default tenant without a caller.
+it). Reads of the board may be opened by configuration (``http_open_reads``), and in
+development mode (loopback only) to a browser that has not signed in: those run the health
+servicer for the default tenant without a caller, and show no operator's or error's text.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from gateway.errors import (
     MalformedRequest,
     PayloadTooLarge,
 )
-from gateway.field_rules import APPROVAL_ID, check_format
+from gateway.field_rules import APPROVAL_ID, NAME, check_format
 from gateway.http.hosts import AllowedHosts, host_guard
 from gateway.http.login import LOGIN_PATH, SESSION_COOKIE, SignIn
 from gateway.http.refusals import refusal_middleware, refusal_response, route_of
@@ -58,6 +60,8 @@ from gateway.methods import (
     APPROVE_APPROVAL,
     CSRF_TOKEN,
     DENY_APPROVAL,
+    DISABLE_CONNECTOR,
+    ENABLE_CONNECTOR,
     GET_APPROVAL,
     HEALTH,
     LIST_APPROVALS,
@@ -71,7 +75,9 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_TTL_S = 3600
 OPEN_READS_TENANT = "default"
 HEALTHZ_PATH = "/healthz"  # answers probes addressed by IP, whatever the host names
-HEALTH_PATH = "/v1/connectors/health"
+BOARD_PATH = "/api/v1/connectors/governance"
+HEALTH_PATH = "/v1/connectors/health"  # the board's earlier path, an alias of BOARD_PATH
+SWITCH_PATH = "/api/v1/connectors/{connector_key}"  # + /disable, /enable
 AFTER_LOGIN_PATH = "/v1/approvals"
 TRACE_HEADERS = ("traceparent", "tracestate")  # W3C trace context, continued like gRPC's
 _STATUSES = ", ".join(status.value for status in ApprovalStatus)
@@ -226,6 +232,24 @@ def _get_approval(request: web.Request, _: bytes) -> Message:
     return apb.GetApprovalRequest(approval_id=_approval_id(request))
 
 
+def _connector_key(request: web.Request) -> str:
+    return check_format("connector_key", request.match_info["connector_key"], NAME)
+
+
+def _disable(request: web.Request, raw: bytes) -> Message:
+    key = _connector_key(request)
+    return pb.DisableConnectorRequest(
+        connector_key=key, reason=_text_field(_json_object(raw), "reason")
+    )
+
+
+def _enable(request: web.Request, raw: bytes) -> Message:
+    key = _connector_key(request)
+    return pb.EnableConnectorRequest(
+        connector_key=key, reason=_text_field(_json_object(raw), "reason")
+    )
+
+
 def _approve(request: web.Request, raw: bytes) -> Message:
     approval_id = _approval_id(request)
     return apb.ApproveApprovalRequest(
@@ -258,8 +282,38 @@ def _approvals(response: Any) -> dict[str, Any]:
     }
 
 
-def _connectors(response: Any) -> dict[str, Any]:
-    return {"connectors": [_json(entry) for entry in response.connectors]}
+_BOARD_TIMES = ("last_success_at", "last_attempt_at", "disabled_at")
+# Text only the tenant's callers see: an error's summary, an operator's reason and name.
+_CALLERS_ONLY = ("last_error", "disabled_reason", "disabled_by")
+
+
+def _board_entry(entry: Message) -> dict[str, Any]:
+    """One connector's entry with every field, a time never set as null."""
+    shown = json_format.MessageToDict(
+        entry, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    for name in _BOARD_TIMES:
+        shown.setdefault(name, None)
+    return shown
+
+
+def _board(response: Any) -> dict[str, Any]:
+    entries = [_board_entry(entry) for entry in response.connectors]
+    return {"connectors": entries, "total": len(entries)}
+
+
+def _for_anyone(board: dict[str, Any]) -> dict[str, Any]:
+    """The board as a read without a caller shows it: no error's or operator's text."""
+    for entry in board["connectors"]:
+        entry.update(dict.fromkeys(_CALLERS_ONLY, ""))
+    return board
+
+
+def _switched(response: Any) -> dict[str, Any]:
+    return {
+        "connector": _board_entry(response.connector),
+        "audit_event_id": response.audit_event_id,
+    }
 
 
 @dataclass(frozen=True)
@@ -273,7 +327,10 @@ class Route:
 
 
 ROUTES = (
-    Route("GET", HEALTH_PATH, HEALTH, lambda _r, _b: pb.HealthRequest(), _connectors),
+    Route("GET", BOARD_PATH, HEALTH, lambda _r, _b: pb.HealthRequest(), _board),
+    Route("GET", HEALTH_PATH, HEALTH, lambda _r, _b: pb.HealthRequest(), _board),
+    Route("POST", SWITCH_PATH + "/disable", DISABLE_CONNECTOR, _disable, _switched, change=True),
+    Route("POST", SWITCH_PATH + "/enable", ENABLE_CONNECTOR, _enable, _switched, change=True),
     Route("GET", "/v1/csrf-token", CSRF_TOKEN, lambda _r, _b: empty_pb2.Empty(), _json),
     Route("GET", "/v1/approvals", LIST_APPROVALS, _list_approvals, _approvals),
     Route("GET", "/v1/approvals/{approval_id}", GET_APPROVAL, _get_approval, _approval),
@@ -349,12 +406,9 @@ class HttpFace:
         chain = run_chain(self._layers, endpoint)
 
         async def handle(request: web.Request) -> web.StreamResponse:
-            if (
-                route.rule is HEALTH
-                and self._open_reads
-                and hdrs.AUTHORIZATION not in request.headers
-            ):
-                return web.json_response(route.render(await self._open_read(serve, request)))
+            if route.rule is HEALTH and self._without_caller(request):
+                board = route.render(await self._open_read(serve, request))
+                return web.json_response(_for_anyone(board))
             raw = await read_body(request, self._http) if route.method == "POST" else b""
             call = Call(
                 rule=route.rule,
@@ -376,6 +430,16 @@ class HttpFace:
             return web.json_response(route.render(response))
 
         return handle
+
+    def _without_caller(self, request: web.Request) -> bool:
+        """Whether the board is read without a caller: with no credentials, when open reads
+        are on, or in development mode (loopback only) from a browser not signed in."""
+        if hdrs.AUTHORIZATION in request.headers:
+            return False
+        if self._open_reads:
+            return True
+        signed_in = SESSION_COOKIE in request.cookies
+        return self._sign_in is not None and from_browser(request) and not signed_in
 
     def _check_csrf(self, identity: Identity, ctx: Context) -> None:
         tokens = ctx.csrf_tokens if isinstance(ctx, HttpContext) else ()

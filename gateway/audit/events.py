@@ -58,6 +58,8 @@ def call_event(
     true`` when the tenant's calls of the connector reach its vendor's sandbox."""
     facts = call.facts
     sandbox = bool(facts.connector_key) and sandboxed(facts.tenant, facts.connector_key)
+    # An operator's own words are theirs, not the payload's nor a vendor's: kept as written.
+    note = {"note": facts.note} if facts.note else {}
     return AuditEvent(
         event_type=event_type,
         outcome=outcome,
@@ -83,7 +85,8 @@ def call_event(
                 **({"sandbox": "true"} if sandbox else {}),
             },
             classify(facts.connector_key),
-        ),
+        )
+        | note,
     )
 
 

@@ -1,4 +1,5 @@
-"""``connector-gateway connectors list|describe|catalogue``: the connectors' contracts."""
+"""``connector-gateway connectors list|describe|catalogue|disable|enable``: the connectors'
+contracts, and operators' switches."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from gateway.catalogue import catalogue, declared_descriptors, replaced
 from gateway.cli.command import Commands, set_handler
-from gateway.cli.connection import Gateway, client_command
+from gateway.cli.connection import Gateway, client_command, operator_command
 from gateway.cli.output import message_dict, print_json, table, vendor
 from gateway.settings import Settings
 
@@ -32,6 +33,17 @@ def add_commands(commands: Commands) -> None:
     )
     listed.add_argument("--write", metavar="FILE", help="replace the table in FILE")
     set_handler(listed, _catalogue)
+    disable = actions.add_parser(
+        "disable",
+        help="refuse a connector's calls for your tenant until it is enabled (operators)",
+    )
+    disable.add_argument("key")
+    disable.add_argument("--reason", required=True, help="why; shown on the board, audited")
+    set_handler(disable, operator_command(_disable))
+    enable = actions.add_parser("enable", help="let a disabled connector run again (operators)")
+    enable.add_argument("key")
+    enable.add_argument("--reason", default="", help="why; audited")
+    set_handler(enable, operator_command(_enable))
 
 
 async def _list(gateway: Gateway, args: argparse.Namespace) -> int:
@@ -100,4 +112,28 @@ def _catalogue(args: argparse.Namespace, _settings: Settings) -> int:
     except (OSError, ValueError) as error:
         print(f"error: {args.write}: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+async def _disable(gateway: Gateway, args: argparse.Namespace) -> int:
+    disabled = await pb_grpc.ConnectorServiceStub(gateway.channel).DisableConnector(
+        pb.DisableConnectorRequest(connector_key=args.key, reason=args.reason),
+        timeout=gateway.timeout,
+        metadata=gateway.metadata,
+    )
+    print(f"disabled {disabled.connector.connector_key}: its calls are refused until enabled")
+    return 0
+
+
+async def _enable(gateway: Gateway, args: argparse.Namespace) -> int:
+    enabled = await pb_grpc.ConnectorServiceStub(gateway.channel).EnableConnector(
+        pb.EnableConnectorRequest(connector_key=args.key, reason=args.reason),
+        timeout=gateway.timeout,
+        metadata=gateway.metadata,
+    )
+    status = pb.ConnectorStatus.Name(enabled.connector.status)
+    print(
+        f"enabled {enabled.connector.connector_key}: status "
+        f"{status.removeprefix('CONNECTOR_STATUS_').lower()}"
+    )
     return 0

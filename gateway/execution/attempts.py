@@ -145,19 +145,20 @@ class AttemptPipeline:
         self, run: Attempts, started: float, log: AttemptLog, error: GatewayError | None
     ) -> None:
         tenant, key = run.tenant, run.connector.key
+        latency_ms = (time.monotonic() - started) * 1000
         self._metrics.record(
             tenant,
             key,
             code=error.code.name if error else "OK",
-            latency_ms=(time.monotonic() - started) * 1000,
+            latency_ms=latency_ms,
             attempts=log.attempts,
             timed_out=isinstance(error, DeadlineExceeded)
             or (error is not None and error.metadata.get("timed_out") == "true"),
         )
         if error is None:
-            await self._health.record_success(tenant, key)
+            await self._health.record_success(tenant, key, latency_ms)
         else:
-            await self._health.record_failure(tenant, key, error)
+            await self._health.record_failure(tenant, key, error, latency_ms)
 
 
 def _overrun(operation: OperationSpec, timeout_s: float, contacted: bool) -> GatewayError:

@@ -26,6 +26,7 @@ from gateway.interceptors.validation import ValidationLayer
 from gateway.registry import Registry
 from gateway.settings import Settings
 from gateway.store.ledger import Ledger
+from gateway.switches import ConnectorSwitches
 
 ORDER = (
     "telemetry",
@@ -51,13 +52,14 @@ def build_chain(
     authorization: AuthorizationPolicy,
     gate: ApprovalGate,
     refusals: RefusalLimiter,
+    switches: ConnectorSwitches,
 ) -> list[Layer]:
     layers: dict[str, Layer] = {
         "telemetry": TelemetryLayer(tracer),
         "status_mapping": StatusMappingLayer(),
         "audit": AuditLayer(audit_log, refusals, classified_by(registry), sandboxed_by(registry)),
         "authentication": AuthenticationLayer(authenticator),
-        "validation": ValidationLayer(registry, ledger, settings.max_payload_bytes),
+        "validation": ValidationLayer(registry, ledger, settings.max_payload_bytes, switches),
         "deadline": DeadlineLayer(settings.deadline_reserve_ms, settings.max_call_deadline_ms),
         "authorization": AuthorizationLayer(authorization),
         "replay": ReplayLayer(ledger),

@@ -19,6 +19,7 @@ from gateway.call import Call, Context, Target
 from gateway.canonical import sha256_hex
 from gateway.contract import OperationSpec
 from gateway.errors import (
+    ConnectorDisabled,
     ConnectorNotFound,
     ExecutionResultMissing,
     FieldViolation,
@@ -42,11 +43,19 @@ from gateway.field_rules import (
     check_text,
 )
 from gateway.interceptors.base import Next
-from gateway.methods import APPROVE_APPROVAL, DENY_APPROVAL, RESOLVE_EXECUTION, Subject
+from gateway.methods import (
+    APPROVE_APPROVAL,
+    DENY_APPROVAL,
+    DISABLE_CONNECTOR,
+    ENABLE_CONNECTOR,
+    RESOLVE_EXECUTION,
+    Subject,
+)
 from gateway.paging import MAX_PAGE_SIZE
 from gateway.redaction import redact
 from gateway.registry import Connector, Registry
 from gateway.store.ledger import Execution, ExecutionStatus, Ledger
+from gateway.switches import ConnectorSwitches
 
 # A payload refusal stays far below gRPC's 16 KiB trailers whatever the payload holds.
 MAX_VIOLATIONS = 20  # field violations reported per refusal
@@ -115,10 +124,17 @@ def _bad_value(path: str, problem: str) -> InvalidPayload:
 class ValidationLayer:
     name = "validation"
 
-    def __init__(self, registry: Registry, ledger: Ledger, max_payload_bytes: int) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        ledger: Ledger,
+        max_payload_bytes: int,
+        switches: ConnectorSwitches,
+    ) -> None:
         self._registry = registry
         self._ledger = ledger
         self._max_payload = max_payload_bytes
+        self._switches = switches
 
     async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
         try:
@@ -136,6 +152,8 @@ class ValidationLayer:
         elif subject is Subject.CONNECTOR:
             key = _required("connector_key", request.connector_key, NAME, "the connector's key")
             call.facts.connector_key = self._connector(key).key
+            if call.rule is DISABLE_CONNECTOR or call.rule is ENABLE_CONNECTOR:
+                self._switch(call, request)
         elif subject is Subject.CONNECTOR_FILTER and request.connector_key:
             self._connector(check_format("connector_key", request.connector_key, NAME))
         elif subject is Subject.APPROVAL:
@@ -190,10 +208,19 @@ class ValidationLayer:
             raise _missing("note", "say how you know; it is audited")
 
     @staticmethod
-    def _configured(call: Call, connector: Connector) -> None:
-        """Refuses, before any approval is asked for, a connector that cannot act for the
-        caller's tenant."""
+    def _switch(call: Call, request: Any) -> None:
+        """An operator's reason for disabling (required) or enabling (optional)."""
+        check_text("reason", request.reason)
+        if call.rule is DISABLE_CONNECTOR and not request.reason.strip():
+            raise _missing("reason", "say why the connector is disabled; callers read it")
+        call.facts.note = request.reason
+
+    def _configured(self, call: Call, connector: Connector) -> None:
+        """Refuses, before any approval is asked for or answer replayed, a connector that
+        cannot act for the caller's tenant, or that an operator disabled."""
         tenant = call.who().tenant
+        if self._switches.disabled(tenant, connector.key) is not None:
+            raise ConnectorDisabled.for_tenant(connector.key)
         if not connector.configured_for(tenant):
             raise NotConfigured.for_tenant(connector.key)
 

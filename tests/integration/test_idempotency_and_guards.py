@@ -195,7 +195,9 @@ async def test_circuit_opens_fails_fast_and_recovers_after_trial(
         assert len(fake.calls) == 6
         health = await gw.stub.Health(pb.HealthRequest(connector_key="fake"), timeout=5)
         assert health.connectors[0].circuit_state == pb.CIRCUIT_STATE_CLOSED
-        assert health.connectors[0].status == pb.CONNECTOR_STATUS_OK
+        # Closed again, but two of the window's three calls failed at the vendor.
+        assert health.connectors[0].status == pb.CONNECTOR_STATUS_DEGRADED
+        assert health.connectors[0].recent_calls == 3
         refused = [r for r in gw.audit_rows() if r["reason"] == "CIRCUIT_OPEN"]
         assert [r["outcome"] for r in refused] == ["refused", "refused"]
 

@@ -347,7 +347,8 @@ async def test_the_phone_number_probe_sets_the_connectors_health(
     tmp_path: Path, account: dict[str, Any], status: int, error: str
 ) -> None:
     """The phone number resource is not in the trimmed description: a small Graph serves it."""
-    probes = {"health": {"probe_interval_s": 3600}}  # once at start, then not within the test
+    # Once at start, then not within the test; one failed probe is enough for error.
+    probes = {"health": {"probe_interval_s": 3600, "probe_failures_for_error": 1}}
     async with (
         fake_graph() as graph,
         whatsapp_gateway(tmp_path, graph.url, account=account, **probes) as whatsapp,

@@ -21,6 +21,8 @@ COMMANDS: dict[str, list[str]] = {
     "connectors list": ["--json"],
     "connectors describe": ["key", "--json"],
     "connectors catalogue": ["--write"],
+    "connectors disable": ["key", "--reason"],
+    "connectors enable": ["key", "--reason"],
     "call": ["key", "operation", "--payload", "--idempotency-key", "--approval-id", "--json"],
     "health": ["key", "--json"],
     "audit verify": ["--json"],
@@ -39,6 +41,8 @@ COMMANDS: dict[str, list[str]] = {
 GATEWAY_CALLS = [
     "connectors list",
     "connectors describe email",
+    "connectors disable email --reason incident",
+    "connectors enable email",
     "call email send --payload {}",
     "health",
     "approvals list",

@@ -1,5 +1,5 @@
 """Connector health: status changes are written at once, timestamps behind, and the board
-always reads the latest state."""
+always reads the latest state. The rules themselves: ``test_health_rules.py``."""
 
 from __future__ import annotations
 
@@ -59,38 +59,9 @@ async def test_status_changes_are_written_at_once_times_on_flush(store: SyncStat
     await health.record_failure("t", "email", VendorUnavailable("relay down"))
     stored = await store.get("t", "email")
     assert stored is not None
-    assert stored.status is ConnectorStatus.ERROR
+    assert stored.status is ConnectorStatus.DEGRADED  # one of two recent calls failed
     assert stored.last_error == "VENDOR_UNAVAILABLE"
     assert stored.last_success_at == clock.now
-
-
-async def test_threshold_and_request_refusals(store: SyncStateStore) -> None:
-    health = HealthTracker(store, failures_for_error=2, clock=Clock())
-    await health.record_failure("t", "x", VendorRejected("no such user"))
-    state = await health.get("t", "x")
-    assert state is not None
-    assert (state.status, state.consecutive_failures) == (ConnectorStatus.UNKNOWN, 0)
-    await health.record_failure("t", "x", VendorUnavailable("down"))
-    state = await health.get("t", "x")
-    assert state is not None
-    assert state.status is ConnectorStatus.DEGRADED
-    await health.record_failure("t", "x", VendorUnavailable("down"))
-    state = await health.get("t", "x")
-    assert state is not None
-    assert state.status is ConnectorStatus.ERROR
-    # A passing probe does not hide call failures; a failing one marks the error.
-    await health.record_probe("t", "x", True)
-    state = await health.get("t", "x")
-    assert state is not None
-    assert state.status is ConnectorStatus.ERROR
-    refused = VendorUnavailable("connection refused", metadata={"phase": "connect"})
-    await health.record_probe("t", "y", False, refused)
-    probed = await store.get("t", "y")
-    assert probed is not None
-    assert (probed.status, probed.last_error) == (
-        ConnectorStatus.ERROR,
-        "PROBE_FAILED: VENDOR_UNAVAILABLE (phase connect)",
-    )
 
 
 async def test_the_last_error_holds_reason_phase_and_codes_only(store: SyncStateStore) -> None:

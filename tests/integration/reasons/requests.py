@@ -17,6 +17,7 @@ from tests.integration.reasons.observe import (
     echo,
     executions,
     fake_rig,
+    guarded,
     refused_rpc,
 )
 from tests.support.gateway import gateway_settings, running_gateway
@@ -131,6 +132,29 @@ async def connector_not_configured(tmp_path: Path) -> Observed:
         return seen
 
 
+async def connector_disabled(tmp_path: Path) -> Observed:
+    async with fake_rig(tmp_path) as (gw, fake):
+        await gw.stub.DisableConnector(
+            pb.DisableConnectorRequest(connector_key="fake", reason="vendor incident 7"),
+            metadata=OPERATOR,
+            timeout=10,
+        )
+        seen = await refused_rpc(gw.stub.Execute(echo("k1"), timeout=10), gw)
+        assert seen.metadata["connector_key"] == "fake"
+        # A class B call is refused the same way: no approval is asked for.
+        blocked = await refused_rpc(gw.stub.Execute(guarded("k2"), timeout=10), gw)
+        assert blocked.reason == "CONNECTOR_DISABLED"
+        assert [r for r in blocked.audit_rows if r["event_type"] == "approval_requested"] == []
+        assert fake.calls == []
+        # Enabled again, the same request (same key) runs.
+        await gw.stub.EnableConnector(
+            pb.EnableConnectorRequest(connector_key="fake"), metadata=OPERATOR, timeout=10
+        )
+        ran = await gw.stub.Execute(echo("k1"), timeout=10)
+        assert (ran.attempts, len(fake.calls)) == (1, 1)
+        return seen
+
+
 async def not_sandboxed(tmp_path: Path) -> Observed:
     # The default tenant has an email account of its own: email acts at its relay, and the
     # sandbox runs for no tenant.
@@ -174,6 +198,7 @@ SCENARIOS: dict[str, Scenario] = {
     "IDEMPOTENCY_KEY_REUSED": idempotency_key_reused,
     "POLICY_FORBIDDEN": policy_forbidden,
     "CONNECTOR_NOT_CONFIGURED": connector_not_configured,
+    "CONNECTOR_DISABLED": connector_disabled,
     "NOT_SANDBOXED": not_sandboxed,
     "INTERNAL": internal,
 }
