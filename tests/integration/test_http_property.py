@@ -130,10 +130,14 @@ segment = st.text(max_size=12).map(lambda t: quote(t, safe="")) | st.sampled_fro
 def routes(draw: st.DrawFn, approval_ids: tuple[str, ...]) -> tuple[str, str]:
     """Mostly a route the gateway serves, with its own method; else anything."""
     approval = draw(st.sampled_from(approval_ids) | segment)
+    connector = draw(st.sampled_from(["fake"]) | segment)
     served = [
         ("GET", "/healthz"),
         ("GET", "/login"),
         ("GET", "/v1/connectors/health"),
+        ("GET", "/api/v1/connectors/governance"),
+        ("POST", f"/api/v1/connectors/{connector}/disable"),
+        ("POST", f"/api/v1/connectors/{connector}/enable"),
         ("GET", "/v1/csrf-token"),
         ("GET", "/v1/approvals"),
         ("GET", f"/v1/approvals/{approval}"),
