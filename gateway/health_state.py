@@ -59,6 +59,17 @@ def error_summary(error: GatewayError) -> str:
     return f"{error.reason} ({', '.join(parts)})" if parts else error.reason
 
 
+def _worth_a_row(state: SyncState) -> bool:
+    """Whether a state says more than the configuration does: a connector never seen, and
+    unknown or not configured, gets no row (reading every tenant's board writes nothing)."""
+    return bool(
+        state.status in OBSERVED
+        or state.status is ConnectorStatus.DISABLED
+        or state.last_attempt_at
+        or state.last_error
+    )
+
+
 class Surroundings(Protocol):
     """What else a status depends on, read each time it is derived."""
 
@@ -94,9 +105,10 @@ class HealthSnapshot:
 class _Tracked:
     """What this process observed of one connector for one tenant."""
 
-    def __init__(self, state: SyncState, window: OutcomeWindow) -> None:
+    def __init__(self, state: SyncState, window: OutcomeWindow, *, stored: bool) -> None:
         self.state = state
         self.window = window
+        self.stored = stored  # a row exists (or is being written)
         self.probe_failures = 0
         self.probed = False
         # The status stored before the gateway started, shown until something new is seen.
@@ -133,7 +145,8 @@ class HealthTracker:
             if tracked is None:
                 state = saved or SyncState(tenant, key, ConnectorStatus.UNKNOWN, None, None, "", 0)
                 window = OutcomeWindow(self._rules.window_calls, self._rules.window_s)
-                tracked = self._tracked[where] = _Tracked(state, window)
+                tracked = _Tracked(state, window, stored=saved is not None)
+                self._tracked[where] = tracked
         return tracked
 
     async def snapshot(self, tenant: str, key: str) -> HealthSnapshot:
@@ -176,8 +189,9 @@ class HealthTracker:
         state = dataclasses.replace(previous, status=status, **changes)
         tracked.state = state
         where = (tenant, key)
-        if where not in self._unsaved:
+        if where not in self._unsaved and (tracked.stored or _worth_a_row(state)):
             if previous.status is not status or previous.last_error != state.last_error:
+                tracked.stored = True
                 self._dirty.discard(where)
                 await self._store.put(state, self._clock())
             elif state != previous:
