@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
+CHROMIUM := /usr/bin/chromium
 PROTO_FILES := $(wildcard protos/connectorgateway/v1/*.proto)
 API_BASELINE := api-baseline/connectorgateway-v1.binpb
 
@@ -29,12 +30,23 @@ $(NODE_INSTALLED): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Chromium runs the board page's browser test (Playwright drives Debian's build): Debian's
+# package when it is missing and we may install it (root with apt), otherwise a clear stop.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Chromium (Debian package chromium) for the board page's browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+	  echo "Chromium is needed at $(CHROMIUM) for the board page's browser test (Debian package chromium): install it" >&2; \
+	  exit 1; \
+	fi
+
 ## Start the gateway on embedded defaults (SQLite under ./var, gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080).
 run: $(INSTALLED)
 	$(BIN)/connector-gateway serve
 
 ## Run the whole test suite.
-test: $(INSTALLED) $(NODE_INSTALLED)
+test: $(INSTALLED) $(NODE_INSTALLED) $(CHROMIUM)
 	$(BIN)/pytest
 
 ## Lint code and API: ruff, mypy --strict, buf lint, buf breaking against the last release's image.

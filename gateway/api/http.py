@@ -50,6 +50,7 @@ from gateway.errors import (
     PayloadTooLarge,
 )
 from gateway.field_rules import APPROVAL_ID, NAME, check_format
+from gateway.http.board_page import PAGE_PATH, add_page
 from gateway.http.hosts import AllowedHosts, host_guard
 from gateway.http.login import LOGIN_PATH, SESSION_COOKIE, SignIn
 from gateway.http.refusals import refusal_middleware, refusal_response, route_of
@@ -78,7 +79,7 @@ HEALTHZ_PATH = "/healthz"  # answers probes addressed by IP, whatever the host n
 BOARD_PATH = "/api/v1/connectors/governance"
 HEALTH_PATH = "/v1/connectors/health"  # the board's earlier path, an alias of BOARD_PATH
 SWITCH_PATH = "/api/v1/connectors/{connector_key}"  # + /disable, /enable
-AFTER_LOGIN_PATH = "/v1/approvals"
+AFTER_LOGIN_PATH = PAGE_PATH  # a browser signed in lands on the board
 TRACE_HEADERS = ("traceparent", "tracestate")  # W3C trace context, continued like gRPC's
 _STATUSES = ", ".join(status.value for status in ApprovalStatus)
 
@@ -505,6 +506,7 @@ def build_app(
     ]
     app = web.Application(middlewares=middlewares, client_max_size=http.max_body_bytes)
     app.router.add_get(HEALTHZ_PATH, healthz)
+    add_page(app)
     for route in ROUTES:
         if route.method == "GET":
             app.router.add_get(route.path, face.handler(route))

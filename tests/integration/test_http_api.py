@@ -140,7 +140,7 @@ async def test_the_login_link_signs_a_browser_in_as_the_operator_once(
     async with aiohttp.ClientSession(cookie_jar=jar) as browser:
         async with browser.get(url, headers=navigate, allow_redirects=False) as response:
             assert response.status == 303
-            assert response.headers["Location"] == "/v1/approvals"
+            assert response.headers["Location"] == "/board"
             cookie = response.headers["Set-Cookie"]
         for attribute in ("connector_gateway_session=", "HttpOnly", "SameSite=Strict", "Path=/"):
             assert attribute in cookie
