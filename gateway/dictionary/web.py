@@ -56,7 +56,10 @@ def _json(message: Message) -> dict[str, Any]:
 
 
 def render_listing(response: Any) -> dict[str, Any]:
-    return _json(response)
+    """Every field, zeros and falses included (JPY's 0 minor digits, a column not nullable)."""
+    return json_format.MessageToDict(
+        response, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
 
 
 def render_computed(response: Any) -> dict[str, Any]:

@@ -150,7 +150,8 @@ async def test_the_period_applied_is_the_one_the_metric_kind_uses(
     assert as_of.period_end.ToDatetime(UTC) == MARCH[1]
     current = await stub.ComputeMetric(compute_request("pipeline_value", None), timeout=10)
     assert current.period_kind == mpb.PERIOD_KIND_CURRENT
-    assert not current.HasField("period_start") and not current.HasField("period_end")
+    assert not current.HasField("period_start")
+    assert not current.HasField("period_end")
 
 
 async def test_the_http_side_answers_the_same_figures(business: RunningGateway) -> None:

@@ -13,7 +13,9 @@ MAY = (datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC))
 EMPTY = (datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC))
 
 
-def _deal(deal_id: str, status: str, amount: int, closed_at: str | None, currency: str = "SAR"):
+def _deal(
+    deal_id: str, status: str, amount: int, closed_at: str | None, currency: str = "SAR"
+) -> dict[str, Any]:
     return {
         "deal_id": deal_id,
         "status": status,
@@ -76,15 +78,20 @@ CONSENTS = [
 # As of 2026-04-01T00:00Z: leads l1, l2, l3, l4, l6, l7, l8 = 7; active l1, l2, l7 = 3
 #   -> 3 / 7 = 0.428571... -> 0.4286
 
+
+def _money(id_column: str, row_id: str, amount: int, dated_by: str, at: str) -> dict[str, Any]:
+    return {id_column: row_id, "amount_minor": amount, "currency": "SAR", dated_by: at}
+
+
 COMMISSIONS = [
-    {"commission_id": "m1", "amount_minor": 30000, "currency": "SAR", "earned_at": "2026-03-05T00:00:00Z"},
-    {"commission_id": "m2", "amount_minor": 20049, "currency": "SAR", "earned_at": "2026-03-31T23:59:59Z"},
-    {"commission_id": "m3", "amount_minor": 99999, "currency": "SAR", "earned_at": "2026-04-01T00:00:00Z"},
+    _money("commission_id", "m1", 30000, "earned_at", "2026-03-05T00:00:00Z"),
+    _money("commission_id", "m2", 20049, "earned_at", "2026-03-31T23:59:59Z"),
+    _money("commission_id", "m3", 99999, "earned_at", "2026-04-01T00:00:00Z"),
 ]
 MARKETING_SPEND = [
-    {"spend_id": "s1", "amount_minor": 100000, "currency": "SAR", "spent_at": "2026-03-01T00:00:00Z"},
-    {"spend_id": "s2", "amount_minor": 50001, "currency": "SAR", "spent_at": "2026-03-20T10:00:00+02:00"},
-    {"spend_id": "s3", "amount_minor": 70000, "currency": "SAR", "spent_at": "2026-02-28T00:00:00Z"},
+    _money("spend_id", "s1", 100000, "spent_at", "2026-03-01T00:00:00Z"),
+    _money("spend_id", "s2", 50001, "spent_at", "2026-03-20T10:00:00+02:00"),
+    _money("spend_id", "s3", 70000, "spent_at", "2026-02-28T00:00:00Z"),
 ]
 CUSTOMERS = [
     {"customer_id": "cu1", "acquired_at": "2026-03-02T00:00:00Z"},
