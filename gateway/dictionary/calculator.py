@@ -47,6 +47,7 @@ class MetricCalculator:
         clock: Callable[[], datetime] = utc_now,
         book: Dictionary | None = None,
     ) -> None:
+        settings.check_urls()
         self._settings = settings
         self._state = state
         self._clock = clock

@@ -7,16 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from gateway.dictionary.definitions import dictionary
 from gateway.dictionary.sources import POSTGRES_SCHEMES, SQLITE_SCHEMES, scheme_of
 
+USABLE_SCHEMES = SQLITE_SCHEMES | POSTGRES_SCHEMES
+
 DEFAULT_TENANT = "default"
-
-
-def _usable(url: SecretStr) -> SecretStr:
-    """A URL the gateway can open; the refusal never quotes it (it can hold a password)."""
-    if scheme_of(url.get_secret_value()) not in SQLITE_SCHEMES | POSTGRES_SCHEMES:
-        raise ValueError(
-            "a metrics database URL starts with sqlite: (a SQLite file) or postgresql:"
-        )
-    return url
 
 
 class DictionarySettings(BaseModel):
@@ -31,16 +24,6 @@ class DictionarySettings(BaseModel):
     currency: str = "USD"  # the reporting currency: ISO 4217, one of the dictionary's
     query_timeout_s: float = Field(default=10.0, gt=0)  # within the call's own deadline
 
-    @field_validator("database_url")
-    @classmethod
-    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
-        return _usable(value) if value is not None else None
-
-    @field_validator("tenant_databases")
-    @classmethod
-    def _tenant_databases(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        return {tenant: _usable(url) for tenant, url in value.items()}
-
     @field_validator("currency")
     @classmethod
     def _known_currency(cls, value: str) -> str:
@@ -48,6 +31,20 @@ class DictionarySettings(BaseModel):
             known = ", ".join(c.code for c in dictionary().currencies)
             raise ValueError(f"currency must be one of the dictionary's currencies: {known}")
         return value
+
+    def check_urls(self) -> None:
+        """Refuses, at start-up, a URL the gateway cannot open. Checked here rather than by
+        the model: a model's refusal quotes the value given, and a URL can hold a password."""
+        named = {"dictionary.database_url": self.database_url} | {
+            f"dictionary.tenant_databases.{tenant}": url
+            for tenant, url in self.tenant_databases.items()
+        }
+        for key, url in named.items():
+            if url is not None and scheme_of(url.get_secret_value()) not in USABLE_SCHEMES:
+                raise ValueError(
+                    f"{key}: a metrics database URL starts with sqlite: (a SQLite file) or "
+                    "postgresql:"
+                )
 
     def database_for(self, tenant: str) -> str | None:
         """The URL of the tenant's business database, if the deployment names one."""

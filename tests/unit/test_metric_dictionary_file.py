@@ -22,6 +22,8 @@ from gateway.dictionary.definitions import (
     read_dictionary,
 )
 from gateway.dictionary.implementations import BUSINESS, GATEWAY, IMPLEMENTED
+from gateway.dictionary.settings import DictionarySettings
+from tests.support.readme import readme_toml
 
 CANONICAL = {
     "revenue_actual",
@@ -160,3 +162,35 @@ def test_the_typed_model_reads_every_field_of_the_file() -> None:
     model = Dictionary.model_validate(document())
     again = model.model_dump(mode="json", by_alias=True, exclude_defaults=False)
     assert again == document()
+
+
+def test_the_readme_configuration_is_what_the_settings_take() -> None:
+    settings = DictionarySettings.model_validate(readme_toml("tenant_databases")["dictionary"])
+    assert settings.currency == "SAR"
+    assert (settings.database_for("acme") or "").startswith("sqlite:")
+    assert (settings.database_for("default") or "").startswith("postgresql:")
+    assert settings.database_for("globex") is None
+
+
+def test_settings_refuse_an_unknown_currency_or_key() -> None:
+    with pytest.raises(ValidationError, match="one of the dictionary's currencies"):
+        DictionarySettings.model_validate({"currency": "XYZ"})
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        DictionarySettings.model_validate({"databse_url": "sqlite:x.db"})
+
+
+@pytest.mark.parametrize(
+    ("fields", "key"),
+    [
+        ({"database_url": "mysql://reader:pw@db/sales"}, "dictionary.database_url"),
+        ({"tenant_databases": {"acme": "pw@db.sqlite"}}, "dictionary.tenant_databases.acme"),
+    ],
+)
+def test_a_url_the_gateway_cannot_open_stops_the_start_unquoted(
+    fields: dict[str, Any], key: str
+) -> None:
+    settings = DictionarySettings.model_validate(fields)
+    with pytest.raises(ValueError, match=r"starts with sqlite: .* or postgresql:") as caught:
+        settings.check_urls()
+    assert str(caught.value).startswith(f"{key}: ")
+    assert "pw@db" not in str(caught.value)
