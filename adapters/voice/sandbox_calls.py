@@ -21,7 +21,6 @@ ANSWERS = "+15550100001"  # picks up: the call is in progress (the undo hangs it
 BUSY = "+15550100002"  # the line is busy: the call has ended (the undo has nothing to stop)
 CALLEES = {ANSWERS: "in-progress", BUSY: "busy"}
 
-GOING = frozenset({"queued", "ringing", "in-progress"})
 UPDATES = {
     "canceled": {"queued": "canceled", "ringing": "canceled", "in-progress": "in-progress"},
     "completed": {"queued": "completed", "ringing": "completed", "in-progress": "completed"},
@@ -35,6 +34,10 @@ def _now() -> datetime:
 def _rfc2822(moment: datetime) -> str:
     """Twilio's dates: ``Tue, 31 Aug 2010 20:36:28 +0000``."""
     return format_datetime(moment)
+
+
+def _parsed(rfc2822: str) -> datetime:
+    return datetime.strptime(rfc2822, "%a, %d %b %Y %H:%M:%S %z")
 
 
 def new_call(sid: str, account_sid: str, to: str, from_: str) -> dict[str, Any]:
@@ -78,13 +81,11 @@ def move(call: dict[str, Any], status: str) -> None:
     stamp = _rfc2822(now)
     if status == "in-progress":
         call["start_time"] = stamp
-    if status not in GOING:
+    if status == "completed":  # Twilio gives the others (busy, canceled...) neither
         call["end_time"] = stamp
-        if status == "completed" and call["start_time"] is not None:
-            started = datetime.strptime(call["start_time"], "%a, %d %b %Y %H:%M:%S %z")
-            call["duration"] = str(int((now - started).total_seconds()))
-        else:
-            call["duration"] = "0"
+        started = call["start_time"]
+        seconds = (now - _parsed(started)).total_seconds() if started is not None else 0
+        call["duration"] = str(int(seconds))
     call["status"] = status
     call["date_updated"] = stamp
 
