@@ -23,12 +23,14 @@ from adapters.plugins import PLUGINS
 from connectorgateway.v1 import approval_service_pb2_grpc as apb_grpc
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from connectorgateway.v1 import execution_service_pb2_grpc as epb_grpc
+from connectorgateway.v1 import metric_dictionary_service_pb2_grpc as mpb_grpc
 from connectorgateway.v1 import sandbox_service_pb2_grpc as spb_grpc
 from gateway.anchor_key import load_anchor_key
 from gateway.api.approval_service import ApprovalServicer
 from gateway.api.connector_service import ConnectorServicer
 from gateway.api.execution_service import ExecutionServicer
 from gateway.api.grpc import GovernanceInterceptor
+from gateway.api.metric_dictionary_service import MetricDictionaryServicer
 from gateway.api.sandbox_service import SandboxServicer
 from gateway.approvals.gate import ApprovalGate
 from gateway.approvals.model import ApprovalClocks
@@ -47,6 +49,9 @@ from gateway.auth.stored_callers import rewrite_stored_callers
 from gateway.board import Board, GatewaySurroundings
 from gateway.clock import Clocks
 from gateway.connector_serving import ConnectorServing
+from gateway.dictionary.calculator import MetricCalculator
+from gateway.dictionary.definitions import dictionary
+from gateway.dictionary.implementations import GatewayState
 from gateway.execution.attempts import AttemptPipeline
 from gateway.execution.lookup import VendorLookup
 from gateway.execution.once import AtMostOnce
@@ -61,6 +66,7 @@ from gateway.methods import (
     CONNECTOR_SERVICE,
     EXECUTION_SERVICE,
     GOVERNED_SERVICES,
+    METRIC_DICTIONARY_SERVICE,
 )
 from gateway.metrics import MetricsRegistry
 from gateway.plugin import ConnectorPlugin, build_connectors
@@ -291,6 +297,13 @@ class Gateway:
             self.metrics,
             min_attempt_s=s.reliability.min_attempt_ms / 1000,
         )
+        # Closed after both servers (they close later in start order).
+        self.metric_calculator = MetricCalculator(
+            s.dictionary,
+            GatewayState(self.registry, self.board, self.approvals),
+            clock=self.clocks.wall,
+        )
+        self._closers.append(("metrics databases", self.metric_calculator.close))
         connector_servicer = ConnectorServicer(
             self.registry,
             self.ledger,
@@ -301,6 +314,7 @@ class Gateway:
             self.switches,
             self.metrics,
             self.guards,
+            self.metric_calculator,
         )
         execution_servicer = ExecutionServicer(
             self.ledger,
@@ -313,11 +327,13 @@ class Gateway:
             self.approvals, watch_recheck_s=s.approvals.expiry_sweep_s, clock=self.clocks.wall
         )
         sandbox_servicer = SandboxServicer(self.registry, self.sandboxes)
+        metric_servicer = MetricDictionaryServicer(dictionary(), self.metric_calculator)
         # The governance chain hands each method the admitted call in place of the request.
         pb_grpc.add_ConnectorServiceServicer_to_server(connector_servicer, server)  # type: ignore[arg-type]
         epb_grpc.add_ExecutionServiceServicer_to_server(execution_servicer, server)  # type: ignore[arg-type]
         apb_grpc.add_ApprovalServiceServicer_to_server(approval_servicer, server)  # type: ignore[arg-type]
         spb_grpc.add_SandboxServiceServicer_to_server(sandbox_servicer, server)  # type: ignore[arg-type]
+        mpb_grpc.add_MetricDictionaryServiceServicer_to_server(metric_servicer, server)  # type: ignore[arg-type]
         health_pb2_grpc.add_HealthServicer_to_server(self._health_servicer, server)
         reflection.enable_server_reflection(
             (*GOVERNED_SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME),
@@ -340,6 +356,7 @@ class Gateway:
                 CONNECTOR_SERVICE: connector_servicer,
                 APPROVAL_SERVICE: approval_servicer,
                 EXECUTION_SERVICE: execution_servicer,
+                METRIC_DICTIONARY_SERVICE: metric_servicer,
             },
             serving=lambda: self._serving,
             authenticator=self.authenticator,

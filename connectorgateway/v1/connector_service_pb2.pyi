@@ -1,5 +1,6 @@
 import datetime
 
+from connectorgateway.v1 import metric_dictionary_service_pb2 as _metric_dictionary_service_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -137,10 +138,12 @@ class HealthRequest(_message.Message):
     def __init__(self, connector_key: _Optional[str] = ...) -> None: ...
 
 class HealthResponse(_message.Message):
-    __slots__ = ("connectors",)
+    __slots__ = ("connectors", "connector_health")
     CONNECTORS_FIELD_NUMBER: _ClassVar[int]
+    CONNECTOR_HEALTH_FIELD_NUMBER: _ClassVar[int]
     connectors: _containers.RepeatedCompositeFieldContainer[ConnectorHealth]
-    def __init__(self, connectors: _Optional[_Iterable[_Union[ConnectorHealth, _Mapping]]] = ...) -> None: ...
+    connector_health: _metric_dictionary_service_pb2.ComputeMetricResponse
+    def __init__(self, connectors: _Optional[_Iterable[_Union[ConnectorHealth, _Mapping]]] = ..., connector_health: _Optional[_Union[_metric_dictionary_service_pb2.ComputeMetricResponse, _Mapping]] = ...) -> None: ...
 
 class ConnectorHealth(_message.Message):
     __slots__ = ("connector_key", "display_name", "display_name_ar", "status", "last_success_at", "last_attempt_at", "last_error", "registered", "circuit_state", "sandbox", "recent_calls", "recent_error_rate", "latency_p95_ms", "disabled_reason", "disabled_by", "disabled_at")

@@ -12,11 +12,15 @@ from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from connectorgateway.v1 import connector_service_pb2 as pb
+from connectorgateway.v1 import metric_dictionary_service_pb2 as mpb
 from gateway.approvals.gate import ApprovalGate
 from gateway.board import Board
 from gateway.call import Admitted, AdmittedAction, AdmittedCompensation, Context
 from gateway.contract import Adapter, AttemptContext
 from gateway.descriptors import circuit_state, descriptor, to_struct
+from gateway.dictionary import messages
+from gateway.dictionary.calculator import MetricCalculator
+from gateway.dictionary.requests import metric_named, requested_period
 from gateway.errors import ExecutionNotSucceeded, NotConfigured
 from gateway.execution.attempts import AttemptPipeline, Attempts
 from gateway.execution.once import Action, AtMostOnce, new_id
@@ -41,6 +45,7 @@ class ConnectorServicer:
         switches: ConnectorSwitches,
         metrics: MetricsRegistry,
         guards: Guards,
+        calculator: MetricCalculator,
     ) -> None:
         self._registry = registry
         self._ledger = ledger
@@ -51,6 +56,7 @@ class ConnectorServicer:
         self._switches = switches
         self._metrics = metrics
         self._guards = guards
+        self._calculator = calculator
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -152,8 +158,27 @@ class ConnectorServicer:
         return [connector] if connector else self._registry.all()
 
     async def Health(self, call: Admitted[pb.HealthRequest], ctx: Context) -> pb.HealthResponse:
-        entries = await self._board.entries(call.tenant, call.request.connector_key)
-        return pb.HealthResponse(connectors=entries)
+        key = call.request.connector_key
+        entries = await self._board.entries(call.tenant, key)
+        if key:
+            return pb.HealthResponse(connectors=entries)
+        return pb.HealthResponse(
+            connectors=entries, connector_health=await self._connector_health(call)
+        )
+
+    async def _connector_health(
+        self, call: Admitted[pb.HealthRequest]
+    ) -> mpb.ComputeMetricResponse:
+        """The dictionary's figure, through the same calculator as ComputeMetric."""
+        request = mpb.ComputeMetricRequest(name="connector_health")
+        metric = metric_named(request.name)
+        result = await self._calculator.compute(
+            call.tenant,
+            metric,
+            requested_period(request, metric),
+            timeout_s=call.deadline.remaining(),
+        )
+        return messages.computed(result)
 
     async def Metrics(self, call: Admitted[pb.MetricsRequest], ctx: Context) -> pb.MetricsResponse:
         entries = []

@@ -39,6 +39,14 @@ from gateway.audit.record import AuditLog
 from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.auth.authenticator import AUTHORIZATION, DEV_CALLER_HEADER, Authenticator
 from gateway.call import Admitted, Call, CallFacts, Context, Credentials, Deadline, admit
+from gateway.dictionary.web import (
+    DICTIONARY_PATH,
+    METRIC_PATH,
+    compute_metric_request,
+    list_metrics_request,
+    render_computed,
+    render_listing,
+)
 from gateway.errors import (
     BodyTimeout,
     CsrfRejected,
@@ -59,6 +67,7 @@ from gateway.identity import Identity
 from gateway.interceptors.base import Layer, run_chain
 from gateway.methods import (
     APPROVE_APPROVAL,
+    COMPUTE_METRIC,
     CSRF_TOKEN,
     DENY_APPROVAL,
     DISABLE_CONNECTOR,
@@ -66,6 +75,7 @@ from gateway.methods import (
     GET_APPROVAL,
     HEALTH,
     LIST_APPROVALS,
+    LIST_METRICS,
     MethodRule,
 )
 from gateway.paging import MAX_PAGE_SIZE
@@ -300,7 +310,11 @@ def _board_entry(entry: Message) -> dict[str, Any]:
 
 def _board(response: Any) -> dict[str, Any]:
     entries = [_board_entry(entry) for entry in response.connectors]
-    return {"connectors": entries, "total": len(entries)}
+    return {
+        "connectors": entries,
+        "total": len(entries),
+        "connector_health": render_computed(response.connector_health),
+    }
 
 
 def _for_anyone(board: dict[str, Any]) -> dict[str, Any]:
@@ -344,6 +358,9 @@ ROUTES = (
         change=True,
     ),
     Route("POST", "/v1/approvals/{approval_id}/deny", DENY_APPROVAL, _deny, _approval, change=True),
+    # Before the metric route, which would otherwise take "dictionary" for a metric's name.
+    Route("GET", DICTIONARY_PATH, LIST_METRICS, list_metrics_request, render_listing),
+    Route("GET", METRIC_PATH, COMPUTE_METRIC, compute_metric_request, render_computed),
 )
 
 

@@ -86,11 +86,12 @@ async def fails(r: Rig, reason: str = "VENDOR_ERROR") -> None:
 
 
 async def board(r: Rig) -> dict[str, Any]:
+    """The connector's entry, with the board's connector_health figure under ``figure``."""
     got = await call(r.gw, "GET", BOARD)
     assert got.status == 200, got
     [entry] = got.body["connectors"]
     assert got.body["total"] == 1
-    return dict(entry)
+    return {**entry, "figure": got.body["connector_health"]["value"]}
 
 
 class Watch:
@@ -134,6 +135,7 @@ async def test_ok_degraded_error_and_back_on_the_board_and_in_grpc_health(
                 0,
             )
             assert entry["last_success_at"] is not None
+            assert entry["figure"] == "1.0000"  # the dictionary's connector_health
 
             # The vendor starts failing: half of the recent calls failed.
             await fails(r)
@@ -157,6 +159,7 @@ async def test_ok_degraded_error_and_back_on_the_board_and_in_grpc_health(
                 "CIRCUIT_STATE_OPEN",
             )
             assert entry["recent_error_rate"] == 0.75
+            assert entry["figure"] == "0.0000"
             await fails(r, "CIRCUIT_OPEN")  # fails fast: the vendor is not called
             assert await check(r, "") == SERVING  # the gateway itself still serves
 
@@ -200,4 +203,5 @@ async def test_the_board_is_the_same_over_grpc_and_http(tmp_path: Path) -> None:
         assert shown["recent_calls"] == entry.recent_calls == 2
         assert shown["latency_p95_ms"] == entry.latency_p95_ms > 0
         alias = await call(r.gw, "GET", "/v1/connectors/health")
-        assert alias.body == {"connectors": [shown], "total": 1}
+        del shown["figure"]
+        assert (alias.body["connectors"], alias.body["total"]) == ([shown], 1)

@@ -119,6 +119,8 @@ async def test_the_board_page_in_chromium(tmp_path: Path, browser: Browser) -> N
                 == "VENDOR_ERROR (vendor status 500, vendor code boom)"
             )
             assert await text(page, f"{card('faulty')} .error-rate") == "50% · 2 calls"
+            # The dictionary's connector_health: the fake is ok (its probe), faulty is not.
+            assert await text(page, "#health") == "50% (1 of 2 ok)"
 
             # The vendor keeps failing: the page follows by itself, in red.
             await call_faulty(gw, vendor, fail=True)

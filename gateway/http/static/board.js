@@ -10,6 +10,8 @@ const TEXT = {
   en: {
     title: "Connector health board",
     otherLanguage: "العربية",
+    health: "Connector health",
+    healthOf: "{percent}% ({ok} of {active} ok)",
     pending: "Pending approvals",
     updated: "Updated",
     signIn: "Sign in to act: open the link that connector-gateway login-url prints.",
@@ -46,6 +48,8 @@ const TEXT = {
   ar: {
     title: "لوحة صحة الموصلات",
     otherLanguage: "English",
+    health: "صحة الموصلات",
+    healthOf: "{percent}% ({ok} من {active} سليمة)",
     pending: "الموافقات المعلقة",
     updated: "آخر تحديث",
     signIn: "سجّل الدخول لتتصرف: افتح الرابط الذي يطبعه connector-gateway login-url.",
@@ -208,6 +212,7 @@ function render() {
   document.getElementById("updated").textContent = when(new Date().toISOString());
   const main = document.getElementById("connectors");
   if (!state.board) return;
+  showHealth(state.board.connector_health);
   for (const entry of state.board.connectors) {
     let card = main.querySelector(`[data-key="${CSS.escape(entry.connector_key)}"]`);
     if (!card) {
@@ -219,6 +224,18 @@ function render() {
     }
     fill(card, entry);
   }
+}
+
+// The metric dictionary's connector_health, as the board's JSON carries it.
+function showHealth(figure) {
+  const parts = Object.fromEntries((figure?.components || []).map((c) => [c.name, c.value]));
+  document.getElementById("health").textContent = figure?.value
+    ? t("healthOf", {
+        percent: Math.round(Number(figure.value) * 100),
+        ok: parts.ok,
+        active: parts.active,
+      })
+    : "—";
 }
 
 function fill(card, entry) {
