@@ -129,10 +129,13 @@ SHOW_SANDBOX = MethodRule(SANDBOX_SERVICE, "ShowSandbox", Subject.CONNECTOR, ope
 # The metric dictionary: its definitions, and one metric computed for the caller's tenant
 # (audited: it reads the tenant's business figures).
 LIST_METRICS = MethodRule(METRIC_DICTIONARY_SERVICE, "ListMetrics", Subject.NOTHING)
+# Business figures (revenue, acquisition cost) are the tenant's operators' to read, not every
+# agent's; the definitions are public.
 COMPUTE_METRIC = MethodRule(
     METRIC_DICTIONARY_SERVICE,
     "ComputeMetric",
     Subject.METRIC,
+    operator_only=True,
     audited=True,
     events=AuditEvents(succeeded="metric_computed"),
 )
