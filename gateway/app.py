@@ -239,7 +239,7 @@ class Gateway:
             unsaved=[(t, c.key) for c in connectors for t in c.sandboxed],
         )
         self._closers.append(("health state", self.health.flush))
-        self.metrics = MetricsRegistry()
+        self.metrics = MetricsRegistry(clock=self.clocks.monotonic)
         for connector in connectors:
             for tenant, adapter in connector.all_adapters():
                 await adapter.initialize()

@@ -148,8 +148,11 @@ class AttemptPipeline:
         self._metrics.record(
             tenant,
             key,
+            run.operation.name,
+            sandbox=run.connector.sandboxed_for(tenant),
             code=error.code.name if error else "OK",
-            latency_ms=(time.monotonic() - started) * 1000,
+            reason=error.reason if error else "",
+            seconds=time.monotonic() - started,
             attempts=log.attempts,
             timed_out=isinstance(error, DeadlineExceeded)
             or (error is not None and error.metadata.get("timed_out") == "true"),
