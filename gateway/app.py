@@ -61,6 +61,7 @@ from gateway.methods import (
 )
 from gateway.metrics import MetricsRegistry
 from gateway.plugin import ConnectorPlugin, build_connectors
+from gateway.prometheus import PrometheusExposition
 from gateway.redaction import redact_error
 from gateway.registry import Connector, Registry
 from gateway.reliability.guards import Guards
@@ -256,6 +257,7 @@ class Gateway:
             authorization=authorization,
             gate=gate,
             refusals=self.refusals,
+            metrics=self.metrics,
         )
         if self._wrap_layers:
             layers = self._wrap_layers(layers)
@@ -326,6 +328,9 @@ class Gateway:
             authenticator=self.authenticator,
             audit=self.audit,
             refusals=self.refusals,
+            scrape=PrometheusExposition(
+                self.metrics, self.registry, self.guards, self.approvals
+            ).render,
         )
         self.http_port = self.http.port
         self._closers.append(("http server", self.http.close))
