@@ -247,9 +247,10 @@ class Gateway:
                 self._closers.append((f"adapter {connector.key} ({tenant})", adapter.shutdown))
 
         gate = ApprovalGate(self.approvals)
+        tracer = self.tracer_provider.get_tracer("connectorgateway")
         layers = build_chain(
             settings=s,
-            tracer=self.tracer_provider.get_tracer("connectorgateway"),
+            tracer=tracer,
             audit_log=self.audit,
             registry=self.registry,
             ledger=self.ledger,
@@ -273,6 +274,7 @@ class Gateway:
             retries,
             self.health,
             self.metrics,
+            tracer=tracer,
             min_attempt_s=s.reliability.min_attempt_ms / 1000,
         )
         connector_servicer = ConnectorServicer(
