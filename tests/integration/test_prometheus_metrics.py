@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from tests.support.tokens import token_kit
 pytestmark = pytest.mark.timeout(60)
 
 Labels = frozenset[tuple[str, str]]
+LABELS = {"tenant", "connector", "operation", "sandbox", "code", "reason", "state", "le"}
 
 
 @dataclass(frozen=True)
@@ -164,16 +166,13 @@ async def test_the_scrape_shows_the_counts_of_known_calls(rig: Rig) -> None:
         "connector_gateway_audit_write_duration_seconds_count", tenant="default"
     )
     assert 3 <= audit_writes <= rows_before
-    # No id, caller, key or payload in any label; a scrape leaves no audit row.
+    # No id, caller, key or payload in any label; a scrape leaves no audit row and no span.
     for sample_name, labels in got.samples():
-        assert set(dict(labels)) <= {"tenant", "connector", "operation", "sandbox", "code"} | {
-            "reason",
-            "state",
-            "le",
-        }, sample_name
+        assert set(dict(labels)) <= LABELS, sample_name
     for secret in ("ok-1", "charge-1", "guarded-1", "local-agent", "pay", "sk-scrape-secret"):
         assert secret not in got.text
     assert audit_count(rig.gw) == rows_before
+    assert [s.name for s in rig.gw.spans.get_finished_spans() if "Http" in s.name] == []
 
 
 async def test_the_rpc_percentiles_are_those_of_the_scraped_buckets(rig: Rig) -> None:
@@ -229,6 +228,7 @@ class Enforced:
     tokens: dict[str, str]
 
 
+@asynccontextmanager
 async def enforced_gateway(tmp_path: Path, *, open_reads: bool) -> AsyncIterator[Enforced]:
     kit = token_kit(tmp_path)
     settings = gateway_settings(
@@ -248,13 +248,13 @@ async def enforced_gateway(tmp_path: Path, *, open_reads: bool) -> AsyncIterator
 
 @pytest.fixture
 async def enforced(tmp_path: Path) -> AsyncIterator[Enforced]:
-    async for running in enforced_gateway(tmp_path, open_reads=False):
+    async with enforced_gateway(tmp_path, open_reads=False) as running:
         yield running
 
 
 @pytest.fixture
 async def enforced_open(tmp_path: Path) -> AsyncIterator[Enforced]:
-    async for running in enforced_gateway(tmp_path, open_reads=True):
+    async with enforced_gateway(tmp_path, open_reads=True) as running:
         yield running
 
 
