@@ -57,6 +57,7 @@ class MethodRule:
     compensates: bool = False  # it undoes an earlier execution
     operator_only: bool = False  # only operators of the tenant may call it
     audited: bool = False  # a success leaves an outcome row (refusals always do)
+    traced: bool = True  # a server span (scrapes, like health checks, make none)
     events: AuditEvents = AuditEvents()
 
     @property
@@ -141,6 +142,8 @@ COMPUTE_METRIC = MethodRule(
 )
 # A browser's token for changes over HTTP (CSRF), bound to the caller who fetched it.
 CSRF_TOKEN = MethodRule(HTTP_SERVICE, "CsrfToken", Subject.NOTHING)
+# The caller's tenant's figures for Prometheus (GET /metrics).
+PROMETHEUS_METRICS = MethodRule(HTTP_SERVICE, "Metrics", Subject.NOTHING, traced=False)
 
 RULES: dict[str, MethodRule] = {
     rule.full_name: rule
