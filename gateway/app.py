@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -14,10 +15,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
 
 from adapters.plugins import PLUGINS
 from connectorgateway.v1 import approval_service_pb2_grpc as apb_grpc
@@ -71,6 +69,7 @@ from gateway.methods import (
 from gateway.metrics import MetricsRegistry
 from gateway.plugin import ConnectorPlugin, build_connectors
 from gateway.probes import Prober
+from gateway.prometheus import PrometheusExposition
 from gateway.registry import Connector, Registry
 from gateway.reliability.guards import Guards
 from gateway.reliability.idempotency import IdempotencyKeys
@@ -83,33 +82,11 @@ from gateway.store.disablements import DisablementStore
 from gateway.store.ledger import Ledger
 from gateway.store.sync_states import SyncStateStore
 from gateway.switches import ConnectorSwitches
+from gateway.tracing import tracer_provider as configured_tracer_provider
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = CONNECTOR_SERVICE
-
-
-def default_tracer_provider(settings: Settings) -> TracerProvider:
-    """Sampled server spans, exported over OTLP when a collector is configured. With none,
-    no span is recorded (nothing would read it); trace ids still reach audit rows."""
-    provider = TracerProvider(
-        sampler=(
-            ParentBased(TraceIdRatioBased(settings.trace_sample_ratio))
-            if settings.otlp_endpoint
-            else ALWAYS_OFF
-        ),
-        resource=Resource.create({"service.name": "connector-gateway"}),
-    )
-    if settings.otlp_endpoint:
-        # Imported only when spans are exported: it costs a tenth of a second at start-up.
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-        provider.add_span_processor(
-            BatchSpanProcessor(
-                OTLPSpanExporter(endpoint=settings.otlp_endpoint, insecure=settings.otlp_insecure)
-            )
-        )
-    return provider
 
 
 def bound_address(address: str, port: int) -> str:
@@ -138,7 +115,8 @@ class Gateway:
         # Tests may serve connectors built by hand (fakes) in place of the plugins'.
         self._connectors = list(connectors) if connectors is not None else None
         self._owns_tracing = tracer_provider is None
-        self.tracer_provider = tracer_provider or default_tracer_provider(settings)
+        # The gateway's settings, then the OTEL_* variables (gateway/tracing.py).
+        self.tracer_provider = tracer_provider or configured_tracer_provider(settings, os.environ)
         self._wrap_layers = wrap_layers
         self._closers: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         self._server: grpc.aio.Server | None = None
@@ -262,16 +240,17 @@ class Gateway:
         self.health.listeners.append(serving.changed)
         await serving.start(c.key for c in connectors)
         self._tenants = sorted({"default", *authorization.tenants, *s.tenants})
-        self.metrics = MetricsRegistry()
+        self.metrics = MetricsRegistry(clock=self.clocks.monotonic)
         for connector in connectors:
             for tenant, adapter in connector.all_adapters():
                 await adapter.initialize()
                 self._closers.append((f"adapter {connector.key} ({tenant})", adapter.shutdown))
 
         gate = ApprovalGate(self.approvals)
+        tracer = self.tracer_provider.get_tracer("connectorgateway")
         layers = build_chain(
             settings=s,
-            tracer=self.tracer_provider.get_tracer("connectorgateway"),
+            tracer=tracer,
             audit_log=self.audit,
             registry=self.registry,
             ledger=self.ledger,
@@ -280,6 +259,7 @@ class Gateway:
             gate=gate,
             refusals=self.refusals,
             switches=self.switches,
+            metrics=self.metrics,
         )
         if self._wrap_layers:
             layers = self._wrap_layers(layers)
@@ -295,6 +275,7 @@ class Gateway:
             retries,
             self.health,
             self.metrics,
+            tracer=tracer,
             min_attempt_s=s.reliability.min_attempt_ms / 1000,
         )
         # Closed after both servers (they close later in start order).
@@ -362,6 +343,9 @@ class Gateway:
             authenticator=self.authenticator,
             audit=self.audit,
             refusals=self.refusals,
+            scrape=PrometheusExposition(
+                self.metrics, self.registry, self.guards, self.approvals
+            ).render,
         )
         self.http_port = self.http.port
         self._closers.append(("http server", self.http.close))

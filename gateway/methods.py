@@ -57,6 +57,7 @@ class MethodRule:
     compensates: bool = False  # it undoes an earlier execution
     operator_only: bool = False  # only operators of the tenant may call it
     audited: bool = False  # a success leaves an outcome row (refusals always do)
+    traced: bool = True  # a server span (scrapes, like health checks, make none)
     events: AuditEvents = AuditEvents()
 
     @property
@@ -146,15 +147,20 @@ SHOW_SANDBOX = MethodRule(SANDBOX_SERVICE, "ShowSandbox", Subject.CONNECTOR, ope
 # The metric dictionary: its definitions, and one metric computed for the caller's tenant
 # (audited: it reads the tenant's business figures).
 LIST_METRICS = MethodRule(METRIC_DICTIONARY_SERVICE, "ListMetrics", Subject.NOTHING)
+# Business figures (revenue, acquisition cost) are the tenant's operators' to read, not every
+# agent's; the definitions are public.
 COMPUTE_METRIC = MethodRule(
     METRIC_DICTIONARY_SERVICE,
     "ComputeMetric",
     Subject.METRIC,
+    operator_only=True,
     audited=True,
     events=AuditEvents(succeeded="metric_computed"),
 )
 # A browser's token for changes over HTTP (CSRF), bound to the caller who fetched it.
 CSRF_TOKEN = MethodRule(HTTP_SERVICE, "CsrfToken", Subject.NOTHING)
+# The caller's tenant's figures for Prometheus (GET /metrics).
+PROMETHEUS_METRICS = MethodRule(HTTP_SERVICE, "Metrics", Subject.NOTHING, traced=False)
 
 RULES: dict[str, MethodRule] = {
     rule.full_name: rule

@@ -1,5 +1,5 @@
 """The HTTP face: the approval queue, the governance board and operators' switches as JSON,
-on the same chain.
+and the tenant's figures for Prometheus (``/metrics``), on the same chain.
 
 Each route names a method rule. Its request message is built from the path, the query and
 the JSON body, and runs through the same layers as a gRPC call (telemetry, status mapping,
@@ -10,9 +10,10 @@ chain: the Host and Origin checks, reading the body within its bounds, unknown r
 development sign-in link, and liveness (``gateway.http``).
 
 Changes are POSTs carrying a CSRF token bound to the caller (a browser's form cannot read
-it). Reads of the board may be opened by configuration (``http_open_reads``), and in
-development mode (loopback only) to a browser that has not signed in: those run the health
-servicer for the default tenant without a caller, and show no operator's or error's text.
+it). Reads of the board and of the figures may be opened by configuration
+(``http_open_reads``), and the board's in development mode (loopback only) to a browser that
+has not signed in: a request without an Authorization header then reads them for the default
+tenant without a caller, and the board shows no operator's or error's text.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
+from google.api import httpbody_pb2
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from google.protobuf.message import Message
 
@@ -76,6 +78,7 @@ from gateway.methods import (
     HEALTH,
     LIST_APPROVALS,
     LIST_METRICS,
+    PROMETHEUS_METRICS,
     MethodRule,
 )
 from gateway.paging import MAX_PAGE_SIZE
@@ -89,12 +92,15 @@ HEALTHZ_PATH = "/healthz"  # answers probes addressed by IP, whatever the host n
 BOARD_PATH = "/api/v1/connectors/governance"
 HEALTH_PATH = "/v1/connectors/health"  # the board's earlier path, an alias of BOARD_PATH
 SWITCH_PATH = "/api/v1/connectors/{connector_key}"  # + /disable, /enable
+METRICS_PATH = "/metrics"
 AFTER_LOGIN_PATH = PAGE_PATH  # a browser signed in lands on the board
 TRACE_HEADERS = ("traceparent", "tracestate")  # W3C trace context, continued like gRPC's
 _STATUSES = ", ".join(status.value for status in ApprovalStatus)
 
 # A servicer method, as the chain calls it: the admitted call and the protocol's context.
 Serve = Callable[[Admitted[Any], Context], Awaitable[Message]]
+# A tenant's figures in the format an Accept header asks for, and its content type.
+Scrape = Callable[[str, str], Awaitable[tuple[bytes, str]]]
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ class HttpContext:
 
     remote: str
     csrf_tokens: tuple[str, ...]
+    accept: str = ""  # the formats the client reads (a scrape's)
 
     def time_remaining(self) -> float | None:
         return None  # HTTP callers send no deadline: the configured maximum applies
@@ -319,7 +326,7 @@ def _board(response: Any) -> dict[str, Any]:
 
 def _for_anyone(board: dict[str, Any]) -> dict[str, Any]:
     """The board as a read without a caller shows it: no error's or operator's text."""
-    for entry in board["connectors"]:
+    for entry in board.get("connectors", ()):
         entry.update(dict.fromkeys(_CALLERS_ONLY, ""))
     return board
 
@@ -331,21 +338,35 @@ def _switched(response: Any) -> dict[str, Any]:
     }
 
 
+def _body(response: Any) -> web.Response:
+    """An answer that is not JSON, as the servicer made it."""
+    return web.Response(body=response.data, headers={hdrs.CONTENT_TYPE: response.content_type})
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
     path: str
     rule: MethodRule
     parse: Callable[[web.Request, bytes], Message]
-    render: Callable[[Any], dict[str, Any]]
+    render: Callable[[Any], dict[str, Any] | web.Response]  # a dict is answered as JSON
     change: bool = False  # changes state: needs the caller's CSRF token
+    open_read: bool = False  # anyone may read it for the default tenant (http_open_reads)
 
 
 ROUTES = (
-    Route("GET", BOARD_PATH, HEALTH, lambda _r, _b: pb.HealthRequest(), _board),
-    Route("GET", HEALTH_PATH, HEALTH, lambda _r, _b: pb.HealthRequest(), _board),
+    Route("GET", BOARD_PATH, HEALTH, lambda _r, _b: pb.HealthRequest(), _board, open_read=True),
+    Route("GET", HEALTH_PATH, HEALTH, lambda _r, _b: pb.HealthRequest(), _board, open_read=True),
     Route("POST", SWITCH_PATH + "/disable", DISABLE_CONNECTOR, _disable, _switched, change=True),
     Route("POST", SWITCH_PATH + "/enable", ENABLE_CONNECTOR, _enable, _switched, change=True),
+    Route(
+        "GET",
+        METRICS_PATH,
+        PROMETHEUS_METRICS,
+        lambda _r, _b: empty_pb2.Empty(),
+        _body,
+        open_read=True,
+    ),
     Route("GET", "/v1/csrf-token", CSRF_TOKEN, lambda _r, _b: empty_pb2.Empty(), _json),
     Route("GET", "/v1/approvals", LIST_APPROVALS, _list_approvals, _approvals),
     Route("GET", "/v1/approvals/{approval_id}", GET_APPROVAL, _get_approval, _approval),
@@ -388,9 +409,11 @@ class HttpFace:
         http: HttpSettings,
         open_reads: bool,
         max_call_s: float,
+        scrape: Scrape,
     ) -> None:
         self._layers = tuple(layers)
         self._servicers = servicers
+        self._scrape = scrape
         self._sign_in = sign_in
         self._http = http
         self._open_reads = open_reads
@@ -400,6 +423,8 @@ class HttpFace:
     def _serve(self, rule: MethodRule) -> Serve:
         if rule is CSRF_TOKEN:
             return self._csrf_token
+        if rule is PROMETHEUS_METRICS:
+            return self._metrics
         serve: Serve = getattr(self._servicers[rule.service], rule.name)
         return serve
 
@@ -411,6 +436,12 @@ class HttpFace:
                 "header": struct_pb2.Value(string_value=CSRF_HEADER),
             }
         )
+
+    async def _metrics(self, call: Admitted[Any], ctx: Context) -> Message:
+        accept = ctx.accept if isinstance(ctx, HttpContext) else ""
+        data, content_type = await self._scrape(call.tenant, accept)
+        body: Message = httpbody_pb2.HttpBody(content_type=content_type, data=data)
+        return body
 
     def handler(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         serve = self._serve(route.rule)
@@ -424,9 +455,9 @@ class HttpFace:
         chain = run_chain(self._layers, endpoint)
 
         async def handle(request: web.Request) -> web.StreamResponse:
-            if route.rule is HEALTH and self._without_caller(request):
-                board = route.render(await self._open_read(serve, request))
-                return web.json_response(_for_anyone(board))
+            if self._without_caller(route, request):
+                answer = await self._open_read(route, serve, request)
+                return _answer(route, answer, for_anyone=True)
             raw = await read_body(request, self._http) if route.method == "POST" else b""
             call = Call(
                 rule=route.rule,
@@ -439,25 +470,29 @@ class HttpFace:
                 protocol="http",
             )
             context = HttpContext(
-                request.remote or "", tuple(request.headers.getall(CSRF_HEADER, []))
+                request.remote or "",
+                tuple(request.headers.getall(CSRF_HEADER, [])),
+                request.headers.get(hdrs.ACCEPT, ""),
             )
             try:
                 response = await chain(call, context)
             except GatewayError as error:  # audited by the chain; only answered here
                 return refusal_response(error)
-            return web.json_response(route.render(response))
+            return _answer(route, response)
 
         return handle
 
-    def _without_caller(self, request: web.Request) -> bool:
-        """Whether the board is read without a caller: with no credentials, when open reads
-        are on, or in development mode (loopback only) from a browser not signed in."""
-        if hdrs.AUTHORIZATION in request.headers:
+    def _without_caller(self, route: Route, request: web.Request) -> bool:
+        """Whether an open read is read without a caller: with no credentials, when open
+        reads are on, or (the board) in development mode (loopback only) from a browser not
+        signed in."""
+        if not route.open_read or hdrs.AUTHORIZATION in request.headers:
             return False
         if self._open_reads:
             return True
         signed_in = SESSION_COOKIE in request.cookies
-        return self._sign_in is not None and from_browser(request) and not signed_in
+        development = self._sign_in is not None
+        return route.rule is HEALTH and development and from_browser(request) and not signed_in
 
     def _check_csrf(self, identity: Identity, ctx: Context) -> None:
         tokens = ctx.csrf_tokens if isinstance(ctx, HttpContext) else ()
@@ -466,17 +501,26 @@ class HttpFace:
                 f"send the {CSRF_HEADER} header with a token from GET /v1/csrf-token"
             )
 
-    async def _open_read(self, serve: Serve, request: web.Request) -> Message:
-        """The board's health for the default tenant, for anyone (``http_open_reads``)."""
+    async def _open_read(self, route: Route, serve: Serve, request: web.Request) -> Message:
+        """The board's health or the figures, for the default tenant, for anyone
+        (``http_open_reads``)."""
         call = Admitted(
-            HEALTH,
-            pb.HealthRequest(),
+            route.rule,
+            route.parse(request, b""),
             Identity(caller="", tenant=OPEN_READS_TENANT),
             Deadline(time.monotonic() + self._max_call_s),
             _Unaudited(),
             CallFacts(tenant=OPEN_READS_TENANT),
         )
-        return await serve(call, HttpContext(request.remote or "", ()))
+        context = HttpContext(request.remote or "", (), request.headers.get(hdrs.ACCEPT, ""))
+        return await serve(call, context)
+
+
+def _answer(route: Route, response: Message, *, for_anyone: bool = False) -> web.Response:
+    rendered = route.render(response)
+    if isinstance(rendered, web.Response):
+        return rendered
+    return web.json_response(_for_anyone(rendered) if for_anyone else rendered)
 
 
 def build_app(

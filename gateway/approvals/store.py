@@ -461,6 +461,17 @@ class ApprovalStore:
             row = await cur.fetchone()
         return _approval(row) if row is not None else None
 
+    async def pending_counts(self, tenant: str) -> dict[tuple[str, str], int]:
+        """The tenant's requests waiting for a decision, by connector and operation."""
+        async with self._reads.execute(
+            "SELECT connector_key, operation, COUNT(*) FROM approval_requests "
+            "WHERE tenant = ? AND status = ? AND expires_at > ? "
+            "GROUP BY connector_key, operation",
+            (tenant, _PENDING, to_text(self._clock())),
+        ) as cur:
+            rows = await cur.fetchall()
+        return {(str(row[0]), str(row[1])): int(row[2]) for row in rows}
+
     async def list(
         self,
         tenant: str,

@@ -12,6 +12,7 @@ import pytest
 from connectorgateway.v1 import metric_dictionary_service_pb2 as mpb
 from connectorgateway.v1 import metric_dictionary_service_pb2_grpc as mpb_grpc
 from gateway.dictionary.definitions import dictionary
+from tests.integration.reasons.observe import OPERATOR as RPC_OPERATOR
 from tests.support.business_db import postgres_database, sqlite_database
 from tests.support.business_rows import EMPTY, MARCH, MAY, ROWS
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
@@ -122,7 +123,9 @@ def compute_request(name: str, period: Period) -> mpb.ComputeMetricRequest:
 async def test_every_business_figure_equals_the_worked_example(business: RunningGateway) -> None:
     stub = mpb_grpc.MetricDictionaryServiceStub(business.channel)
     for name, period, value, null_reason, components in EXPECTED:
-        got = await stub.ComputeMetric(compute_request(name, period), timeout=10)
+        got = await stub.ComputeMetric(
+            compute_request(name, period), metadata=RPC_OPERATOR, timeout=10
+        )
         metric = dictionary().metric(name)
         assert metric is not None
         figure = (got.value or None, got.null_reason, {c.name: c.value for c in got.components})
@@ -141,14 +144,20 @@ async def test_the_period_applied_is_the_one_the_metric_kind_uses(
     business: RunningGateway,
 ) -> None:
     stub = mpb_grpc.MetricDictionaryServiceStub(business.channel)
-    within = await stub.ComputeMetric(compute_request("win_rate", MARCH), timeout=10)
+    within = await stub.ComputeMetric(
+        compute_request("win_rate", MARCH), metadata=RPC_OPERATOR, timeout=10
+    )
     assert within.period_kind == mpb.PERIOD_KIND_WITHIN
     assert (within.period_start.ToDatetime(UTC), within.period_end.ToDatetime(UTC)) == MARCH
-    as_of = await stub.ComputeMetric(compute_request("consent_coverage", MARCH), timeout=10)
+    as_of = await stub.ComputeMetric(
+        compute_request("consent_coverage", MARCH), metadata=RPC_OPERATOR, timeout=10
+    )
     assert as_of.period_kind == mpb.PERIOD_KIND_AS_OF_END
     assert not as_of.HasField("period_start")
     assert as_of.period_end.ToDatetime(UTC) == MARCH[1]
-    current = await stub.ComputeMetric(compute_request("pipeline_value", None), timeout=10)
+    current = await stub.ComputeMetric(
+        compute_request("pipeline_value", None), metadata=RPC_OPERATOR, timeout=10
+    )
     assert current.period_kind == mpb.PERIOD_KIND_CURRENT
     assert not current.HasField("period_start")
     assert not current.HasField("period_end")

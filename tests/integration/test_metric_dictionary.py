@@ -118,7 +118,9 @@ async def test_connector_health_counts_active_connectors_and_sandboxes_apart(
             "sbx_bad": "ERROR",
             "sbx_ok": "OK",
         }
-        got = await metrics(gw).ComputeMetric(compute("connector_health"), timeout=10)
+        got = await metrics(gw).ComputeMetric(
+            compute("connector_health"), metadata=OPERATOR, timeout=10
+        )
         # Active at their vendor: alpha, bravo, charlie; ok: alpha. Sandboxes: 1 of 2 ok.
         assert (got.value, got.null_reason, got.unit) == ("0.3333", "", "ratio")
         assert components(got) == {
@@ -139,7 +141,9 @@ async def test_connector_health_counts_active_connectors_and_sandboxes_apart(
 async def test_connector_health_is_null_without_an_active_connector(tmp_path: Path) -> None:
     connectors = [tenant_connector("sbx_ok", "passes", sandboxed=True)]
     async with running_gateway(gateway_settings(tmp_path), connectors=connectors) as gw:
-        got = await metrics(gw).ComputeMetric(compute("connector_health"), timeout=10)
+        got = await metrics(gw).ComputeMetric(
+            compute("connector_health"), metadata=OPERATOR, timeout=10
+        )
         assert (got.value, got.null_reason) == ("", "no_active_connectors")
         assert components(got)["sandboxed_active"] == "1"
 
@@ -173,13 +177,16 @@ async def test_approval_sla_compliance_equals_the_approval_queue_figure(tmp_path
             apb.ListApprovalsRequest(), metadata=OPERATOR, timeout=10
         )
         got = await metrics(gw).ComputeMetric(
-            compute("approval_sla_compliance", now - timedelta(days=30), now), timeout=10
+            compute("approval_sla_compliance", now - timedelta(days=30), now),
+            metadata=OPERATOR,
+            timeout=10,
         )
         assert listed.approval_sla_compliance == pytest.approx(1 / 3)
         assert got.value == f"{listed.approval_sla_compliance:.4f}" == "0.3333"
         assert components(got) == {"answered_in_time": "1", "due": "3"}
         before = await metrics(gw).ComputeMetric(
             compute("approval_sla_compliance", now - timedelta(days=60), now - timedelta(days=30)),
+            metadata=OPERATOR,
             timeout=10,
         )
         assert (before.value, before.null_reason) == ("", "nothing_due")
@@ -226,7 +233,7 @@ async def test_bad_periods_are_refused_naming_the_field(tmp_path: Path) -> None:
         too_late.period_end.seconds = 253402300800  # 10000-01-01: past what a Timestamp holds
         cases.append((too_late, "INVALID_FIELD", "period_end"))
         for request, reason, field in cases:
-            seen = await refused_rpc(stub.ComputeMetric(request, timeout=10), gw)
+            seen = await refused_rpc(stub.ComputeMetric(request, metadata=OPERATOR, timeout=10), gw)
             assert (seen.code, seen.reason, seen.fields) == (
                 grpc.StatusCode.INVALID_ARGUMENT,
                 reason,
@@ -266,7 +273,8 @@ async def test_an_unknown_metric_is_refused_with_its_reason(tmp_path: Path) -> N
         gateway_settings(tmp_path), connectors=[Connector(FakeAdapter(), registered=True)]
     ) as gw:
         seen = await refused_rpc(
-            metrics(gw).ComputeMetric(compute("churn_rate", *MARCH), timeout=10), gw
+            metrics(gw).ComputeMetric(compute("churn_rate", *MARCH), metadata=OPERATOR, timeout=10),
+            gw,
         )
         assert (seen.code, seen.reason, seen.fields) == (
             grpc.StatusCode.INVALID_ARGUMENT,
@@ -318,8 +326,16 @@ async def test_enforced_mode_needs_a_caller_and_each_tenant_reads_its_own_databa
             mpb.ListMetricsRequest(), metadata=kit.metadata("agent-acme"), timeout=10
         )
         assert len(listed.metrics) == 7
+        # An agent of the tenant reads the definitions, never the business figures.
+        refused = await refused_rpc(
+            stub.ComputeMetric(
+                compute("revenue_actual", *MARCH), metadata=kit.metadata("agent-acme"), timeout=10
+            ),
+            gw,
+        )
+        assert refused.code == grpc.StatusCode.PERMISSION_DENIED
         revenue = await stub.ComputeMetric(
-            compute("revenue_actual", *MARCH), metadata=kit.metadata("agent-acme"), timeout=10
+            compute("revenue_actual", *MARCH), metadata=kit.metadata("ops-acme"), timeout=10
         )
         assert revenue.value == "4100.50"  # acme's own database, not the default tenant's
         over_http = await call(
@@ -332,7 +348,7 @@ async def test_enforced_mode_needs_a_caller_and_each_tenant_reads_its_own_databa
         assert (over_http.status, over_http.body["value"]) == (200, "4100.50")
         seen = await refused_rpc(
             stub.ComputeMetric(
-                compute("revenue_actual", *MARCH), metadata=kit.metadata("agent-globex"), timeout=10
+                compute("revenue_actual", *MARCH), metadata=kit.metadata("ops-globex"), timeout=10
             ),
             gw,
         )
@@ -342,7 +358,7 @@ async def test_enforced_mode_needs_a_caller_and_each_tenant_reads_its_own_databa
         )
         computed = [r for r in gw.audit_rows() if r["event_type"] == "metric_computed"]
         assert [(r["tenant"], r["caller"], r["rpc_method"]) for r in computed] == [
-            ("acme", caller("agent-acme"), "ComputeMetric"),
+            ("acme", caller("ops-acme"), "ComputeMetric"),
             ("acme", caller("ops-acme"), "HTTP GET /api/v1/metrics/revenue_actual"),
         ]
         assert json.loads(computed[0]["payload_redacted"]) == {

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from connectorgateway.v1 import metric_dictionary_service_pb2 as mpb
 from connectorgateway.v1 import metric_dictionary_service_pb2_grpc as mpb_grpc
-from tests.integration.reasons.observe import Observed, Scenario, fake_rig, refused_rpc
+from tests.integration.reasons.observe import OPERATOR, Observed, Scenario, fake_rig, refused_rpc
 from tests.support.business_rows import MARCH
 from tests.support.gateway import RunningGateway
 
@@ -23,7 +23,7 @@ def win_rate(name: str = "win_rate") -> mpb.ComputeMetricRequest:
 
 async def computed(gw: RunningGateway, request: mpb.ComputeMetricRequest) -> Observed:
     stub = mpb_grpc.MetricDictionaryServiceStub(gw.channel)
-    return await refused_rpc(stub.ComputeMetric(request, timeout=10), gw)
+    return await refused_rpc(stub.ComputeMetric(request, metadata=OPERATOR, timeout=10), gw)
 
 
 async def unknown_metric(tmp_path: Path) -> Observed:
