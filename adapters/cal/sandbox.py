@@ -27,7 +27,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import SecretStr
 
-from adapters.http.sandbox import HttpSandbox
+from adapters.http.sandbox import Handler, HttpSandbox
 from gateway.sandbox import SandboxFault
 
 from .account import CalAccount
@@ -137,9 +137,7 @@ class CalSandbox(HttpSandbox[CalAccount]):
             self._booking_ids,
         )
 
-    def _endpoint(
-        self, version: str | None, carries: Carries, act: Act
-    ) -> Callable[[web.Request], Any]:
+    def _endpoint(self, version: str | None, carries: Carries, act: Act) -> Handler:
         async def handle(request: web.Request) -> web.Response:
             try:
                 if version is not None:

@@ -30,7 +30,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import SecretStr
 
-from adapters.http.sandbox import HttpSandbox
+from adapters.http.sandbox import Handler, HttpSandbox
 from gateway.sandbox import SandboxFault
 
 from .account import StripeAccount
@@ -153,7 +153,7 @@ class StripeSandbox(HttpSandbox[StripeAccount]):
             lambda kind: self.objects(tenant, kind), lambda entry: self.record(tenant, entry)
         )
 
-    def _endpoint(self, act: Act) -> Callable[[web.Request], Any]:
+    def _endpoint(self, act: Act) -> Handler:
         async def handle(request: web.Request) -> web.Response:
             tenant = self.tenant_of(request)
             fields = [(k, v) for k, v in (await request.post()).items() if isinstance(v, str)]
