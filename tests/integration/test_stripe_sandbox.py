@@ -10,16 +10,23 @@ import json
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 from google.protobuf import json_format
 
 from connectorgateway.v1 import approval_service_pb2 as apb
 from connectorgateway.v1 import connector_service_pb2 as pb
+from connectorgateway.v1 import execution_service_pb2 as epb
 from connectorgateway.v1 import sandbox_service_pb2 as spb
 from connectorgateway.v1 import sandbox_service_pb2_grpc as spb_grpc
 from tests.adapters.stripe.fake_stripe import fake_stripe
-from tests.integration.reasons.observe import AGENT, OPERATOR, Observed, approvals, refused_rpc
+from tests.integration.reasons.observe import (
+    AGENT,
+    OPERATOR,
+    Observed,
+    approvals,
+    executions,
+    refused_rpc,
+)
 from tests.support.cli import run_cli_at
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
 from tests.support.waiting import wait_until
@@ -139,25 +146,46 @@ async def test_on_a_fresh_data_directory_stripe_runs_sandboxed_through_approval(
         assert row[1:3] == ["ok", "sandbox"]
 
 
-async def test_a_lost_answer_is_settled_by_the_same_idempotency_key(tmp_path: Path) -> None:
+async def test_lost_answers_are_settled_by_the_same_idempotency_key(tmp_path: Path) -> None:
     settings = gateway_settings(
         tmp_path,
         policy={"allow_loosening": True, "overrides": {"stripe.create_customer": "A"}},
-        # Every attempt of the first call loses its answer; the gateway's own retries, under
-        # the same key, are answered from Stripe's store and lost too.
-        sandbox={"fail": {"stripe": {"drop": True, "at": "POST /v1/customers", "times": 4}}},
+        # Every attempt of the first two writes loses its answer; the gateway's own retries,
+        # under the same key, are answered from Stripe's store and lost too.
+        sandbox={"fail": {"stripe": {"drop": True, "at": "POST /v1/", "times": 8}}},
+        reliability={"backoff_scale": 0.001, "breaker_failure_threshold": 10},  # stays closed
     )
     async with running_gateway(settings) as gw:
-        call = execute("create_customer", "c-1", email="ada@example.com")
-        lost = await refused_rpc(gw.stub.Execute(call, metadata=AGENT, timeout=10), gw)
-        assert (lost.code, lost.reason) == (grpc.StatusCode.UNKNOWN, "OUTCOME_UNKNOWN")
-        assert lost.metadata["attempts"] == "4"
-        [made] = await shown(gw)  # the sandbox made the customer; the answer was lost
+        customer = execute("create_customer", "c-1", email="ada@example.com")
+        payment = await approved(
+            gw, execute("create_payment_intent", "p-1", amount=500, currency="usd")
+        )
+        lost = [
+            await refused_rpc(gw.stub.Execute(call, metadata=AGENT, timeout=10), gw)
+            for call in (customer, payment)
+        ]
+        assert [(seen.reason, seen.metadata["attempts"]) for seen in lost] == [
+            ("OUTCOME_UNKNOWN", "4"),
+            ("OUTCOME_UNKNOWN", "4"),
+        ]
+        made = await shown(gw)  # the sandbox acted on both; the answers were lost
+        assert [m["event"] for m in made] == ["customer.created", "payment_intent.created"]
 
-        settled = await gw.stub.Execute(call, metadata=AGENT, timeout=10)
-        assert settled.result["id"] == made["id"]
-        assert settled.execution_id == lost.metadata["execution_id"]
-        assert await shown(gw) == [made]  # Stripe's stored answer: no second customer
+        # The agent repeats the first call.
+        settled = await gw.stub.Execute(customer, metadata=AGENT, timeout=10)
+        assert (settled.execution_id, settled.result["id"]) == (
+            lost[0].metadata["execution_id"],
+            made[0]["id"],
+        )
+        # An operator settles the approved payment without waiting for the agent.
+        asked = await executions(gw).ReconcileExecution(
+            epb.ReconcileExecutionRequest(execution_id=lost[1].metadata["execution_id"]),
+            metadata=OPERATOR,
+            timeout=10,
+        )
+        assert (asked.found, asked.execution.result["id"]) == (True, made[1]["id"])
+        assert asked.execution.status == epb.EXECUTION_STATUS_SUCCEEDED
+        assert await shown(gw) == made  # Stripe's stored answers: nothing acted twice
 
 
 async def test_an_account_of_its_own_takes_stripe_to_its_vendor(tmp_path: Path) -> None:
