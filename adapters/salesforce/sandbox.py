@@ -55,6 +55,12 @@ FAULT_CODES = {
     503: "SERVER_UNAVAILABLE",
 }
 INVALID_SESSION = "Session expired or invalid"
+# What the token endpoint answers a refused assertion, in Salesforce's words.
+REFUSED_ASSERTION = ("invalid_grant", "invalid assertion")
+GRANT_REFUSALS = {
+    "unknown_issuer": ("invalid_client_id", "client identifier invalid"),
+    "wrong_subject": ("invalid_grant", "user hasn't approved this consumer"),
+}
 
 
 def _now() -> str:
@@ -173,10 +179,8 @@ class SalesforceSandbox(HttpSandbox[SalesforceAccount]):
                 max_lifetime_s=ASSERTION_LIFETIME_S,
             )
         except AssertionRefused as refused:
-            error = "invalid_client_id" if refused.unknown_issuer else "invalid_grant"
-            return web.json_response(
-                {"error": error, "error_description": refused.description}, status=400
-            )
+            error, description = GRANT_REFUSALS.get(refused.reason, REFUSED_ASSERTION)
+            return web.json_response({"error": error, "error_description": description}, status=400)
         _, org_id, user_id = self._account_of(grant.tenant)
         return web.json_response(
             {

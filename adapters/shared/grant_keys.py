@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -21,14 +21,18 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 KEY_BITS = 2048
 
 
-class AssertionRefused(Exception):
-    """The token endpoint refuses the assertion; ``unknown_issuer`` tells an unknown client
-    (answered otherwise by some vendors) from a bad assertion."""
+Refusal = Literal["unknown_issuer", "bad_assertion", "wrong_subject", "too_long"]
 
-    def __init__(self, description: str, *, unknown_issuer: bool = False) -> None:
+
+class AssertionRefused(Exception):
+    """The token endpoint refuses the assertion; ``reason`` says why, for the vendor's own
+    words (an unknown client, a bad signature or audience, a subject the client may not act
+    as, a lifetime over the vendor's limit)."""
+
+    def __init__(self, reason: Refusal, description: str) -> None:
         super().__init__(description)
+        self.reason: Refusal = reason
         self.description = description
-        self.unknown_issuer = unknown_issuer
 
 
 @dataclass(frozen=True)
@@ -69,10 +73,10 @@ class GrantKeys:
         try:
             unverified = jwt.decode(assertion, options={"verify_signature": False})
         except jwt.PyJWTError:
-            raise AssertionRefused("the assertion is not a signed JWT") from None
+            raise AssertionRefused("bad_assertion", "the assertion is not a signed JWT") from None
         key = self._by_issuer.get(str(unverified.get("iss", "")))
         if key is None:
-            raise AssertionRefused("client identifier invalid", unknown_issuer=True)
+            raise AssertionRefused("unknown_issuer", "no client has this issuer")
         try:
             claims: dict[str, Any] = jwt.decode(
                 assertion,
@@ -83,9 +87,13 @@ class GrantKeys:
                 options={"require": ["iss", "sub", "aud", "exp"]},
             )
         except jwt.PyJWTError as exc:
-            raise AssertionRefused(f"invalid assertion ({type(exc).__name__})") from None
+            raise AssertionRefused(
+                "bad_assertion", f"invalid assertion ({type(exc).__name__})"
+            ) from None
         if claims["sub"] != key.subject:
-            raise AssertionRefused("the subject has not approved this client")
+            raise AssertionRefused("wrong_subject", "the subject has not approved this client")
         if max_lifetime_s is not None and float(claims["exp"]) - time.time() > max_lifetime_s:
-            raise AssertionRefused(f"the assertion is valid for more than {max_lifetime_s}s")
+            raise AssertionRefused(
+                "too_long", f"the assertion is valid for more than {max_lifetime_s}s"
+            )
         return key, claims
