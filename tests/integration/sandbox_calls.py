@@ -17,6 +17,7 @@ from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import sandbox_service_pb2 as spb
 from connectorgateway.v1 import sandbox_service_pb2_grpc as spb_grpc
 from gateway.auth.authenticator import DEV_CALLER_HEADER
+from tests.integration.test_no_leaks import database_texts, span_texts
 from tests.support.cli import run_cli_at
 from tests.support.gateway import RunningGateway
 from tests.support.rpc import Refusal, refusal
@@ -121,6 +122,17 @@ class Connector:
         ran = await run_cli_at(self.gw, "sandbox", "show", self.key)
         assert ran.returncode == 0, ran.stderr
         return ran.stdout.splitlines()
+
+
+def key_lines(pem: str) -> list[str]:
+    """The lines of a PEM key that are the key itself (its header and footer are public)."""
+    return [line for line in pem.splitlines() if line and "-----" not in line]
+
+
+def leaked(gw: RunningGateway, secrets: list[str], *more: str) -> list[str]:
+    """The secrets found in the gateway's database, its spans, or ``more`` (logs, output)."""
+    texts = [*database_texts(gw.gateway.settings.database_path), *span_texts(gw), *more]
+    return [secret[:12] for secret in secrets if any(secret in text for text in texts)]
 
 
 def result(answer: pb.ExecuteResponse) -> dict[str, Any]:

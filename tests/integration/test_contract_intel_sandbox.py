@@ -8,17 +8,23 @@ DocuSign."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import grpc
+import pytest
 
 from tests.adapters.contract_intel.fakes import AccountServer, ESignature, signing_key
 from tests.integration.contract_intel_rig import SEND, account_settings
-from tests.integration.sandbox_calls import Connector, result
+from tests.integration.sandbox_calls import Connector, key_lines, leaked, result
 from tests.support.gateway import gateway_settings, running_gateway
 
 
-async def test_on_no_configuration_contract_intel_acts_at_its_sandbox(tmp_path: Path) -> None:
+async def test_on_no_configuration_contract_intel_acts_at_its_sandbox(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    for logger in ("gateway", "adapters", "aiohttp"):
+        caplog.set_level(logging.DEBUG, logger=logger)
     settings = gateway_settings(tmp_path, health={"probe_interval_s": 3600})
     async with running_gateway(settings) as gw:
         docusign = Connector(gw, "contract_intel")
@@ -61,6 +67,11 @@ async def test_on_no_configuration_contract_intel_acts_at_its_sandbox(tmp_path: 
         rows = [r for r in gw.audit_rows() if r["connector_key"] == "contract_intel"]
         assert {"envelope_sent", "agreements_listed"} <= {r["event_type"] for r in rows}
         assert {json.loads(r["detail"]).get("sandbox") for r in rows} == {"true"}
+
+        # The key the sandbox made for the tenant's account is nowhere to be read.
+        account = gw.gateway.sandboxes.running["contract_intel"].account_for("default")
+        secrets = key_lines(account.private_key.get_secret_value())
+        assert leaked(gw, secrets, caplog.text, *await docusign.cli_shown()) == []
 
 
 async def test_a_lost_envelope_at_the_sandbox_is_found_by_its_marker(tmp_path: Path) -> None:

@@ -6,14 +6,16 @@ is found by its marker; configuring an org takes the connector to it."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import grpc
+import pytest
 from google.protobuf import json_format
 
 from tests.adapters.salesforce.kit import salesforce_org
 from tests.integration.salesforce_rig import account_settings
-from tests.integration.sandbox_calls import Connector, result
+from tests.integration.sandbox_calls import Connector, key_lines, leaked, result
 from tests.support.gateway import gateway_settings, running_gateway
 
 LEAD = {"record": {"sobject": "Lead", "LastName": "Doe", "Company": "Acme Ltd"}}
@@ -24,7 +26,11 @@ FIND_LEADS = {
 }
 
 
-async def test_on_no_configuration_salesforce_acts_at_its_sandbox(tmp_path: Path) -> None:
+async def test_on_no_configuration_salesforce_acts_at_its_sandbox(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    for logger in ("gateway", "adapters", "aiohttp"):
+        caplog.set_level(logging.DEBUG, logger=logger)
     settings = gateway_settings(tmp_path, health={"probe_interval_s": 3600})
     async with running_gateway(settings) as gw:
         salesforce = Connector(gw, "salesforce")
@@ -63,6 +69,11 @@ async def test_on_no_configuration_salesforce_acts_at_its_sandbox(tmp_path: Path
         assert json_format.MessageToDict(undone.result)["deleted"] is True
         assert [entry["action"] for entry in await salesforce.shown()] == ["create", "delete"]
         assert result(await salesforce.execute("query", FIND_LEADS))["records"] == []
+
+        # The key the sandbox made for the tenant's account is nowhere to be read.
+        account = gw.gateway.sandboxes.running["salesforce"].account_for("default")
+        secrets = key_lines(account.private_key.get_secret_value())
+        assert leaked(gw, secrets, caplog.text, *await salesforce.cli_shown()) == []
 
 
 async def test_a_lost_create_at_the_sandbox_is_found_by_its_marker(tmp_path: Path) -> None:
