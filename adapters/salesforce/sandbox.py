@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime
 import secrets
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -87,6 +88,16 @@ async def _values(request: web.Request) -> dict[str, Any]:
     return body
 
 
+@dataclass
+class _Account:
+    """One tenant's connected app and org at the sandbox."""
+
+    grant: GrantKey
+    org_id: str
+    user_id: str
+    org: SandboxOrg = field(default_factory=lambda: SandboxOrg(EXTERNAL_ID_FIELD))
+
+
 class SalesforceSandbox(HttpSandbox[SalesforceAccount]):
     key = "salesforce"
     open_paths = frozenset({TOKEN_PATH})
@@ -94,8 +105,7 @@ class SalesforceSandbox(HttpSandbox[SalesforceAccount]):
     def __init__(self, fault: SandboxFault | None = None) -> None:
         super().__init__(fault)
         self._grants = GrantKeys()
-        self._accounts: dict[str, tuple[GrantKey, str, str]] = {}  # tenant -> grant, org, user
-        self._orgs: dict[str, SandboxOrg] = {}
+        self._accounts: dict[str, _Account] = {}
 
     def add_routes(self, app: web.Application) -> None:
         routes = app.router
@@ -114,7 +124,7 @@ class SalesforceSandbox(HttpSandbox[SalesforceAccount]):
     def account_for(self, tenant: str) -> SalesforceAccount:
         """The tenant's connected app at the sandbox: its credential is a key pair, not a
         token, so the base's ``account`` is not used."""
-        grant, _, _ = self._account_of(tenant)
+        grant = self._account_of(tenant).grant
         return SalesforceAccount(
             login_url=self.base_url,
             consumer_key=grant.issuer,
@@ -123,26 +133,27 @@ class SalesforceSandbox(HttpSandbox[SalesforceAccount]):
             external_id_fields=dict.fromkeys(SOBJECT_TYPES, EXTERNAL_ID_FIELD),
         )
 
-    def _account_of(self, tenant: str) -> tuple[GrantKey, str, str]:
+    def _account_of(self, tenant: str) -> _Account:
         found = self._accounts.get(tenant)
         if found is None:
-            org_id, user_id = salesforce_id("00D"), salesforce_id("005")
+            org_id = salesforce_id("00D")
             grant = GrantKey.generate(
                 tenant,
                 issuer=f"3MVG9{secrets.token_urlsafe(36)}",
                 subject=f"gateway@{org_id.lower()}.sandbox.invalid",
             )
-            found = self._accounts[tenant] = (self._grants.add(grant), org_id, user_id)
-            self._orgs[tenant] = SandboxOrg(EXTERNAL_ID_FIELD)
+            found = self._accounts[tenant] = _Account(
+                self._grants.add(grant), org_id, salesforce_id("005")
+            )
         return found
 
     def new_credential(self, tenant: str) -> str:
         """An access token as Salesforce writes one: the org id, ``!``, then the session."""
-        return f"{self._account_of(tenant)[1][:15]}!{super().new_credential(tenant)}"
+        return f"{self._account_of(tenant).org_id[:15]}!{super().new_credential(tenant)}"
 
     def _org(self, request: web.Request) -> SandboxOrg:
         """The caller's org, counting the request against its daily API requests."""
-        org = self._orgs[self.tenant_of(request)]
+        org = self._account_of(self.tenant_of(request)).org
         org.api_requests += 1
         return org
 
@@ -181,13 +192,13 @@ class SalesforceSandbox(HttpSandbox[SalesforceAccount]):
         except AssertionRefused as refused:
             error, description = GRANT_REFUSALS.get(refused.reason, REFUSED_ASSERTION)
             return web.json_response({"error": error, "error_description": description}, status=400)
-        _, org_id, user_id = self._account_of(grant.tenant)
+        account = self._account_of(grant.tenant)
         return web.json_response(
             {
                 "access_token": self.issue(grant.tenant),
                 "scope": "api",
                 "instance_url": self.base_url,
-                "id": f"{self.base_url}/id/{org_id}/{user_id}",
+                "id": f"{self.base_url}/id/{account.org_id}/{account.user_id}",
                 "token_type": "Bearer",
                 "issued_at": str(int(time.time() * 1000)),
             }
