@@ -16,7 +16,8 @@ Every request passes one middleware before its handler:
   (``open_paths``, such as a token endpoint, need none: ``issue`` hands out a credential of
   a tenant there);
 * a fault configured for the connector (``sandbox.fail.<key>``) that covers the request
-  (``at``: ``"POST /v1/things"``, a path prefix, or empty for every request) either answers
+  (``at``: ``"POST /v1/things"``, a path prefix where ``*`` stands for one whole segment, or
+  empty for every request) either answers
   its ``status`` without running the handler (nothing is acted on; 429 says ``Retry-After:
   1``), or, with ``drop``, runs the handler (the sandbox acts) and then resets the connection
   instead of answering, so the gateway cannot learn the outcome.
@@ -168,14 +169,15 @@ class HttpSandbox(Generic[AccountT]):
         method, _, path = at.rpartition(" ")
         if at and (not path.startswith("/") or (method and method not in _METHODS)):
             raise ValueError(
-                f"sandbox.fail.{self.key}.at must be a path prefix such as /v1/things, "
-                f"optionally after a method (POST /v1/things), or empty (got {at!r})"
+                f"sandbox.fail.{self.key}.at must be a path prefix such as /v1/things "
+                "(a * stands for one whole segment: /v1/accounts/*/calls), optionally after "
+                f"a method (POST /v1/things), or empty (got {at!r})"
             )
         return method or None, path
 
     def _covers(self, request: web.Request) -> bool:
-        return (self._method is None or request.method == self._method) and (
-            request.path.startswith(self._prefix)
+        return (self._method is None or request.method == self._method) and path_under(
+            request.path, self._prefix
         )
 
     @web.middleware
@@ -201,3 +203,24 @@ class HttpSandbox(Generic[AccountT]):
         response = await handler(request)  # the sandbox acts; the answer never leaves
         _reset(request)
         return response
+
+
+def path_under(path: str, prefix: str) -> bool:
+    """Whether ``path`` starts with ``prefix``, where a ``*`` segment of the prefix stands for
+    any one segment (a tenant's own account id, which an operator does not know)."""
+    if "*" not in prefix:
+        return path.startswith(prefix)
+    wanted, parts = prefix.split("/"), path.split("/")
+    if len(parts) < len(wanted):
+        return False
+    for index, (want, part) in enumerate(zip(wanted, parts, strict=False)):
+        last = index == len(wanted) - 1
+        if want == "*":
+            if not part:
+                return False
+        elif last:
+            if not part.startswith(want):
+                return False
+        elif want != part:
+            return False
+    return True

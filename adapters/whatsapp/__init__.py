@@ -5,7 +5,8 @@ from gateway.plugin import ConnectorPlugin
 from .account import WhatsAppAccount
 from .adapter import WhatsAppAdapter
 from .metadata import METADATA
+from .sandbox import WhatsAppSandbox
 
-PLUGIN = ConnectorPlugin(METADATA, WhatsAppAccount, WhatsAppAdapter)
+PLUGIN = ConnectorPlugin(METADATA, WhatsAppAccount, WhatsAppAdapter, WhatsAppSandbox)
 
 __all__ = ["PLUGIN"]

@@ -1,25 +1,35 @@
 """Asking the vendor about one execution whose outcome is unknown, for an operator.
 
 The gateway sent the request with a marker the vendor recognises it by
-(``gateway.markers``); an adapter that can look it up is a ``Reconciler``. What it needs is
-what the request carried: for a class B execution, the payload its approval was bound to,
-which the approval store keeps. A vendor that offers no lookup, a compensation (whose undo is
-looked up by the agent sending Compensate again) and a request the gateway no longer holds
-are refused with ``VENDOR_LOOKUP_UNAVAILABLE``, naming why, so the operator resolves by hand.
+(``gateway.markers``). An adapter that can look it up is a ``Reconciler``. A vendor that
+deduplicates by the marker (``Idempotency.NATIVE``: Stripe's ``Idempotency-Key``) is asked by
+sending the same request again under it, within the time the vendor keeps its keys: it answers
+what it did the first time, or does it now, once, as the approved request asked. Either way
+the request is needed: for a class B execution, the payload its approval was bound to, which
+the approval store keeps. A vendor that offers neither, a compensation (whose undo is learned
+by the agent sending Compensate again) and a request the gateway no longer holds are refused
+with ``VENDOR_LOOKUP_UNAVAILABLE``, naming why, so the operator resolves by hand.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 from pydantic import BaseModel, ValidationError
 
 from gateway.approvals.store import ApprovalStore
 from gateway.call import Deadline
-from gateway.contract import AttemptContext, Lookup, Reconciler
-from gateway.errors import DeadlineExceeded, GatewayError, VendorLookupUnavailable
+from gateway.contract import Adapter, AttemptContext, Idempotency, Lookup, Reconciler
+from gateway.errors import (
+    DeadlineExceeded,
+    GatewayError,
+    VendorLookupUnavailable,
+    VendorRejected,
+)
 from gateway.execution.attempts import ATTEMPT_GUARD_S
+from gateway.execution.once import NATIVE_REPLAY_WINDOW_S
 from gateway.markers import action_marker
 from gateway.redaction import redact_error
 from gateway.registry import Registry
@@ -33,6 +43,18 @@ def _unavailable(execution: Execution, why: str, message: str) -> VendorLookupUn
         f"{execution.execution_id!r} with ResolveExecution",
         metadata={"execution_id": execution.execution_id, "why": why},
     )
+
+
+async def _replayed(
+    adapter: Adapter, operation: str, payload: BaseModel, ctx: AttemptContext
+) -> Lookup:
+    """The vendor's answer to the same request under the same marker: what it did then (or
+    does now, once). A refusal is the request's own: it never acted on it."""
+    try:
+        result = await adapter.execute(operation, payload, ctx)
+    except VendorRejected:
+        return Lookup(found=False)
+    return Lookup(found=True, result=dict(result))
 
 
 class VendorLookup:
@@ -52,7 +74,17 @@ class VendorLookup:
         connector = self._registry.get(execution.connector_key)
         adapter = connector.adapter_for(execution.tenant) if connector is not None else None
         operation = connector.metadata.operation(execution.operation) if connector else None
-        if connector is None or operation is None or not isinstance(adapter, Reconciler):
+        replayable = (
+            operation is not None
+            and operation.idempotency is Idempotency.NATIVE
+            and time.time() - execution.created_at.timestamp() < NATIVE_REPLAY_WINDOW_S
+        )
+        if (
+            connector is None
+            or adapter is None
+            or operation is None
+            or not (isinstance(adapter, Reconciler) or replayable)
+        ):
             raise _unavailable(
                 execution,
                 "no_lookup",
@@ -77,7 +109,9 @@ class VendorLookup:
         )
         try:
             async with asyncio.timeout(ctx.timeout_s + ATTEMPT_GUARD_S):
-                return await adapter.reconcile(execution.operation, payload, ctx)
+                if isinstance(adapter, Reconciler):
+                    return await adapter.reconcile(execution.operation, payload, ctx)
+                return await _replayed(adapter, execution.operation, payload, ctx)
         except TimeoutError:
             raise DeadlineExceeded(
                 f"{execution.connector_key} did not answer the lookup in time; the execution "

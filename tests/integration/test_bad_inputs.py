@@ -214,8 +214,9 @@ async def test_payload_must_be_an_object_struct(fake_gateway: RunningGateway) ->
 
 
 async def test_unconfigured_connector_is_refused_before_any_approval(tmp_path: Path) -> None:
-    """The connectors declared without an adapter never open an approval request."""
-    settings = gateway_settings(tmp_path)
+    """A connector whose account cannot act (a phone number without its access token) never
+    opens an approval request."""
+    settings = gateway_settings(tmp_path, whatsapp={"phone_number_id": "106540352242922"})
     async with running_gateway(settings) as gw:
         request = pb.ExecuteRequest(
             connector_key="whatsapp", operation="send_text", idempotency_key="w1"

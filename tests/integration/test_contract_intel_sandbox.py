@@ -75,7 +75,7 @@ async def test_on_no_configuration_contract_intel_acts_at_its_sandbox(
 
 
 async def test_a_lost_envelope_at_the_sandbox_is_found_by_its_marker(tmp_path: Path) -> None:
-    drop = {"drop": True, "at": "POST /restapi/v2.1/accounts", "times": 1}
+    drop = {"drop": True, "at": "POST /restapi/v2.1/accounts/*/envelopes", "times": 1}
     settings = gateway_settings(tmp_path, sandbox={"fail": {"contract_intel": drop}})
     async with running_gateway(settings) as gw:
         docusign = Connector(gw, "contract_intel")

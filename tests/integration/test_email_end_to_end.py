@@ -132,7 +132,9 @@ async def test_stalled_server_gets_the_gateways_deadline_and_is_closed(
 async def test_cli_lists_describes_calls_and_reports_health(
     tmp_path: Path, smtp_server: SmtpPeer
 ) -> None:
-    settings = email_settings(tmp_path, smtp_server.settings())
+    # A WhatsApp account without its access token: the connector is not configured.
+    whatsapp = {"phone_number_id": "106540352242922"}
+    settings = email_settings(tmp_path, smtp_server.settings(), whatsapp=whatsapp)
     async with running_gateway(settings) as gw:
         address = ("--address", gw.address)
         listed = await cli(settings, *address, "connectors", "list")

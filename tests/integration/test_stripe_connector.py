@@ -17,7 +17,7 @@ import pytest
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import execution_service_pb2 as epb
 from tests.adapters.stripe.fake_stripe import FakeStripe, body_of, fake_stripe
-from tests.integration.reasons.observe import granted, refused_rpc
+from tests.integration.reasons.observe import OPERATOR, executions, granted, refused_rpc
 from tests.integration.stripe_rig import KEY, StripeGateway, request, stripe_gateway
 from tests.support.vendor_recorder import VendorRecorder
 
@@ -84,6 +84,35 @@ async def test_an_unknown_outcome_is_settled_by_sending_the_same_key_again(rig: 
         dict(settled.result),
     )
     assert len(rig.recorder.requests) == 5
+
+
+async def test_an_operator_settles_an_unknown_outcome_by_replaying_the_same_key(
+    rig: Rig,
+) -> None:
+    call = payment("order-19")
+    call.approval_id = await granted(rig.gateway.gw, call)
+    rig.recorder.drop_after_forwarding(ALL_ATTEMPTS)
+    seen = await refused_rpc(rig.gateway.send(call), rig.gateway.gw)
+    assert seen.reason == "OUTCOME_UNKNOWN"
+    unknown = seen.metadata["execution_id"]
+    [(_, intent)] = rig.stripe.effects
+
+    # No agent comes back: an operator asks Stripe, which answers the same key from its store.
+    answer = await executions(rig.gateway.gw).ReconcileExecution(
+        epb.ReconcileExecutionRequest(execution_id=unknown), metadata=OPERATOR, timeout=30
+    )
+    assert answer.found
+    assert answer.execution.status == epb.EXECUTION_STATUS_SUCCEEDED
+    assert answer.execution.result["id"] == intent
+    assert rig.stripe.effects == [("payment_intent_created", intent)]  # nothing acted again
+    # Stripe replayed the call's three retries and the operator's question.
+    assert rig.stripe.replays == ALL_ATTEMPTS
+    sent = rig.gateway.checked()
+    assert len({r.headers["Idempotency-Key"] for r in sent}) == 1
+    # The agent's own repeat later replays the settled answer without asking Stripe.
+    again = await rig.gateway.send(call)
+    assert (again.replayed, again.execution_id) == (True, unknown)
+    assert len(rig.recorder.requests) == ALL_ATTEMPTS + 1
 
 
 async def test_an_answer_lost_once_is_asked_for_again_within_the_call(rig: Rig) -> None:

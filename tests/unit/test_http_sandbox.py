@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from adapters.http.sandbox import HttpSandbox
+from adapters.http.sandbox import HttpSandbox, path_under
 from gateway.sandbox import SandboxFault
 from tests.toy_connector.account import ToyAccount
 from tests.toy_connector.sandbox import ToySandbox
@@ -169,3 +169,21 @@ async def test_an_open_path_hands_out_credentials_of_a_tenant(
             assert got.status == 401
     finally:
         await sandbox.stop()
+
+
+@pytest.mark.parametrize(
+    ("prefix", "path", "covered"),
+    [
+        ("/v1/accounts/*/calls", "/v1/accounts/AC123/calls.json", True),
+        ("/v1/accounts/*/calls", "/v1/accounts/AC123/messages.json", False),
+        ("/v1/accounts/*/calls", "/v1/accounts//calls", False),
+        ("/v1/accounts/*/calls", "/v1/accounts/AC123", False),
+        ("/v1/accounts/*", "/v1/accounts/AC123/anything", True),
+        ("/v1/acc", "/v1/accounts/AC123", True),
+        ("/v2", "/v1/accounts", False),
+    ],
+)
+def test_a_star_in_a_fault_place_stands_for_one_segment(
+    prefix: str, path: str, covered: bool
+) -> None:
+    assert path_under(path, prefix) is covered

@@ -120,8 +120,10 @@ async def policy_forbidden(tmp_path: Path) -> Observed:
 
 
 async def connector_not_configured(tmp_path: Path) -> Observed:
-    # The standard connectors: some are declared before their adapter is built.
-    async with running_gateway(gateway_settings(tmp_path)) as gw:
+    # The default tenant's WhatsApp account names a phone number but no access token: an
+    # account of its own, so no sandbox stands in for it, and not a usable one.
+    incomplete = {"phone_number_id": "106540352242922"}
+    async with running_gateway(gateway_settings(tmp_path, whatsapp=incomplete)) as gw:
         request = pb.ExecuteRequest(
             connector_key="whatsapp", operation="send_text", idempotency_key="w1"
         )
