@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -14,21 +15,20 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
 
 from adapters.plugins import PLUGINS
 from connectorgateway.v1 import approval_service_pb2_grpc as apb_grpc
 from connectorgateway.v1 import connector_service_pb2_grpc as pb_grpc
 from connectorgateway.v1 import execution_service_pb2_grpc as epb_grpc
+from connectorgateway.v1 import metric_dictionary_service_pb2_grpc as mpb_grpc
 from connectorgateway.v1 import sandbox_service_pb2_grpc as spb_grpc
 from gateway.anchor_key import load_anchor_key
 from gateway.api.approval_service import ApprovalServicer
 from gateway.api.connector_service import ConnectorServicer
 from gateway.api.execution_service import ExecutionServicer
 from gateway.api.grpc import GovernanceInterceptor
+from gateway.api.metric_dictionary_service import MetricDictionaryServicer
 from gateway.api.sandbox_service import SandboxServicer
 from gateway.approvals.gate import ApprovalGate
 from gateway.approvals.model import ApprovalClocks
@@ -45,6 +45,9 @@ from gateway.auth.authenticator import (
 from gateway.auth.mtls import server_credentials
 from gateway.auth.stored_callers import rewrite_stored_callers
 from gateway.clock import Clocks
+from gateway.dictionary.calculator import MetricCalculator
+from gateway.dictionary.definitions import dictionary
+from gateway.dictionary.implementations import GatewayState
 from gateway.execution.attempts import AttemptPipeline
 from gateway.execution.lookup import VendorLookup
 from gateway.execution.once import AtMostOnce
@@ -58,9 +61,11 @@ from gateway.methods import (
     CONNECTOR_SERVICE,
     EXECUTION_SERVICE,
     GOVERNED_SERVICES,
+    METRIC_DICTIONARY_SERVICE,
 )
 from gateway.metrics import MetricsRegistry
 from gateway.plugin import ConnectorPlugin, build_connectors
+from gateway.prometheus import PrometheusExposition
 from gateway.redaction import redact_error
 from gateway.registry import Connector, Registry
 from gateway.reliability.guards import Guards
@@ -72,33 +77,11 @@ from gateway.settings import Settings
 from gateway.store import sqlite
 from gateway.store.ledger import Ledger
 from gateway.store.sync_states import SyncStateStore
+from gateway.tracing import tracer_provider as configured_tracer_provider
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = CONNECTOR_SERVICE
-
-
-def default_tracer_provider(settings: Settings) -> TracerProvider:
-    """Sampled server spans, exported over OTLP when a collector is configured. With none,
-    no span is recorded (nothing would read it); trace ids still reach audit rows."""
-    provider = TracerProvider(
-        sampler=(
-            ParentBased(TraceIdRatioBased(settings.trace_sample_ratio))
-            if settings.otlp_endpoint
-            else ALWAYS_OFF
-        ),
-        resource=Resource.create({"service.name": "connector-gateway"}),
-    )
-    if settings.otlp_endpoint:
-        # Imported only when spans are exported: it costs a tenth of a second at start-up.
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-        provider.add_span_processor(
-            BatchSpanProcessor(
-                OTLPSpanExporter(endpoint=settings.otlp_endpoint, insecure=settings.otlp_insecure)
-            )
-        )
-    return provider
 
 
 def bound_address(address: str, port: int) -> str:
@@ -127,7 +110,8 @@ class Gateway:
         # Tests may serve connectors built by hand (fakes) in place of the plugins'.
         self._connectors = list(connectors) if connectors is not None else None
         self._owns_tracing = tracer_provider is None
-        self.tracer_provider = tracer_provider or default_tracer_provider(settings)
+        # The gateway's settings, then the OTEL_* variables (gateway/tracing.py).
+        self.tracer_provider = tracer_provider or configured_tracer_provider(settings, os.environ)
         self._wrap_layers = wrap_layers
         self._closers: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         self._server: grpc.aio.Server | None = None
@@ -239,16 +223,17 @@ class Gateway:
             unsaved=[(t, c.key) for c in connectors for t in c.sandboxed],
         )
         self._closers.append(("health state", self.health.flush))
-        self.metrics = MetricsRegistry()
+        self.metrics = MetricsRegistry(clock=self.clocks.monotonic)
         for connector in connectors:
             for tenant, adapter in connector.all_adapters():
                 await adapter.initialize()
                 self._closers.append((f"adapter {connector.key} ({tenant})", adapter.shutdown))
 
         gate = ApprovalGate(self.approvals)
+        tracer = self.tracer_provider.get_tracer("connectorgateway")
         layers = build_chain(
             settings=s,
-            tracer=self.tracer_provider.get_tracer("connectorgateway"),
+            tracer=tracer,
             audit_log=self.audit,
             registry=self.registry,
             ledger=self.ledger,
@@ -256,6 +241,7 @@ class Gateway:
             authorization=authorization,
             gate=gate,
             refusals=self.refusals,
+            metrics=self.metrics,
         )
         if self._wrap_layers:
             layers = self._wrap_layers(layers)
@@ -271,6 +257,7 @@ class Gateway:
             retries,
             self.health,
             self.metrics,
+            tracer=tracer,
             min_attempt_s=s.reliability.min_attempt_ms / 1000,
         )
         connector_servicer = ConnectorServicer(
@@ -294,11 +281,20 @@ class Gateway:
             self.approvals, watch_recheck_s=s.approvals.expiry_sweep_s, clock=self.clocks.wall
         )
         sandbox_servicer = SandboxServicer(self.registry, self.sandboxes)
+        # Closed after both servers (they close later in start order).
+        self.metric_calculator = MetricCalculator(
+            s.dictionary,
+            GatewayState(self.registry, self.health, self.guards, self.approvals),
+            clock=self.clocks.wall,
+        )
+        self._closers.append(("metrics databases", self.metric_calculator.close))
+        metric_servicer = MetricDictionaryServicer(dictionary(), self.metric_calculator)
         # The governance chain hands each method the admitted call in place of the request.
         pb_grpc.add_ConnectorServiceServicer_to_server(connector_servicer, server)  # type: ignore[arg-type]
         epb_grpc.add_ExecutionServiceServicer_to_server(execution_servicer, server)  # type: ignore[arg-type]
         apb_grpc.add_ApprovalServiceServicer_to_server(approval_servicer, server)  # type: ignore[arg-type]
         spb_grpc.add_SandboxServiceServicer_to_server(sandbox_servicer, server)  # type: ignore[arg-type]
+        mpb_grpc.add_MetricDictionaryServiceServicer_to_server(metric_servicer, server)  # type: ignore[arg-type]
         health_pb2_grpc.add_HealthServicer_to_server(self._health_servicer, server)
         reflection.enable_server_reflection(
             (*GOVERNED_SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME),
@@ -321,11 +317,15 @@ class Gateway:
                 CONNECTOR_SERVICE: connector_servicer,
                 APPROVAL_SERVICE: approval_servicer,
                 EXECUTION_SERVICE: execution_servicer,
+                METRIC_DICTIONARY_SERVICE: metric_servicer,
             },
             serving=lambda: self._serving,
             authenticator=self.authenticator,
             audit=self.audit,
             refusals=self.refusals,
+            scrape=PrometheusExposition(
+                self.metrics, self.registry, self.guards, self.approvals
+            ).render,
         )
         self.http_port = self.http.port
         self._closers.append(("http server", self.http.close))

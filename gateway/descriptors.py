@@ -7,6 +7,7 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from connectorgateway.v1 import connector_service_pb2 as pb
+from gateway.connector_status import connector_status
 from gateway.contract import ConnectorStatus, DataClassification, Idempotency, PolicyClass
 from gateway.registry import Connector, Registry
 from gateway.reliability.breaker import CircuitState
@@ -102,14 +103,7 @@ def health_entry(
     circuit: CircuitState = CircuitState.CLOSED,
 ) -> pb.ConnectorHealth:
     meta = connector.metadata
-    if not connector.configured_for(tenant):
-        status = ConnectorStatus.NOT_CONFIGURED
-    elif circuit is CircuitState.OPEN:
-        status = ConnectorStatus.ERROR  # calls fail fast until a trial call succeeds
-    elif circuit is CircuitState.HALF_OPEN:
-        status = ConnectorStatus.DEGRADED
-    else:
-        status = state.status if state else ConnectorStatus.UNKNOWN
+    status = connector_status(connector, tenant, state, circuit)
     entry = pb.ConnectorHealth(
         connector_key=meta.key,
         display_name=meta.display_name,

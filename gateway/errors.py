@@ -492,3 +492,38 @@ class TooManyConnections(GatewayError):
     reason = "TOO_MANY_CONNECTIONS"
     retryable = True
     default_retry_after_ms = 1000
+
+
+# --- the metric dictionary ---------------------------------------------------------------
+
+
+class UnknownMetric(GatewayError):
+    """The name is not one of the dictionary's metrics."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "UNKNOWN_METRIC"
+
+
+class MetricSourceNotConfigured(GatewayError):
+    """A business metric is asked of a tenant whose business database the deployment does not
+    name (``dictionary.database_url``, ``dictionary.tenant_databases``)."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "METRIC_SOURCE_NOT_CONFIGURED"
+
+
+class MetricSourceInvalid(GatewayError):
+    """The tenant's business database lacks a table or column of the documented shapes, or
+    holds a value of another type."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "METRIC_SOURCE_INVALID"
+
+
+class MetricSourceUnavailable(GatewayError):
+    """The tenant's business database could not be read just now (unreachable, busy, slow)."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "METRIC_SOURCE_UNAVAILABLE"
+    retryable = True
+    default_retry_after_ms = 5000

@@ -14,7 +14,14 @@ CONNECTOR_SERVICE = "connectorgateway.v1.ConnectorService"
 APPROVAL_SERVICE = "connectorgateway.v1.ApprovalService"
 EXECUTION_SERVICE = "connectorgateway.v1.ExecutionService"
 SANDBOX_SERVICE = "connectorgateway.v1.SandboxService"
-GOVERNED_SERVICES = (CONNECTOR_SERVICE, APPROVAL_SERVICE, EXECUTION_SERVICE, SANDBOX_SERVICE)
+METRIC_DICTIONARY_SERVICE = "connectorgateway.v1.MetricDictionaryService"
+GOVERNED_SERVICES = (
+    CONNECTOR_SERVICE,
+    APPROVAL_SERVICE,
+    EXECUTION_SERVICE,
+    SANDBOX_SERVICE,
+    METRIC_DICTIONARY_SERVICE,
+)
 HTTP_SERVICE = "connectorgateway.v1.Http"  # what only the HTTP side offers
 
 
@@ -29,6 +36,7 @@ class Subject(enum.Enum):
     APPROVAL = "approval"  # an approval_id
     EXECUTION = "execution"  # an execution_id
     LISTING = "listing"  # a page of a listing
+    METRIC = "metric"  # a metric of the dictionary, and the period to compute it for
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class MethodRule:
     compensates: bool = False  # it undoes an earlier execution
     operator_only: bool = False  # only operators of the tenant may call it
     audited: bool = False  # a success leaves an outcome row (refusals always do)
+    traced: bool = True  # a server span (scrapes, like health checks, make none)
     events: AuditEvents = AuditEvents()
 
     @property
@@ -118,8 +127,23 @@ RECONCILE_EXECUTION = MethodRule(
 )
 # What a vendor's sandbox received for the tenant: its operators' development tool.
 SHOW_SANDBOX = MethodRule(SANDBOX_SERVICE, "ShowSandbox", Subject.CONNECTOR, operator_only=True)
+# The metric dictionary: its definitions, and one metric computed for the caller's tenant
+# (audited: it reads the tenant's business figures).
+LIST_METRICS = MethodRule(METRIC_DICTIONARY_SERVICE, "ListMetrics", Subject.NOTHING)
+# Business figures (revenue, acquisition cost) are the tenant's operators' to read, not every
+# agent's; the definitions are public.
+COMPUTE_METRIC = MethodRule(
+    METRIC_DICTIONARY_SERVICE,
+    "ComputeMetric",
+    Subject.METRIC,
+    operator_only=True,
+    audited=True,
+    events=AuditEvents(succeeded="metric_computed"),
+)
 # A browser's token for changes over HTTP (CSRF), bound to the caller who fetched it.
 CSRF_TOKEN = MethodRule(HTTP_SERVICE, "CsrfToken", Subject.NOTHING)
+# The caller's tenant's figures for Prometheus (GET /metrics).
+PROMETHEUS_METRICS = MethodRule(HTTP_SERVICE, "Metrics", Subject.NOTHING, traced=False)
 
 RULES: dict[str, MethodRule] = {
     rule.full_name: rule
@@ -140,5 +164,7 @@ RULES: dict[str, MethodRule] = {
         RESOLVE_EXECUTION,
         RECONCILE_EXECUTION,
         SHOW_SANDBOX,
+        LIST_METRICS,
+        COMPUTE_METRIC,
     )
 }  # the gRPC methods by full name

@@ -23,6 +23,7 @@ from pydantic_settings import (
 from adapters.plugins import PLUGINS
 from gateway.auth.settings import AuthSettings
 from gateway.contract import PolicyClass
+from gateway.dictionary.settings import DictionarySettings
 from gateway.sandbox import SandboxFault
 
 if TYPE_CHECKING:
@@ -173,6 +174,8 @@ class CoreSettings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    # The metric dictionary's business databases and reporting currency.
+    dictionary: DictionarySettings = Field(default_factory=DictionarySettings)
     # Each tenant's own accounts and quotas. The default tenant's accounts are the top-level
     # ones (email, ...), unless an entry for "default" names its own.
     tenants: dict[str, TenantSettings] = Field(default_factory=dict)

@@ -3,7 +3,9 @@
 The steps are run by hand (connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, end of data)
 rather than through ``send_message`` so that a failure is mapped by the phase it happened
 in: nothing can have been delivered before the end of the message data was sent, and after
-it only the relay's final reply says whether the message was accepted.
+it only the relay's final reply says whether the message was accepted. Within a call's
+attempt each message is traced in a span of its own (``gateway.vendor_trace``): the relay's
+address, the outcome and the phase a failure happened in, never an address or any content.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from aiosmtplib import (
     SMTPResponseException,
     SMTPServerDisconnected,
 )
+from opentelemetry.semconv.attributes.network_attributes import NETWORK_PROTOCOL_NAME
+from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
+from opentelemetry.util.types import AttributeValue
 
 from gateway.contract import VendorContact
 from gateway.credentials import scrub
@@ -45,6 +50,7 @@ from gateway.errors import (
     VendorRejected,
     VendorUnavailable,
 )
+from gateway.vendor_trace import vendor_span
 
 from .operations import SendEmail
 
@@ -397,6 +403,25 @@ class SmtpClient:
         utf8 = needs_smtputf8(payload, self.config.from_address)
         recipients = payload.envelope_recipients()
 
+        server: dict[str, AttributeValue] = {
+            SERVER_ADDRESS: self.config.host,
+            SERVER_PORT: self.config.port,
+            NETWORK_PROTOCOL_NAME: "smtp",
+        }
+        with vendor_span("SMTP send", server):
+            accepted, refused = await self._deliver(wire, recipients, utf8, timeout_s, contact)
+        return SendOutcome(message_id=message_id, accepted=tuple(accepted), refused=refused)
+
+    async def _deliver(
+        self,
+        wire: bytes,
+        recipients: Sequence[str],
+        utf8: bool,
+        timeout_s: float,
+        contact: VendorContact | None,
+    ) -> tuple[list[str], dict[str, int]]:
+        """One SMTP session that delivers the message: the recipients the relay accepted
+        and those it refused (by reply code) while others were accepted."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         progress = Progress()
@@ -421,7 +446,7 @@ class SmtpClient:
         finally:
             if not delivered and smtp is not None:
                 self.release(smtp)  # at once: quit() would wait on a relay that may be stalled
-        return SendOutcome(message_id=message_id, accepted=tuple(accepted), refused=refused)
+        return accepted, refused
 
     async def _transaction(
         self,

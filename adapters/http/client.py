@@ -2,8 +2,10 @@
 
 Each adapter owns one ``VendorHttpClient`` (one ``aiohttp.ClientSession``, one connection
 pool). ``request`` bounds the whole exchange (connect, send, read the body) by the attempt's
-timeout, continues the current OpenTelemetry trace in the ``traceparent`` header and maps
-every failure to one ``gateway.errors`` class, keeping the vendor's own status, code and
+timeout, traces it in a span of its own within a call's attempt (``gateway.vendor_trace``:
+method, server, status and outcome; the path only for connectors whose data may show) whose
+W3C context it sends in the ``traceparent`` header, and maps every failure to one
+``gateway.errors`` class, keeping the vendor's own status, code and
 message in the error metadata (``vendor_status``, ``vendor_code``, ``vendor_message``). What
 the vendor says, and what a transport error says (``transport_detail``), stays in the
 metadata, which the gateway redacts by the connector's data classification; messages name
@@ -47,6 +49,15 @@ from typing import Any
 import aiohttp
 from multidict import CIMultiDict
 from opentelemetry import propagate
+from opentelemetry.semconv.attributes.http_attributes import (
+    HTTP_REQUEST_METHOD,
+    HTTP_RESPONSE_STATUS_CODE,
+)
+from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
+from opentelemetry.semconv.attributes.url_attributes import URL_PATH
+from opentelemetry.trace import Span
+from opentelemetry.util.types import AttributeValue
+from yarl import URL
 
 from gateway.contract import VendorContact
 from gateway.credentials import scrub
@@ -62,6 +73,7 @@ from gateway.errors import (
     VendorRejected,
     VendorUnavailable,
 )
+from gateway.vendor_trace import vendor_span
 
 ErrorParser = Callable[[int, Any], tuple[str, str]]
 
@@ -307,6 +319,12 @@ class VendorHttpClient:
             raise ValueError("max_response_bytes must be >= 1")
         self.vendor = vendor
         self.base_url = base_url.rstrip("/")
+        parsed = URL(self.base_url)
+        self._server: dict[str, AttributeValue] = {
+            SERVER_ADDRESS: parsed.host or "",
+            SERVER_PORT: parsed.port or 0,
+        }
+        self._base_path = parsed.path.rstrip("/")
         self._headers = dict(headers or {})
         self._error_parser = error_parser or default_error_parser
         self._max_retry_after_s = max_retry_after_s
@@ -390,10 +408,44 @@ class VendorHttpClient:
             )
         if idempotency_key is not None:
             all_headers[idempotency_header] = idempotency_key
-        propagate.inject(all_headers)  # the W3C trace context of the current span
+        relative = path.split("?", 1)[0].lstrip("/")
+        with vendor_span(
+            method,
+            {HTTP_REQUEST_METHOD: method, **self._server},
+            from_payload={URL_PATH: f"{self._base_path}/{relative}"},
+        ) as span:
+            propagate.inject(all_headers)  # the W3C trace context of the request's span
+            return await self._exchange(
+                span,
+                method,
+                f"{self.base_url}/{path.lstrip('/')}",
+                where,
+                secrets,
+                timeout_s=timeout_s,
+                json=json,
+                form=form,
+                params=params,
+                headers=all_headers,
+                contact=contact,
+            )
 
+    async def _exchange(
+        self,
+        span: Span,
+        method: str,
+        url: str,
+        where: str,
+        secrets: set[str],
+        *,
+        timeout_s: float,
+        json: Any,
+        form: Mapping[str, str] | Sequence[tuple[str, str]] | None,
+        params: Mapping[str, str] | None,
+        headers: CIMultiDict[str],
+        contact: VendorContact | None,
+    ) -> VendorResponse:
+        """One request on the session; its answer or its failure as a domain error."""
         session = self._open()
-        url = f"{self.base_url}/{path.lstrip('/')}"
         progress = _Progress(contact)
         status: int | None = None
         try:
@@ -404,12 +456,13 @@ class VendorHttpClient:
                     json=json,
                     data=_form_body(form),
                     params=params,
-                    headers=all_headers,
+                    headers=headers,
                     timeout=aiohttp.ClientTimeout(total=timeout_s),
                     allow_redirects=False,
                     trace_request_ctx=progress,
                 ) as response:
                     status = response.status
+                    span.set_attribute(HTTP_RESPONSE_STATUS_CODE, status)
                     raw = await self._read(response)
                     response_headers = response.headers
         except _TooLarge:

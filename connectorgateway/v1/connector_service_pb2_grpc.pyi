@@ -60,8 +60,9 @@ class ConnectorServiceStub:
     board's view; Kubernetes probes use the standard grpc.health.v1.Health service instead.
     """
     Metrics: _grpc.UnaryUnaryMultiCallable[_connector_service_pb2.MetricsRequest, _connector_service_pb2.MetricsResponse]
-    """Metrics reports per-connector call counters and latency percentiles since the gateway
-    started.
+    """Metrics reports per-connector call counters since the gateway started and latency
+    percentiles over the last five minutes, for the replica that answers. They come from the
+    same histograms as the Prometheus figures at GET /metrics on the HTTP side.
     """
     ListConnectors: _grpc.UnaryUnaryMultiCallable[_connector_service_pb2.ListConnectorsRequest, _connector_service_pb2.ListConnectorsResponse]
     """ListConnectors returns the contract of every connector the gateway knows, configured or
@@ -96,8 +97,9 @@ class ConnectorServiceAsyncStub(ConnectorServiceStub):
     board's view; Kubernetes probes use the standard grpc.health.v1.Health service instead.
     """
     Metrics: _aio.UnaryUnaryMultiCallable[_connector_service_pb2.MetricsRequest, _connector_service_pb2.MetricsResponse]  # type: ignore[assignment]
-    """Metrics reports per-connector call counters and latency percentiles since the gateway
-    started.
+    """Metrics reports per-connector call counters since the gateway started and latency
+    percentiles over the last five minutes, for the replica that answers. They come from the
+    same histograms as the Prometheus figures at GET /metrics on the HTTP side.
     """
     ListConnectors: _aio.UnaryUnaryMultiCallable[_connector_service_pb2.ListConnectorsRequest, _connector_service_pb2.ListConnectorsResponse]  # type: ignore[assignment]
     """ListConnectors returns the contract of every connector the gateway knows, configured or
@@ -153,8 +155,9 @@ class ConnectorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _connector_service_pb2.MetricsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_connector_service_pb2.MetricsResponse, _abc.Awaitable[_connector_service_pb2.MetricsResponse]]:
-        """Metrics reports per-connector call counters and latency percentiles since the gateway
-        started.
+        """Metrics reports per-connector call counters since the gateway started and latency
+        percentiles over the last five minutes, for the replica that answers. They come from the
+        same histograms as the Prometheus figures at GET /metrics on the HTTP side.
         """
 
     @_abc_1.abstractmethod

@@ -158,19 +158,19 @@ class ConnectorServicer:
     async def Metrics(self, call: Admitted[pb.MetricsRequest], ctx: Context) -> pb.MetricsResponse:
         entries = []
         for connector in self._selected(call.request.connector_key):
-            c = self._metrics.counters(call.tenant, connector.key)
+            figures = self._metrics.connector(call.tenant, connector.key)
             breaker = self._guards.breaker(call.tenant, connector.key)
             entries.append(
                 pb.ConnectorMetrics(
                     connector_key=connector.key,
-                    calls=c.calls,
-                    successes=c.successes,
-                    failures_by_code=dict(c.failures_by_code),
-                    retries=c.retries,
-                    timeouts=c.timeouts,
-                    latency_p50_ms=c.percentile(50),
-                    latency_p95_ms=c.percentile(95),
-                    latency_p99_ms=c.percentile(99),
+                    calls=figures.calls,
+                    successes=figures.successes,
+                    failures_by_code=figures.failures_by_code,
+                    retries=figures.retries,
+                    timeouts=figures.timeouts,
+                    latency_p50_ms=figures.latency_p50_ms,
+                    latency_p95_ms=figures.latency_p95_ms,
+                    latency_p99_ms=figures.latency_p99_ms,
                     circuit_state=circuit_state(breaker.state),
                     sandbox=connector.sandboxed_for(call.tenant),
                 )

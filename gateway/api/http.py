@@ -1,4 +1,5 @@
-"""The HTTP face: the approval queue and the connectors' health as JSON, on the same chain.
+"""The HTTP face: the approval queue and the connectors' health as JSON, and the tenant's
+figures for Prometheus (``/metrics``), on the same chain.
 
 Each route names a method rule. Its request message is built from the path, the query and
 the JSON body, and runs through the same layers as a gRPC call (telemetry, status mapping,
@@ -9,8 +10,9 @@ chain: the Host and Origin checks, reading the body within its bounds, unknown r
 development sign-in link, and liveness (``gateway.http``).
 
 Changes are POSTs carrying a CSRF token bound to the caller (a browser's form cannot read
-it). Reads of the board may be opened by configuration (``http_open_reads``): those run the
-health servicer for the default tenant without a caller.
+it). Reads of the board and of the figures may be opened by configuration
+(``http_open_reads``): a request without an Authorization header then reads them for the
+default tenant without a caller.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
+from google.api import httpbody_pb2
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from google.protobuf.message import Message
 
@@ -37,6 +40,14 @@ from gateway.audit.record import AuditLog
 from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.auth.authenticator import AUTHORIZATION, DEV_CALLER_HEADER, Authenticator
 from gateway.call import Admitted, Call, CallFacts, Context, Credentials, Deadline, admit
+from gateway.dictionary.web import (
+    DICTIONARY_PATH,
+    METRIC_PATH,
+    compute_metric_request,
+    list_metrics_request,
+    render_computed,
+    render_listing,
+)
 from gateway.errors import (
     BodyTimeout,
     CsrfRejected,
@@ -56,11 +67,14 @@ from gateway.identity import Identity
 from gateway.interceptors.base import Layer, run_chain
 from gateway.methods import (
     APPROVE_APPROVAL,
+    COMPUTE_METRIC,
     CSRF_TOKEN,
     DENY_APPROVAL,
     GET_APPROVAL,
     HEALTH,
     LIST_APPROVALS,
+    LIST_METRICS,
+    PROMETHEUS_METRICS,
     MethodRule,
 )
 from gateway.paging import MAX_PAGE_SIZE
@@ -72,12 +86,15 @@ CSRF_TTL_S = 3600
 OPEN_READS_TENANT = "default"
 HEALTHZ_PATH = "/healthz"  # answers probes addressed by IP, whatever the host names
 HEALTH_PATH = "/v1/connectors/health"
+METRICS_PATH = "/metrics"
 AFTER_LOGIN_PATH = "/v1/approvals"
 TRACE_HEADERS = ("traceparent", "tracestate")  # W3C trace context, continued like gRPC's
 _STATUSES = ", ".join(status.value for status in ApprovalStatus)
 
 # A servicer method, as the chain calls it: the admitted call and the protocol's context.
 Serve = Callable[[Admitted[Any], Context], Awaitable[Message]]
+# A tenant's figures in the format an Accept header asks for, and its content type.
+Scrape = Callable[[str, str], Awaitable[tuple[bytes, str]]]
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,7 @@ class HttpContext:
 
     remote: str
     csrf_tokens: tuple[str, ...]
+    accept: str = ""  # the formats the client reads (a scrape's)
 
     def time_remaining(self) -> float | None:
         return None  # HTTP callers send no deadline: the configured maximum applies
@@ -262,18 +280,34 @@ def _connectors(response: Any) -> dict[str, Any]:
     return {"connectors": [_json(entry) for entry in response.connectors]}
 
 
+def _body(response: Any) -> web.Response:
+    """An answer that is not JSON, as the servicer made it."""
+    return web.Response(body=response.data, headers={hdrs.CONTENT_TYPE: response.content_type})
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
     path: str
     rule: MethodRule
     parse: Callable[[web.Request, bytes], Message]
-    render: Callable[[Any], dict[str, Any]]
+    render: Callable[[Any], dict[str, Any] | web.Response]  # a dict is answered as JSON
     change: bool = False  # changes state: needs the caller's CSRF token
+    open_read: bool = False  # anyone may read it for the default tenant (http_open_reads)
 
 
 ROUTES = (
-    Route("GET", HEALTH_PATH, HEALTH, lambda _r, _b: pb.HealthRequest(), _connectors),
+    Route(
+        "GET", HEALTH_PATH, HEALTH, lambda _r, _b: pb.HealthRequest(), _connectors, open_read=True
+    ),
+    Route(
+        "GET",
+        METRICS_PATH,
+        PROMETHEUS_METRICS,
+        lambda _r, _b: empty_pb2.Empty(),
+        _body,
+        open_read=True,
+    ),
     Route("GET", "/v1/csrf-token", CSRF_TOKEN, lambda _r, _b: empty_pb2.Empty(), _json),
     Route("GET", "/v1/approvals", LIST_APPROVALS, _list_approvals, _approvals),
     Route("GET", "/v1/approvals/{approval_id}", GET_APPROVAL, _get_approval, _approval),
@@ -286,6 +320,9 @@ ROUTES = (
         change=True,
     ),
     Route("POST", "/v1/approvals/{approval_id}/deny", DENY_APPROVAL, _deny, _approval, change=True),
+    # Before the metric route, which would otherwise take "dictionary" for a metric's name.
+    Route("GET", DICTIONARY_PATH, LIST_METRICS, list_metrics_request, render_listing),
+    Route("GET", METRIC_PATH, COMPUTE_METRIC, compute_metric_request, render_computed),
 )
 
 
@@ -313,9 +350,11 @@ class HttpFace:
         http: HttpSettings,
         open_reads: bool,
         max_call_s: float,
+        scrape: Scrape,
     ) -> None:
         self._layers = tuple(layers)
         self._servicers = servicers
+        self._scrape = scrape
         self._sign_in = sign_in
         self._http = http
         self._open_reads = open_reads
@@ -325,6 +364,8 @@ class HttpFace:
     def _serve(self, rule: MethodRule) -> Serve:
         if rule is CSRF_TOKEN:
             return self._csrf_token
+        if rule is PROMETHEUS_METRICS:
+            return self._metrics
         serve: Serve = getattr(self._servicers[rule.service], rule.name)
         return serve
 
@@ -336,6 +377,12 @@ class HttpFace:
                 "header": struct_pb2.Value(string_value=CSRF_HEADER),
             }
         )
+
+    async def _metrics(self, call: Admitted[Any], ctx: Context) -> Message:
+        accept = ctx.accept if isinstance(ctx, HttpContext) else ""
+        data, content_type = await self._scrape(call.tenant, accept)
+        body: Message = httpbody_pb2.HttpBody(content_type=content_type, data=data)
+        return body
 
     def handler(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         serve = self._serve(route.rule)
@@ -349,12 +396,8 @@ class HttpFace:
         chain = run_chain(self._layers, endpoint)
 
         async def handle(request: web.Request) -> web.StreamResponse:
-            if (
-                route.rule is HEALTH
-                and self._open_reads
-                and hdrs.AUTHORIZATION not in request.headers
-            ):
-                return web.json_response(route.render(await self._open_read(serve, request)))
+            if route.open_read and self._open_reads and hdrs.AUTHORIZATION not in request.headers:
+                return _answer(route, await self._open_read(route, serve, request))
             raw = await read_body(request, self._http) if route.method == "POST" else b""
             call = Call(
                 rule=route.rule,
@@ -367,13 +410,15 @@ class HttpFace:
                 protocol="http",
             )
             context = HttpContext(
-                request.remote or "", tuple(request.headers.getall(CSRF_HEADER, []))
+                request.remote or "",
+                tuple(request.headers.getall(CSRF_HEADER, [])),
+                request.headers.get(hdrs.ACCEPT, ""),
             )
             try:
                 response = await chain(call, context)
             except GatewayError as error:  # audited by the chain; only answered here
                 return refusal_response(error)
-            return web.json_response(route.render(response))
+            return _answer(route, response)
 
         return handle
 
@@ -384,17 +429,24 @@ class HttpFace:
                 f"send the {CSRF_HEADER} header with a token from GET /v1/csrf-token"
             )
 
-    async def _open_read(self, serve: Serve, request: web.Request) -> Message:
-        """The board's health for the default tenant, for anyone (``http_open_reads``)."""
+    async def _open_read(self, route: Route, serve: Serve, request: web.Request) -> Message:
+        """The board's health or the figures, for the default tenant, for anyone
+        (``http_open_reads``)."""
         call = Admitted(
-            HEALTH,
-            pb.HealthRequest(),
+            route.rule,
+            route.parse(request, b""),
             Identity(caller="", tenant=OPEN_READS_TENANT),
             Deadline(time.monotonic() + self._max_call_s),
             _Unaudited(),
             CallFacts(tenant=OPEN_READS_TENANT),
         )
-        return await serve(call, HttpContext(request.remote or "", ()))
+        context = HttpContext(request.remote or "", (), request.headers.get(hdrs.ACCEPT, ""))
+        return await serve(call, context)
+
+
+def _answer(route: Route, response: Message) -> web.Response:
+    rendered = route.render(response)
+    return rendered if isinstance(rendered, web.Response) else web.json_response(rendered)
 
 
 def build_app(

@@ -461,6 +461,17 @@ class ApprovalStore:
             row = await cur.fetchone()
         return _approval(row) if row is not None else None
 
+    async def pending_counts(self, tenant: str) -> dict[tuple[str, str], int]:
+        """The tenant's requests waiting for a decision, by connector and operation."""
+        async with self._reads.execute(
+            "SELECT connector_key, operation, COUNT(*) FROM approval_requests "
+            "WHERE tenant = ? AND status = ? AND expires_at > ? "
+            "GROUP BY connector_key, operation",
+            (tenant, _PENDING, to_text(self._clock())),
+        ) as cur:
+            rows = await cur.fetchall()
+        return {(str(row[0]), str(row[1])): int(row[2]) for row in rows}
+
     async def list(
         self,
         tenant: str,
@@ -494,8 +505,18 @@ class ApprovalStore:
     async def sla_compliance(
         self, tenant: str, *, period_start: datetime, period_end: datetime, now: datetime
     ) -> float | None:
-        """:func:`gateway.approvals.sla.sla_compliance` over the tenant's stored approvals,
-        computed by two counts on indexes instead of reading rows.
+        """:func:`gateway.approvals.sla.sla_compliance` over the tenant's stored approvals:
+        :meth:`sla_counts` as a fraction, None when nothing fell due."""
+        met, due = await self.sla_counts(
+            tenant, period_start=period_start, period_end=period_end, now=now
+        )
+        return met / due if due else None
+
+    async def sla_counts(
+        self, tenant: str, *, period_start: datetime, period_end: datetime, now: datetime
+    ) -> tuple[int, int]:
+        """The tenant's approvals answered within the SLA, and all that fell due, in
+        ``[period_start, period_end)`` and by ``now``: two counts on indexes, no rows read.
 
         Each request's breach time was stored when it was made (``sla_breach_at``). An
         approval answered in time falls due at ``decided_at``; any other at its breach time."""
@@ -514,7 +535,7 @@ class ApprovalStore:
         ):
             row = await cur.fetchone()
         met, breached = (int(row[0]), int(row[1])) if row else (0, 0)
-        return met / (met + breached) if met + breached else None
+        return met, met + breached
 
     async def grant(self, *, tenant: str, approval_id: str, approver: str, note: str) -> Approval:
         """Grants a pending request; it must then be used within ``use_within_s``."""

@@ -1,7 +1,8 @@
 """The attempt pipeline: every attempt at a vendor passes the same guards, in one order.
 
 circuit breaker -> rate-limit token -> time left -> ``*_requested`` audit row (first attempt)
--> adapter, bounded by the attempt's timeout -> breaker, metrics and health record the outcome
+-> adapter, bounded by the attempt's timeout (and traced: ``gateway.vendor_trace``) -> breaker,
+metrics and health record the outcome
 
 The retry loop around it repeats what is safe to repeat (``gateway/reliability/retry.py``).
 The adapter reports when the vendor may start acting (``VendorContact``); a failure it cannot
@@ -16,6 +17,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry import trace
+
 from gateway.call import AuditHandle, CallFacts, Deadline
 from gateway.contract import AttemptContext, OperationSpec, VendorContact
 from gateway.errors import DeadlineExceeded, GatewayError, OutcomeUnknown
@@ -25,6 +28,7 @@ from gateway.redaction import redact_error
 from gateway.registry import Connector
 from gateway.reliability.guards import Guards
 from gateway.reliability.retry import AttemptLog, RetryEngine
+from gateway.vendor_trace import VendorAttempt, attempt_scope
 
 ATTEMPT_GUARD_S = 0.01  # an adapter bounds its own attempt; this only stops an overrun
 
@@ -54,12 +58,14 @@ class AttemptPipeline:
         health: HealthTracker,
         metrics: MetricsRegistry,
         *,
+        tracer: trace.Tracer | None = None,
         min_attempt_s: float = 0.05,
     ) -> None:
         self._guards = guards
         self._retries = retries
         self._health = health
         self._metrics = metrics
+        self._tracer = tracer or trace.NoOpTracer()
         self._min_attempt_s = min_attempt_s
 
     async def run(self, run: Attempts, log: AttemptLog) -> Mapping[str, Any]:
@@ -103,8 +109,9 @@ class AttemptPipeline:
                 marker=run.marker,
             )
             try:
-                async with asyncio.timeout(timeout_s + ATTEMPT_GUARD_S):
-                    result = await run.invoke(context)
+                with attempt_scope(self._traced(run, number)):
+                    async with asyncio.timeout(timeout_s + ATTEMPT_GUARD_S):
+                        result = await run.invoke(context)
             except TimeoutError:
                 breaker.record(vendor_failure=True, trial=trial)
                 overrun = _overrun(run.operation, timeout_s, contact.reported)
@@ -141,6 +148,19 @@ class AttemptPipeline:
         await self._observe(run, started, log, None)
         return result
 
+    def _traced(self, run: Attempts, number: int) -> VendorAttempt | None:
+        """The attempt, for the spans of its exchanges with the vendor; None when the call
+        is not sampled (nothing would record them)."""
+        if not trace.get_current_span().is_recording():
+            return None
+        return VendorAttempt(
+            self._tracer,
+            run.connector.key,
+            run.operation.name,
+            number,
+            run.connector.metadata.data_classification,
+        )
+
     async def _observe(
         self, run: Attempts, started: float, log: AttemptLog, error: GatewayError | None
     ) -> None:
@@ -148,8 +168,11 @@ class AttemptPipeline:
         self._metrics.record(
             tenant,
             key,
+            run.operation.name,
+            sandbox=run.connector.sandboxed_for(tenant),
             code=error.code.name if error else "OK",
-            latency_ms=(time.monotonic() - started) * 1000,
+            reason=error.reason if error else "",
+            seconds=time.monotonic() - started,
             attempts=log.attempts,
             timed_out=isinstance(error, DeadlineExceeded)
             or (error is not None and error.metadata.get("timed_out") == "true"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from gateway.api.http import HttpFace, build_app
+from gateway.api.http import HttpFace, Scrape, build_app
 from gateway.audit.record import AuditLog
 from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.auth.authenticator import Authenticator
@@ -119,6 +119,7 @@ async def start_http(
     authenticator: Authenticator,
     audit: AuditLog,
     refusals: RefusalLimiter,
+    scrape: Scrape,
 ) -> HttpServer:
     http = settings.http
     development = settings.auth.mode == "development"
@@ -158,6 +159,7 @@ async def start_http(
         http=http,
         open_reads=settings.http_open_reads,
         max_call_s=settings.max_call_deadline_ms / 1000,
+        scrape=scrape,
     )
     app = build_app(
         face=face,

@@ -17,6 +17,8 @@ data classification of the call's connector.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
@@ -39,6 +41,13 @@ from gateway.store.sqlite import UnitOfWork
 
 if TYPE_CHECKING:
     from gateway.audit.refusal_limiter import RefusalLimiter
+
+# Told how long a tenant's call waited for one of its rows to be durable (the metrics).
+WriteObserver = Callable[[str, float], None]
+
+
+def _unobserved(tenant: str, seconds: float) -> None:
+    pass
 
 
 def classified_by(registry: Registry) -> Classify:
@@ -66,11 +75,13 @@ class CallAudit:
         call: Call,
         classify: Classify = confidential,
         sandboxed: Sandboxed = never,
+        observe_write: WriteObserver = _unobserved,
     ) -> None:
         self._log = log
         self._call = call
         self._classify = classify
         self._sandboxed = sandboxed
+        self._observe_write = observe_write
         self.requested_written = False
         # The call's phases: its changes before the vendor is called (the key, the approval
         # used, the requested row) commit together, and so do those before it answers.
@@ -99,8 +110,11 @@ class CallAudit:
     async def write(self, event: AuditEvent) -> StoredEvent:
         """Writes the row with whatever else the phase changed; returns once all of it is
         durable."""
+        started = time.monotonic()
         stored = await self._log.record(event, self.unit)
         await self.unit.durable()
+        if event.tenant:  # an unauthenticated refusal belongs to no tenant's figures
+            self._observe_write(event.tenant, time.monotonic() - started)
         return stored
 
     async def requested(self, *, durable: bool = True) -> None:
@@ -131,14 +145,16 @@ class AuditLayer:
         refusals: RefusalLimiter,
         classify: Classify = confidential,
         sandboxed: Sandboxed = never,
+        observe_write: WriteObserver = _unobserved,
     ) -> None:
         self._log = log
         self._refusals = refusals
         self._classify = classify
         self._sandboxed = sandboxed
+        self._observe_write = observe_write
 
     async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
-        audit = CallAudit(self._log, call, self._classify, self._sandboxed)
+        audit = CallAudit(self._log, call, self._classify, self._sandboxed, self._observe_write)
         try:
             response = await call_next(call.with_(audit=audit))
         except GatewayError as error:

@@ -23,6 +23,7 @@ from gateway.interceptors.replay import ReplayLayer
 from gateway.interceptors.status_mapping import StatusMappingLayer
 from gateway.interceptors.telemetry import TelemetryLayer
 from gateway.interceptors.validation import ValidationLayer
+from gateway.metrics import MetricsRegistry
 from gateway.registry import Registry
 from gateway.settings import Settings
 from gateway.store.ledger import Ledger
@@ -51,11 +52,18 @@ def build_chain(
     authorization: AuthorizationPolicy,
     gate: ApprovalGate,
     refusals: RefusalLimiter,
+    metrics: MetricsRegistry,
 ) -> list[Layer]:
     layers: dict[str, Layer] = {
         "telemetry": TelemetryLayer(tracer),
         "status_mapping": StatusMappingLayer(),
-        "audit": AuditLayer(audit_log, refusals, classified_by(registry), sandboxed_by(registry)),
+        "audit": AuditLayer(
+            audit_log,
+            refusals,
+            classified_by(registry),
+            sandboxed_by(registry),
+            metrics.record_audit_write,
+        ),
         "authentication": AuthenticationLayer(authenticator),
         "validation": ValidationLayer(registry, ledger, settings.max_payload_bytes),
         "deadline": DeadlineLayer(settings.deadline_reserve_ms, settings.max_call_deadline_ms),

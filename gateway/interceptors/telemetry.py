@@ -1,8 +1,8 @@
 """Telemetry: one OpenTelemetry server span per governed call, over gRPC or HTTP.
 
 The incoming W3C ``traceparent`` is continued, and the trace id is put in the call's facts
-for the audit row and for INTERNAL errors. Health checks never pass through this chain, so
-they never produce spans.
+for the audit row and for INTERNAL errors. Health checks never pass through this chain, and
+Prometheus' scrapes pass untraced (``MethodRule.traced``), so neither produces spans.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class TelemetryLayer:
         self._tracer = tracer
 
     async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
+        if not call.rule.traced:
+            return await call_next(call)
         carrier = {k: v for k, v in call.metadata if isinstance(v, str)}
         parent = propagate.extract(carrier)
         service = call.rule.service

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from gateway.call import Call, Context, Target
 from gateway.canonical import sha256_hex
 from gateway.contract import OperationSpec
+from gateway.dictionary.requests import check_compute_request
 from gateway.errors import (
     ConnectorNotFound,
     ExecutionResultMissing,
@@ -160,6 +161,8 @@ class ValidationLayer:
             )
             if call.rule is RESOLVE_EXECUTION:
                 self._resolution(request)
+        elif subject is Subject.METRIC:
+            check_compute_request(request, call.facts, call.protocol)
         elif subject is Subject.LISTING and not (0 <= request.page_size <= MAX_PAGE_SIZE):
             raise InvalidField(
                 f"page_size must be between 0 (the default, 100) and {MAX_PAGE_SIZE}",

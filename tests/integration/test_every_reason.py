@@ -13,12 +13,20 @@ from pathlib import Path
 import pytest
 
 from gateway import errors
-from tests.integration.reasons import approvals, executions, http, identity, requests, vendors
+from tests.integration.reasons import (
+    approvals,
+    executions,
+    http,
+    identity,
+    metrics,
+    requests,
+    vendors,
+)
 from tests.integration.reasons.observe import Observed, Scenario
 from tests.support.documented_errors import DocumentedReason, documented_reasons
 
 DOCUMENTED = documented_reasons()
-FAMILIES = (requests, identity, approvals, executions, vendors, http)
+FAMILIES = (requests, identity, approvals, executions, vendors, http, metrics)
 
 
 def all_scenarios() -> dict[str, Scenario]:

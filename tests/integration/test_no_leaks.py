@@ -7,8 +7,9 @@ gateway: refused recipients, refusals at DATA and at the end of data, authentica
 failure, temporary failures, timeouts and unknown outcomes, vendor 4xx/5xx/429 answers,
 transport failures and a failing probe. Then every place a user, an operator or anyone
 reading the board can see is scanned: log records, every column of every row of the
-database (audit trail first), gRPC and HTTP health, exported spans, and every error's
-message, ErrorInfo metadata and trailers. None of the strings may appear.
+database (audit trail first), gRPC and HTTP health, the Prometheus figures, exported spans
+(the vendor attempts' too), and every error's message, ErrorInfo metadata and trailers. None
+of the strings may appear.
 """
 
 from __future__ import annotations
@@ -116,13 +117,15 @@ class Rig:
         await self.health()
 
     async def health(self) -> None:
-        """The board, as callers and (with open reads) anyone read it."""
+        """The board, as callers and (with open reads) anyone read it, and the figures."""
         answer = await self.gw.stub.Health(pb.HealthRequest(), timeout=5)
         self.seen.texts.append(str(answer))
-        url = f"http://127.0.0.1:{self.gw.gateway.http_port}/v1/connectors/health"
-        async with aiohttp.ClientSession() as session, session.get(url) as response:
-            assert response.status == 200
-            self.seen.texts.append(await response.text())
+        base = f"http://127.0.0.1:{self.gw.gateway.http_port}"
+        async with aiohttp.ClientSession() as session:
+            for path in ("/v1/connectors/health", "/metrics"):
+                async with session.get(base + path) as response:
+                    assert response.status == 200
+                    self.seen.texts.append(await response.text())
 
     async def wait_for_probe_failure(self) -> str:
         """Waits until the board shows the email probe failing; returns its last error."""

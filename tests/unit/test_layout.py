@@ -10,6 +10,7 @@ from connectorgateway.v1 import (
     approval_service_pb2,
     connector_service_pb2,
     execution_service_pb2,
+    metric_dictionary_service_pb2,
     sandbox_service_pb2,
 )
 from gateway.methods import GOVERNED_SERVICES, RULES
@@ -41,12 +42,13 @@ def test_every_governed_rpc_has_exactly_one_rule() -> None:
             approval_service_pb2,
             execution_service_pb2,
             sandbox_service_pb2,
+            metric_dictionary_service_pb2,
         )
         for service in module.DESCRIPTOR.services_by_name.values()
         if service.full_name in GOVERNED_SERVICES
         for method in service.methods
     }
-    assert len(declared) >= 14
+    assert len(declared) >= 18
     assert set(RULES) == declared
 
 

@@ -1,0 +1,1 @@
+"""The business metrics: one module each, over the documented table shapes."""
