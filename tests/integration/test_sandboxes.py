@@ -91,6 +91,28 @@ async def states(gw: RunningGateway) -> dict[str, tuple[int, bool, bool]]:
     }
 
 
+async def test_on_a_fresh_data_directory_every_connector_is_ok_at_its_sandbox(
+    tmp_path: Path,
+) -> None:
+    """What a new user sees first: all seven connectors callable, each at its sandbox."""
+    assert {plugin.key for plugin in PLUGINS} == SANDBOXED
+    settings = gateway_settings(tmp_path, health={"probe_interval_s": 3600})
+    async with running_gateway(settings) as gw:
+
+        async def all_ok() -> dict[str, tuple[int, bool]] | None:
+            answer = await gw.stub.Health(pb.HealthRequest(), metadata=AGENT, timeout=10)
+            states = {c.connector_key: (c.status, c.sandbox) for c in answer.connectors}
+            ok = all(state == (pb.CONNECTOR_STATUS_OK, True) for state in states.values())
+            return states if ok else None
+
+        states = await wait_until(all_ok, what="every connector ok at its sandbox")
+        assert set(states) == SANDBOXED
+        listed = await gw.stub.ListConnectors(pb.ListConnectorsRequest(), metadata=AGENT)
+        assert {(c.key, c.configured, c.sandbox) for c in listed.connectors} == {
+            (key, True, True) for key in SANDBOXED
+        }
+
+
 async def test_on_a_fresh_data_directory_email_runs_sandboxed_through_approval(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
