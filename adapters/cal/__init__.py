@@ -6,7 +6,8 @@ from gateway.plugin import ConnectorPlugin
 from .account import CalAccount
 from .adapter import CalAdapter
 from .metadata import METADATA
+from .sandbox import CalSandbox
 
-PLUGIN = ConnectorPlugin(METADATA, CalAccount, CalAdapter)
+PLUGIN = ConnectorPlugin(METADATA, CalAccount, CalAdapter, CalSandbox)
 
 __all__ = ["PLUGIN"]

@@ -6,7 +6,8 @@ from gateway.plugin import ConnectorPlugin
 from .account import ContractIntelAccount
 from .adapter import ContractIntelAdapter
 from .metadata import METADATA
+from .sandbox import ContractIntelSandbox
 
-PLUGIN = ConnectorPlugin(METADATA, ContractIntelAccount, ContractIntelAdapter)
+PLUGIN = ConnectorPlugin(METADATA, ContractIntelAccount, ContractIntelAdapter, ContractIntelSandbox)
 
 __all__ = ["PLUGIN"]

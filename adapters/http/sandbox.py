@@ -6,7 +6,8 @@ routes its adapter calls (``add_routes``), says how the vendor's account model p
 sandbox (``account``), and, when the vendor's requests carry their credential otherwise than
 as a bearer token, how to read it (``credential_of``). Its handlers read the caller's tenant
 (``tenant_of``), keep the vendor's objects per tenant (``objects``), answer errors in the
-vendor's shape (``error``, ``error_body``) and record what they acted on (``record``), which
+vendor's shape (``error``, ``error_body``; ``error_for`` where some paths answer in another
+shape, such as a token endpoint) and record what they acted on (``record``), which
 ``SandboxService.ShowSandbox`` shows to the tenant's operators.
 
 Every request passes one middleware before its handler:
@@ -97,6 +98,12 @@ class HttpSandbox(Generic[AccountT]):
         """An error answer in the vendor's shape."""
         return {"error": {"code": code, "message": message}}
 
+    def error_for(self, request: web.Request, status: int, code: str, message: str) -> web.Response:
+        """The middleware's answer to ``request`` when it refuses the credential (``code``
+        ``"unauthorized"``) or fails it on purpose (``"sandbox_fault"``): ``error`` unless the
+        vendor answers some of its paths in another shape (a token endpoint's OAuth errors)."""
+        return self.error(status, code, message)
+
     # --- for the routes' handlers -----------------------------------------------------------
 
     @staticmethod
@@ -179,14 +186,19 @@ class HttpSandbox(Generic[AccountT]):
         if tenant is not None:
             request[TENANT] = tenant
         elif request.path not in self.open_paths:
-            return self.error(401, "unauthorized", "the sandbox does not know this credential")
+            return self.error_for(
+                request, 401, "unauthorized", "the sandbox does not know this credential"
+            )
         fault = self._fault.take() if self._covers(request) else None
         if fault is None:
             return await handler(request)
         if fault.status is not None:
             await request.read()
-            return self.error(
-                fault.status, "sandbox_fault", f"failure injected by sandbox.fail.{self.key}"
+            return self.error_for(
+                request,
+                fault.status,
+                "sandbox_fault",
+                f"failure injected by sandbox.fail.{self.key}",
             )
         response = await handler(request)  # the sandbox acts; the answer never leaves
         _reset(request)

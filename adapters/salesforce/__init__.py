@@ -6,7 +6,8 @@ from gateway.plugin import ConnectorPlugin
 from .account import SalesforceAccount
 from .adapter import SalesforceAdapter
 from .metadata import METADATA
+from .sandbox import SalesforceSandbox
 
-PLUGIN = ConnectorPlugin(METADATA, SalesforceAccount, SalesforceAdapter)
+PLUGIN = ConnectorPlugin(METADATA, SalesforceAccount, SalesforceAdapter, SalesforceSandbox)
 
 __all__ = ["PLUGIN"]

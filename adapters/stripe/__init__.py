@@ -6,7 +6,8 @@ from gateway.plugin import ConnectorPlugin
 from .account import StripeAccount
 from .adapter import StripeAdapter
 from .metadata import METADATA
+from .sandbox import StripeSandbox
 
-PLUGIN = ConnectorPlugin(METADATA, StripeAccount, StripeAdapter)
+PLUGIN = ConnectorPlugin(METADATA, StripeAccount, StripeAdapter, StripeSandbox)
 
 __all__ = ["PLUGIN"]

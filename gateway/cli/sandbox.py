@@ -26,6 +26,18 @@ def add_commands(commands: Commands) -> None:
     set_handler(show, operator_command(_show))
 
 
+def whole_numbers(value: Any) -> Any:
+    """``value`` with its whole numbers as integers: a record's numbers reach the CLI as
+    doubles (a protobuf Struct holds no other), so an amount of 2000 arrives as 2000.0."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [whole_numbers(item) for item in value]
+    if isinstance(value, dict):
+        return {key: whole_numbers(item) for key, item in value.items()}
+    return value
+
+
 def field_lines(name: str, value: Any) -> list[str]:
     """``name: value``; a text of several lines continues indented, lists are joined."""
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
@@ -41,7 +53,7 @@ async def _show(gateway: Gateway, args: argparse.Namespace) -> int:
         timeout=gateway.timeout,
         metadata=gateway.metadata,
     )
-    received: list[dict[str, Any]] = message_dict(shown).get("received", [])
+    received: list[dict[str, Any]] = whole_numbers(message_dict(shown).get("received", []))
     if args.json:
         print_json(received)
         return 0

@@ -41,10 +41,25 @@ def events(gw: RunningGateway) -> list[tuple[str, str]]:
 
 async def test_the_readme_approval_walkthrough_sends_the_message_once(tmp_path: Path) -> None:
     settings = gateway_settings(tmp_path)  # embedded defaults: no vendor account at all
-    ask, listing, approve, send, show = readme_steps("approvals approve")
+    read, ask, listing, approve, send, show = readme_steps("approvals approve")
     payload = ask.command[ask.command.index("--payload") + 1]
 
     async with running_gateway(settings) as gw:
+        # 0. A read runs at once, at the connector's sandbox.
+        slots = await run_cli_at(gw, *read.command)
+        assert slots.returncode == 0, slots.stderr
+        read.assert_printed(slots.stdout)
+        free = json.loads(slots.stdout)["result"]["slots"]
+        # 2030-01-07 is a Monday: the sandbox host's working day, 09:00 to 17:00 UTC.
+        assert free[0] == {
+            "start": "2030-01-07T09:00:00.000+00:00",
+            "end": "2030-01-07T09:30:00.000+00:00",
+        }
+        read_events = events(gw)
+        assert read_events == [
+            ("execution_requested", "local-agent"),
+            ("slots_read", "local-agent"),
+        ]
 
         async def sandbox_holds() -> list[str]:
             shown = await run_cli_at(gw, *show.command)
@@ -98,6 +113,7 @@ async def test_the_readme_approval_walkthrough_sends_the_message_once(tmp_path: 
         assert await sandbox_holds() == received
 
         assert events(gw) == [
+            *read_events,
             ("approval_requested", "local-agent"),
             ("approval_granted", "local-operator"),
             ("execution_requested", "local-agent"),
@@ -110,7 +126,7 @@ async def test_the_readme_approval_walkthrough_sends_the_message_once(tmp_path: 
 
     verified = await run_cli("audit", "verify", data_dir=settings.data_dir)
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert verified.stdout.startswith("audit chain intact: 5 rows")
+    assert verified.stdout.startswith("audit chain intact: 7 rows")
 
 
 async def test_the_readme_fault_makes_the_sandbox_fail_then_behave(tmp_path: Path) -> None:

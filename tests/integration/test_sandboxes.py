@@ -6,6 +6,7 @@ mode runs no sandbox unless told to; a configured fault makes the sandbox fail o
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -88,6 +89,28 @@ async def states(gw: RunningGateway) -> dict[str, tuple[int, bool, bool]]:
         h.connector_key: (h.status, h.sandbox, configured[h.connector_key])
         for h in health.connectors
     }
+
+
+async def test_on_a_fresh_data_directory_every_connector_is_ok_at_its_sandbox(
+    tmp_path: Path,
+) -> None:
+    """What a new user sees first: all seven connectors callable, each at its sandbox."""
+    assert {plugin.key for plugin in PLUGINS} == SANDBOXED
+    settings = gateway_settings(tmp_path, health={"probe_interval_s": 3600})
+    async with running_gateway(settings) as gw:
+
+        async def all_ok() -> dict[str, tuple[int, bool]] | None:
+            answer = await gw.stub.Health(pb.HealthRequest(), metadata=AGENT, timeout=10)
+            states = {c.connector_key: (c.status, c.sandbox) for c in answer.connectors}
+            ok = all(state == (pb.CONNECTOR_STATUS_OK, True) for state in states.values())
+            return states if ok else None
+
+        states = await wait_until(all_ok, what="every connector ok at its sandbox")
+        assert set(states) == SANDBOXED
+        listed = await gw.stub.ListConnectors(pb.ListConnectorsRequest(), metadata=AGENT)
+        assert {(c.key, c.configured, c.sandbox) for c in listed.connectors} == {
+            (key, True, True) for key in SANDBOXED
+        }
 
 
 async def test_on_a_fresh_data_directory_email_runs_sandboxed_through_approval(
@@ -338,14 +361,18 @@ async def test_a_dropped_answer_leaves_an_unknown_outcome_the_sandbox_holds(
 @pytest.mark.parametrize(
     ("fail", "named"),
     [
-        ({"stripe": {"status": 500}}, "sandbox.fail.stripe: no connector 'stripe' has a sandbox"),
+        ({"toy": {"status": 500}}, "sandbox.fail.toy: no connector 'toy' has a sandbox"),
         ({"email": {"status": 500, "at": "helo"}}, "sandbox.fail.email.at must be one of"),
     ],
 )
 async def test_a_fault_no_sandbox_understands_stops_the_start(
     tmp_path: Path, fail: dict[str, Any], named: str
 ) -> None:
-    gateway = Gateway(gateway_settings(tmp_path, sandbox={"fail": fail}))
+    without_sandbox = dataclasses.replace(TOY, sandbox=None)
+    gateway = Gateway(
+        gateway_settings(tmp_path, model=ToySettings, sandbox={"fail": fail}),
+        plugins=(*PLUGINS, without_sandbox),
+    )
     try:
         with pytest.raises(ValueError, match=named):
             await gateway.start()
