@@ -23,7 +23,7 @@ import functools
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -40,6 +40,7 @@ from gateway.audit.events import session_opened
 from gateway.audit.record import AuditLog
 from gateway.audit.refusal_limiter import RefusalLimiter
 from gateway.auth.authenticator import AUTHORIZATION, DEV_CALLER_HEADER, Authenticator
+from gateway.auth.mtls import peer_context
 from gateway.call import Admitted, Call, CallFacts, Context, Credentials, Deadline, admit
 from gateway.dictionary.web import (
     DICTIONARY_PATH,
@@ -110,6 +111,7 @@ class HttpContext:
     remote: str
     csrf_tokens: tuple[str, ...]
     accept: str = ""  # the formats the client reads (a scrape's)
+    certificate: Mapping[str, Iterable[bytes]] = field(default_factory=dict)
 
     def time_remaining(self) -> float | None:
         return None  # HTTP callers send no deadline: the configured maximum applies
@@ -118,7 +120,14 @@ class HttpContext:
         return self.remote
 
     def auth_context(self) -> Mapping[str, Iterable[bytes]]:
-        return {}  # HTTP callers authenticate with tokens, never client certificates
+        return self.certificate  # a verified client certificate, as gRPC's auth context says
+
+
+def client_certificate(request: web.Request) -> dict[str, list[bytes]]:
+    """What a client certificate verified by the TLS handshake says, if one was sent."""
+    transport = request.transport
+    sslobj = transport.get_extra_info("ssl_object") if transport is not None else None
+    return peer_context(sslobj.getpeercert() if sslobj is not None else None)
 
 
 def from_browser(request: web.Request) -> bool:
@@ -473,6 +482,7 @@ class HttpFace:
                 request.remote or "",
                 tuple(request.headers.getall(CSRF_HEADER, [])),
                 request.headers.get(hdrs.ACCEPT, ""),
+                client_certificate(request),
             )
             try:
                 response = await chain(call, context)
@@ -488,6 +498,8 @@ class HttpFace:
         signed in."""
         if not route.open_read or hdrs.AUTHORIZATION in request.headers:
             return False
+        if client_certificate(request):
+            return False  # the certificate names a caller, who reads as themselves
         if self._open_reads:
             return True
         signed_in = SESSION_COOKIE in request.cookies

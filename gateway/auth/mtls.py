@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -85,3 +86,23 @@ def caller_from_peer(auth_context: Mapping[str, Iterable[bytes]]) -> str | None:
         return certificate_uri_caller((spiffe or uris)[0])
     names = _texts(auth_context.get(COMMON_NAME))
     return common_name_caller(names[0]) if names else None
+
+
+def peer_context(certificate: Mapping[str, Any] | None) -> dict[str, list[bytes]]:
+    """The auth context ``caller_from_peer`` reads, from a client certificate Python's ``ssl``
+    verified (``SSLSocket.getpeercert()``): the HTTP side names a certificate's caller exactly
+    as gRPC does. Empty without a certificate."""
+    if not certificate:
+        return {}
+    sans = [
+        str(value).encode()
+        for kind, value in certificate.get("subjectAltName", ())
+        if kind in ("URI", "DNS")
+    ]
+    names = [
+        str(value).encode()
+        for rdn in certificate.get("subject", ())
+        for key, value in rdn
+        if key == "commonName"
+    ]
+    return {SECURITY_TYPE: [b"ssl"], SAN: sans, COMMON_NAME: names}

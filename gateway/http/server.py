@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 
 def tls_context(tls: TlsSettings) -> ssl.SSLContext:
-    """The HTTP side's server TLS context, from the same certificate as gRPC's."""
+    """The HTTP side's server TLS context, from the same certificate (and client CA) as
+    gRPC's."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
@@ -40,6 +41,17 @@ def tls_context(tls: TlsSettings) -> ssl.SSLContext:
             f"auth.tls cert_file {tls.cert_file} and key_file {tls.key_file}: cannot be loaded "
             f"for HTTPS: {getattr(error, 'strerror', None) or error}"
         ) from None
+    if tls.client_ca_file is not None:
+        # Optional, unlike gRPC's: a browser or a scraper may bring a bearer token instead.
+        # A certificate sent is verified against the client CA, or the handshake fails.
+        try:
+            context.load_verify_locations(cafile=tls.client_ca_file)
+        except (OSError, ssl.SSLError) as error:
+            raise ValueError(
+                f"auth.tls client_ca_file {tls.client_ca_file}: cannot be loaded for HTTPS: "
+                f"{getattr(error, 'strerror', None) or error}"
+            ) from None
+        context.verify_mode = ssl.CERT_OPTIONAL
     return context
 
 
