@@ -47,7 +47,7 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _reset(request: web.Request) -> None:
+def reset_connection(request: web.BaseRequest) -> None:
     """Closes the connection with a TCP reset, as a vendor that died mid-answer would."""
     transport = request.transport
     if transport is None:
@@ -201,7 +201,7 @@ class HttpSandbox(Generic[AccountT]):
                 f"failure injected by sandbox.fail.{self.key}",
             )
         response = await handler(request)  # the sandbox acts; the answer never leaves
-        _reset(request)
+        reset_connection(request)
         return response
 
 

@@ -4,7 +4,7 @@ published descriptions, or the tests' own fakes.
 
 eSignature lives under ``{base_uri}/restapi/v2.1/…``; the adapter always sends that path, as
 DocuSign wants it. Prism serves the description's paths without its ``/restapi`` base path,
-so a ``PrismFront`` behind the recorder drops it: the recorder keeps the path DocuSign would
+so a ``PreferProxy`` behind the recorder drops it: the recorder keeps the path DocuSign would
 receive, and the faithful description (whose ``basePath`` is ``/restapi``) checks it.
 """
 
@@ -27,8 +27,9 @@ from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import execution_service_pb2 as epb
 from connectorgateway.v1 import execution_service_pb2_grpc as epb_grpc
 from gateway.auth.authenticator import DEV_CALLER_HEADER
-from tests.adapters.contract_intel.fakes import ACCOUNT_ID, AccountServer, PrismFront, SigningKey
+from tests.adapters.contract_intel.fakes import ACCOUNT_ID, AccountServer, SigningKey
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
+from tests.support.prefer_proxy import PreferProxy
 from tests.support.prism import PrismServers
 from tests.support.rpc import Refusal, refusal
 from tests.support.vendor_recorder import VendorRecorder
@@ -107,7 +108,7 @@ class Rig:
     auth: AccountServer
     esignature: VendorRecorder
     navigator: VendorRecorder
-    fronts: list[PrismFront] = field(default_factory=list)
+    fronts: list[PreferProxy] = field(default_factory=list)
 
     def prefer(self, code: int | None) -> None:
         """Asks Prism for this status on every later request (None: the example answers)."""
@@ -227,18 +228,18 @@ async def docusign_gateway(
     **overrides: Any,
 ) -> AsyncIterator[Rig]:
     """The gateway, its account server (``auth``, running, or a new one), and recorders in
-    front of ``esignature`` and ``navigator`` (through a ``PrismFront`` each when
+    front of ``esignature`` and ``navigator`` (through a ``PreferProxy`` each when
     ``prism``)."""
     async with AsyncExitStack() as stack:
         if auth is None:
             auth = await stack.enter_async_context(AccountServer(key.public).running())
-        fronts: list[PrismFront] = []
+        fronts: list[PreferProxy] = []
         if prism:
-            esignature_front = PrismFront(esignature, strip="/restapi")
-            navigator_front = PrismFront(navigator)
+            esignature_front = PreferProxy(esignature, strip="/restapi")
+            navigator_front = PreferProxy(navigator)
             fronts = [esignature_front, navigator_front]
             for front in fronts:
-                await stack.enter_async_context(front.running())
+                await stack.enter_async_context(front)
             esignature, navigator = esignature_front.url, navigator_front.url
         esignature_recorder = await stack.enter_async_context(VendorRecorder(esignature))
         navigator_recorder = await stack.enter_async_context(VendorRecorder(navigator))

@@ -45,14 +45,14 @@ import asyncio
 import contextlib
 import enum
 import json
-import socket
-import struct
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
+from adapters.http.sandbox import reset_connection
 
 HOST = "127.0.0.1"
 SHUTDOWN_TIMEOUT_S = 0.5  # how long a handler still running at exit may take to finish
@@ -143,18 +143,6 @@ class RecordedRequest:
         return json.loads(self.body) if self.body else None
 
 
-def _reset(request: web.BaseRequest) -> None:
-    """Closes the connection with a TCP reset (RST) rather than an orderly FIN."""
-    transport = request.transport
-    if transport is None:
-        return
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
-
-
 class FaultVendor:
     def __init__(self) -> None:
         self.url = ""
@@ -224,13 +212,13 @@ class FaultVendor:
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         fault = self._script.popleft() if self._script else None
         if fault is not None and fault.kind is FaultKind.RESET_BEFORE:
-            _reset(request)
+            reset_connection(request)
             return web.Response()  # never sent: the transport is gone
         recorded = await self._record(request)
         if fault is None:
             return self._success(recorded)
         if fault.kind is FaultKind.RESET_AFTER:
-            _reset(request)
+            reset_connection(request)
             return web.Response()
         if fault.kind is FaultKind.SLOW:
             await asyncio.sleep(fault.seconds)

@@ -16,17 +16,15 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from multidict import CIMultiDict
 
-_NOT_FORWARDED = frozenset(
-    {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding"}
-)
+from tests.support.vendor_recorder import forwardable
 
 
 @dataclass
 class PreferProxy:
     upstream: str
     prefer: str | None = None  # e.g. "code=429"; None or empty: forward unchanged
+    strip: str = ""  # a path prefix the upstream does not serve (Prism ignores a basePath)
     url: str = ""
     _runner: web.BaseRunner[Any] | None = None
     _client: aiohttp.ClientSession | None = None
@@ -67,22 +65,17 @@ class PreferProxy:
     async def _forward(self, request: web.BaseRequest) -> web.StreamResponse:
         assert self._client is not None
         body = await request.read()
-        headers = _forwardable(request.headers)
+        headers = forwardable(request.headers)
         if self.prefer:
             headers["Prefer"] = self.prefer
-        target = self.upstream.rstrip("/") + request.rel_url.raw_path_qs
+        path = request.rel_url.raw_path_qs
+        if self.strip and path.startswith(self.strip + "/"):
+            path = path[len(self.strip) :]
+        target = self.upstream.rstrip("/") + path
         async with self._client.request(
             request.method, target, data=body or None, headers=headers, allow_redirects=False
         ) as answer:
             payload = await answer.read()
             return web.Response(
-                status=answer.status, body=payload, headers=_forwardable(answer.headers)
+                status=answer.status, body=payload, headers=forwardable(answer.headers)
             )
-
-
-def _forwardable(headers: Any) -> CIMultiDict[str]:
-    kept: CIMultiDict[str] = CIMultiDict()
-    for name, value in headers.items():
-        if name.lower() not in _NOT_FORWARDED:
-            kept.add(name, value)
-    return kept

@@ -10,10 +10,7 @@ request was sent.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -23,6 +20,8 @@ from urllib.parse import parse_qs, parse_qsl
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
+
+from adapters.http.sandbox import reset_connection
 
 # Hop-by-hop headers and those aiohttp computes again for the forwarded message.
 _NOT_FORWARDED = frozenset(
@@ -114,36 +113,24 @@ class VendorRecorder:
         )
         self.requests.append(recorded)
         assert self._client is not None
-        headers = _forwardable(request.headers)
+        headers = forwardable(request.headers)
         target = self.upstream.rstrip("/") + request.rel_url.raw_path_qs
         async with self._client.request(
             request.method, target, data=body or None, headers=headers, allow_redirects=False
         ) as answer:
             payload = await answer.read()
             self.statuses.append(answer.status)
-            answer_headers = _forwardable(answer.headers)
+            answer_headers = forwardable(answer.headers)
         if self._drops:
             self._drops -= 1
-            _reset(request)
+            reset_connection(request)
             return web.Response(status=500)  # never written: the connection is gone
         return web.Response(status=answer.status, body=payload, headers=answer_headers)
 
 
-def _forwardable(headers: Mapping[str, str]) -> CIMultiDict[str]:
+def forwardable(headers: Mapping[str, str]) -> CIMultiDict[str]:
     kept: CIMultiDict[str] = CIMultiDict()
     for name, value in headers.items():
         if name.lower() not in _NOT_FORWARDED:
             kept.add(name, value)
     return kept
-
-
-def _reset(request: web.BaseRequest) -> None:
-    """Closes the adapter's connection with a TCP reset, without a byte of answer."""
-    transport = request.transport
-    if transport is None:
-        return
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()

@@ -7,9 +7,9 @@
 * ``ESignature``: an eSignature account that keeps the envelopes it is sent, finds them by
   custom field as DocuSign's envelope list does, voids them, refuses a token the account
   server did not issue (or revoked) with DocuSign's 401, and answers scripted errors.
-* ``PrismFront``: what the tests put between the recorder and Prism: it drops eSignature's
-  ``/restapi`` base path, which Prism does not serve under, and asks Prism for a status with
-  ``Prefer: code=N`` when a test wants one.
+Between the recorder and Prism the tests put ``tests.support.prefer_proxy.PreferProxy``: it
+drops eSignature's ``/restapi`` base path, which Prism does not serve under, and asks Prism for
+a status with ``Prefer: code=N`` when a test wants one.
 
 Each runs in the test's event loop on a port the OS picks and stops when its context exits.
 """
@@ -25,12 +25,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from multidict import CIMultiDict
 
 ACCOUNT_ID = "f1e2d3c4-b5a6-4789-9abc-0123456789ab"
 OTHER_ACCOUNT_ID = "0a1b2c3d-4e5f-4a6b-8c7d-8e9fa0b1c2d3"
@@ -281,52 +279,3 @@ class ESignature:
 def _has_field(envelope: dict[str, Any], name: str, value: str) -> bool:
     texts = envelope.get("customFields", {}).get("textCustomFields", [])
     return any(f.get("name") == name and f.get("value") == value for f in texts)
-
-
-# Hop-by-hop headers and those aiohttp computes again for the forwarded message.
-_NOT_FORWARDED = frozenset(
-    {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding"}
-)
-
-
-@dataclass
-class PrismFront:
-    """Forwards to Prism without ``strip`` at the start of the path, with ``Prefer`` set."""
-
-    upstream: str
-    strip: str = ""
-    prefer: str | None = None  # e.g. "code=429"
-    url: str = ""
-
-    async def forward(self, request: web.BaseRequest) -> web.StreamResponse:
-        path = request.rel_url.raw_path_qs
-        if self.strip and path.startswith(self.strip + "/"):
-            path = path[len(self.strip) :]
-        headers: CIMultiDict[str] = CIMultiDict(
-            (k, v) for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED
-        )
-        if self.prefer:
-            headers["Prefer"] = self.prefer
-        body = await request.read()
-        async with (
-            aiohttp.ClientSession(auto_decompress=False) as session,
-            session.request(
-                request.method, self.upstream + path, data=body or None, headers=headers
-            ) as answer,
-        ):
-            payload = await answer.read()
-            kept = {k: v for k, v in answer.headers.items() if k.lower() not in _NOT_FORWARDED}
-            return web.Response(status=answer.status, body=payload, headers=kept)
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[PrismFront]:
-        server = web.Server(self.forward, access_log=None)
-        runner = web.ServerRunner(server, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        try:
-            yield self
-        finally:
-            await runner.cleanup()
