@@ -8,7 +8,7 @@ CHROMIUM := /usr/bin/chromium
 PROTO_FILES := $(wildcard protos/connectorgateway/v1/*.proto)
 API_BASELINE := api-baseline/connectorgateway-v1.binpb
 
-.PHONY: run test lint bench proto api-baseline clean
+.PHONY: run test lint bench proto api-baseline clean bytecode
 
 $(INSTALLED): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,12 +41,18 @@ $(CHROMIUM):
 	  exit 1; \
 	fi
 
+# The project's bytecode, as a package install leaves it: a start then reads compiled modules
+# instead of compiling every source again (a third of a start; more when the environment
+# sets PYTHONDONTWRITEBYTECODE). Quick when nothing changed.
+bytecode: $(INSTALLED)
+	$(BIN)/python -m compileall -q -j0 gateway adapters connectorgateway bench
+
 ## Start the gateway on embedded defaults (SQLite under ./var, gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080).
-run: $(INSTALLED)
+run: $(INSTALLED) bytecode
 	$(BIN)/connector-gateway serve
 
 ## Run the whole test suite.
-test: $(INSTALLED) $(NODE_INSTALLED) $(CHROMIUM)
+test: $(INSTALLED) $(NODE_INSTALLED) $(CHROMIUM) bytecode
 	$(BIN)/pytest
 
 ## Lint code and API: ruff, mypy --strict, buf lint, buf breaking against the last release's image.
@@ -72,7 +78,7 @@ api-baseline: $(NODE_INSTALLED)
 ## The governed call side by side with the cheapest proxies (~3 min), then the gateway's
 ## memory over 100,000 keyed writes (~4 min); figures go to bench/RESULTS.md. Options through
 ## BENCH_ARGS and SOAK_ARGS, e.g. make bench BENCH_ARGS="--profile" SOAK_ARGS="--calls 20000".
-bench: $(INSTALLED)
+bench: $(INSTALLED) bytecode
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 

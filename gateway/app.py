@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -490,6 +491,10 @@ async def serve(settings: Settings, connectors: Sequence[Connector] | None = Non
     except BaseException:
         await gateway.stop(grace_s=0)  # closes whatever the failed start had opened
         raise
+    # What start-up built lives as long as the process: out of the collector's reach, full
+    # collections during calls walk only what the calls allocated (the process is the
+    # gateway's alone here, unlike a test process that starts many).
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

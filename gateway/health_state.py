@@ -167,11 +167,15 @@ class HealthTracker:
         for tracked in list(self._tracked.values()):
             await self._settle(tracked)
 
-    async def _settle(self, tracked: _Tracked, **changes: Any) -> WindowStats:
+    async def _settle(
+        self, tracked: _Tracked, *, latency: bool = True, **changes: Any
+    ) -> WindowStats:
         """Applies ``changes`` to the sync state with the status derived now; writes it at
-        once when the status or the last error changed, else leaves it to ``flush``."""
+        once when the status or the last error changed, else leaves it to ``flush``. A
+        call's outcome settles without the window's latency (``latency``), which only
+        readers show."""
         tenant, key = tracked.state.tenant, tracked.state.connector_key
-        recent = tracked.window.stats(self._monotonic())
+        recent = tracked.window.stats(self._monotonic(), latency=latency)
         around = self.surroundings
         status = derive_status(
             Observed(
@@ -216,6 +220,7 @@ class HealthTracker:
         tracked.carried = None
         await self._settle(
             tracked,
+            latency=False,
             last_success_at=now,
             last_attempt_at=now,
             last_error="",
@@ -235,6 +240,7 @@ class HealthTracker:
         failures = tracked.state.consecutive_failures + int(error.vendor_fault)
         await self._settle(
             tracked,
+            latency=False,
             last_attempt_at=self._clock(),
             last_error=error_summary(error),
             consecutive_failures=failures,

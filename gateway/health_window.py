@@ -37,19 +37,25 @@ class OutcomeWindow:
     def __init__(self, size: int, span_s: float) -> None:
         self._outcomes: deque[_Outcome] = deque(maxlen=size)
         self._span_s = span_s
+        self._failures = 0  # vendor failures among _outcomes, kept as they come and go
 
     def add(self, at: float, *, vendor_failure: bool, latency_ms: float) -> None:
-        self._outcomes.append(_Outcome(at, vendor_failure, latency_ms))
+        outcomes = self._outcomes
+        if len(outcomes) == outcomes.maxlen and outcomes[0].vendor_failure:
+            self._failures -= 1  # the append pushes the oldest out
+        outcomes.append(_Outcome(at, vendor_failure, latency_ms))
+        self._failures += vendor_failure
 
-    def stats(self, now: float) -> WindowStats:
-        while self._outcomes and now - self._outcomes[0].at > self._span_s:
-            self._outcomes.popleft()
-        if not self._outcomes:
+    def stats(self, now: float, *, latency: bool = True) -> WindowStats:
+        """The window now; without ``latency`` the p95 is left at 0 (a call's outcome needs
+        only the counts to derive the status, and skips the sort)."""
+        outcomes = self._outcomes
+        while outcomes and now - outcomes[0].at > self._span_s:
+            self._failures -= outcomes.popleft().vendor_failure
+        if not outcomes:
             return WindowStats()
-        latencies = sorted(o.latency_ms for o in self._outcomes)
-        rank = max(1, math.ceil(0.95 * len(latencies)))  # nearest rank
-        return WindowStats(
-            calls=len(self._outcomes),
-            vendor_failures=sum(o.vendor_failure for o in self._outcomes),
-            latency_p95_ms=latencies[rank - 1],
-        )
+        p95 = 0.0
+        if latency:
+            latencies = sorted(o.latency_ms for o in outcomes)
+            p95 = latencies[max(1, math.ceil(0.95 * len(latencies))) - 1]  # nearest rank
+        return WindowStats(calls=len(outcomes), vendor_failures=self._failures, latency_p95_ms=p95)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from gateway.auth.caller_ids import JWT, old_form_problem, token_caller
@@ -26,6 +27,8 @@ AUTHORIZATION = "authorization"
 DEV_CALLER_HEADER = "x-connector-gateway-dev-caller"
 
 Metadata = Sequence[tuple[str, str | bytes]]
+# Whitespace as str.isspace() has it (the same Unicode table), found in one C scan.
+_WHITESPACE = re.compile(r"\s")
 
 
 def _values(metadata: Metadata, key: str) -> list[str]:
@@ -39,7 +42,7 @@ def _values(metadata: Metadata, key: str) -> list[str]:
 def _bearer_token(value: str) -> str:
     scheme, _, token = value.strip().partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
+    if scheme.lower() != "bearer" or not token or _WHITESPACE.search(token):
         raise TokenInvalid(
             "the authorization metadata must be 'Bearer <token>' with the token exactly as "
             "the issuer gave it"

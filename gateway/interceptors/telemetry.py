@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from google.protobuf.message import Message
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context as TraceContext
 from opentelemetry.semconv._incubating.attributes.rpc_attributes import (
     RPC_GRPC_STATUS_CODE,
     RPC_METHOD,
@@ -32,8 +33,7 @@ class TelemetryLayer:
     async def intercept(self, call: Call, call_next: Next, ctx: Context) -> Message:
         if not call.rule.traced:
             return await call_next(call)
-        carrier = {k: v for k, v in call.metadata if isinstance(v, str)}
-        parent = propagate.extract(carrier)
+        parent = _parent(call)
         service = call.rule.service
         with self._tracer.start_as_current_span(
             f"{service}/{call.method}",
@@ -59,6 +59,13 @@ class TelemetryLayer:
                     span.set_attribute("connectorgateway.attempts", call.facts.attempts)
 
 
+def _parent(call: Call) -> TraceContext:
+    """The caller's trace context; most calls carry none, and skip the propagators."""
+    fields = propagate.get_global_textmap().fields
+    carrier = {k: v for k, v in call.metadata if isinstance(v, str) and k in fields}
+    return propagate.extract(carrier) if carrier else _NO_PARENT
+
+
 def _attributes(call: Call) -> dict[str, str]:
     """A gRPC call's RPC attributes; an HTTP request's method and path."""
     if call.protocol == "grpc":
@@ -74,3 +81,5 @@ def _code_numbers() -> dict[str, int]:
 
 
 _CODE_NUMBERS = _code_numbers()
+# What the propagators extract from a carrier without their fields: a new trace.
+_NO_PARENT = TraceContext()

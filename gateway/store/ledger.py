@@ -124,6 +124,11 @@ def _execution(row: Row) -> Execution:
     )
 
 
+_INSERT_RECORD = (
+    "INSERT INTO idempotency_records (tenant, scope, idempotency_key, fingerprint, "
+    "connector_key, operation, execution_id, state, owner, created_at, expires_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _SELECT_RECORD = (
     "SELECT * FROM idempotency_records WHERE tenant = ? AND scope = ? AND idempotency_key = ?"
 )
@@ -168,38 +173,39 @@ class Ledger:
         With ``unit`` the reservation becomes durable with the unit (before the vendor is
         called)."""
         now = now or utc_now()
+        created = to_text(now)
         where = (execution.tenant, execution.scope, key)
+        record = (
+            *where,
+            fingerprint,
+            execution.connector_key,
+            execution.operation,
+            execution.execution_id,
+            RecordState.IN_FLIGHT.value,
+            owner,
+            created,
+            to_text(now + timedelta(seconds=ttl_s)),
+        )
         async with self._transaction(unit) as conn:
-            async with conn.execute(
-                "SELECT expires_at, state FROM idempotency_records "
-                "WHERE tenant = ? AND scope = ? AND idempotency_key = ?",
-                where,
-            ) as cur:
-                row = await cur.fetchone()
-            if row is not None:
-                if row["state"] in HELD_STATES or from_text(row["expires_at"]) > now:
+            # A new key, the usual case, is taken by this one statement.
+            taken = await conn.execute(_INSERT_RECORD + " ON CONFLICT DO NOTHING", record)
+            if taken.rowcount == 0:
+                async with conn.execute(
+                    "SELECT expires_at, state FROM idempotency_records "
+                    "WHERE tenant = ? AND scope = ? AND idempotency_key = ?",
+                    where,
+                ) as cur:
+                    row = await cur.fetchone()
+                if row is not None and (
+                    row["state"] in HELD_STATES or from_text(row["expires_at"]) > now
+                ):
                     return await self._fetch_record(conn, *where)
                 await conn.execute(
                     "DELETE FROM idempotency_records "
                     "WHERE tenant = ? AND scope = ? AND idempotency_key = ?",
                     where,
                 )
-            await conn.execute(
-                "INSERT INTO idempotency_records (tenant, scope, idempotency_key, fingerprint, "
-                "connector_key, operation, execution_id, state, owner, created_at, expires_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    *where,
-                    fingerprint,
-                    execution.connector_key,
-                    execution.operation,
-                    execution.execution_id,
-                    RecordState.IN_FLIGHT.value,
-                    owner,
-                    to_text(now),
-                    to_text(now + timedelta(seconds=ttl_s)),
-                ),
-            )
+                await conn.execute(_INSERT_RECORD, record)
             await conn.execute(
                 "INSERT INTO executions (execution_id, tenant, caller, connector_key, operation, "
                 "idempotency_key, payload_digest, status, created_at) "
@@ -213,7 +219,7 @@ class Ledger:
                     key,
                     execution.payload_digest,
                     ExecutionStatus.RUNNING.value,
-                    to_text(now),
+                    created,
                 ),
             )
         return None
