@@ -58,7 +58,7 @@ from gateway.health_rules import HealthRules
 from gateway.health_service import SERVING, HealthService
 from gateway.health_state import HealthTracker
 from gateway.http.server import HttpServer, start_http
-from gateway.interceptors.base import Layer
+from gateway.interceptors.base import InFlight, Layer
 from gateway.interceptors.chain import build_chain
 from gateway.methods import (
     APPROVAL_SERVICE,
@@ -123,6 +123,7 @@ class Gateway:
         self._server: grpc.aio.Server | None = None
         self._health_servicer = HealthService()
         self._serving = False
+        self.in_flight = InFlight()  # governed calls in the chain, gRPC and HTTP together
         # Begun first thing in stop(): calls waiting inside the gateway answer SHUTTING_DOWN.
         self.stopping = Stopping()
         self._stopping: asyncio.Task[None] | None = None
@@ -154,6 +155,8 @@ class Gateway:
 
         # One database for every store: their changes share group commits (closed last).
         self.database = await sqlite.Database.open(s.database_path)
+        # A call alone in the gateway commits on the loop's thread (see SerializedConnection).
+        self.database.writes.quiet = self.in_flight.alone
         self._closers.append(("database", self.database.close))
         self.audit = AuditWriter(self.database, s.audit, key)
         await self.audit.start()
@@ -265,7 +268,7 @@ class Gateway:
         if self._wrap_layers:
             layers = self._wrap_layers(layers)
         server = grpc.aio.server(
-            interceptors=[GovernanceInterceptor(layers)],
+            interceptors=[GovernanceInterceptor(layers, self.in_flight)],
             options=[
                 ("grpc.max_receive_message_length", s.max_receive_bytes),
                 ("grpc.so_reuseport", 0),
@@ -347,6 +350,7 @@ class Gateway:
             scrape=PrometheusExposition(
                 self.metrics, self.registry, self.guards, self.approvals
             ).render,
+            in_flight=self.in_flight,
         )
         self.http_port = self.http.port
         self._closers.append(("http server", self.http.close))

@@ -19,7 +19,7 @@ from google.protobuf.message import Message
 
 from gateway.call import Admitted, Call, CallFacts, Context, Credentials, admit
 from gateway.errors import GatewayError
-from gateway.interceptors.base import Layer, run_chain
+from gateway.interceptors.base import InFlight, Layer, run_chain
 from gateway.methods import RULES, MethodRule
 from gateway.status import to_grpc_status
 
@@ -40,8 +40,9 @@ class GovernanceInterceptor(_Interceptor):
     bare request message.
     """
 
-    def __init__(self, layers: Sequence[Layer]) -> None:
+    def __init__(self, layers: Sequence[Layer], in_flight: InFlight | None = None) -> None:
         self._layers = tuple(layers)
+        self._in_flight = in_flight or InFlight()
         # Each governed method's handler is wrapped once and reused for every call of it.
         self._wrapped: dict[str, tuple[Handler, Handler]] = {}
 
@@ -88,7 +89,7 @@ class GovernanceInterceptor(_Interceptor):
         async def endpoint(call: Call, ctx: Context) -> Message:
             return await serve(admit(call), ctx)
 
-        chain = run_chain(self._layers, endpoint)
+        chain = run_chain(self._layers, endpoint, self._in_flight)
 
         async def behavior(raw: bytes, ctx: GrpcContext) -> Message:
             try:
@@ -120,7 +121,7 @@ class GovernanceInterceptor(_Interceptor):
             first = await anext(stream)
             return cast(Message, _Opened(first, stream))
 
-        chain = run_chain(self._layers, opening)
+        chain = run_chain(self._layers, opening, self._in_flight)
 
         async def behavior(raw: bytes, ctx: GrpcContext) -> AsyncIterator[Message]:
             try:

@@ -67,7 +67,7 @@ from gateway.http.login import LOGIN_PATH, SESSION_COOKIE, SignIn
 from gateway.http.refusals import refusal_middleware, refusal_response, route_of
 from gateway.http.signed import SignedTokens
 from gateway.identity import Identity
-from gateway.interceptors.base import Layer, run_chain
+from gateway.interceptors.base import InFlight, Layer, run_chain
 from gateway.methods import (
     APPROVE_APPROVAL,
     COMPUTE_METRIC,
@@ -419,8 +419,10 @@ class HttpFace:
         open_reads: bool,
         max_call_s: float,
         scrape: Scrape,
+        in_flight: InFlight | None = None,
     ) -> None:
         self._layers = tuple(layers)
+        self._in_flight = in_flight or InFlight()
         self._servicers = servicers
         self._scrape = scrape
         self._sign_in = sign_in
@@ -461,7 +463,7 @@ class HttpFace:
                 self._check_csrf(admitted.identity, ctx)
             return await serve(admitted, ctx)
 
-        chain = run_chain(self._layers, endpoint)
+        chain = run_chain(self._layers, endpoint, self._in_flight)
 
         async def handle(request: web.Request) -> web.StreamResponse:
             if self._without_caller(route, request):

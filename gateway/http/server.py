@@ -23,7 +23,7 @@ from gateway.http.connections import ConnectionGuard
 from gateway.http.hosts import AllowedHosts, address_host
 from gateway.http.login import SignIn
 from gateway.http.refusals import raw_refusal
-from gateway.interceptors.base import Layer
+from gateway.interceptors.base import InFlight, Layer
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -132,6 +132,7 @@ async def start_http(
     audit: AuditLog,
     refusals: RefusalLimiter,
     scrape: Scrape,
+    in_flight: InFlight | None = None,
 ) -> HttpServer:
     http = settings.http
     development = settings.auth.mode == "development"
@@ -172,6 +173,7 @@ async def start_http(
         open_reads=settings.http_open_reads,
         max_call_s=settings.max_call_deadline_ms / 1000,
         scrape=scrape,
+        in_flight=in_flight,
     )
     app = build_app(
         face=face,

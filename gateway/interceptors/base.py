@@ -26,8 +26,22 @@ class Layer(Protocol):
 Endpoint = Callable[[Call, Context], Awaitable[Message]]
 
 
-def run_chain(layers: Sequence[Layer], endpoint: Endpoint) -> Endpoint:
+class InFlight:
+    """How many governed calls are in the chain now, over gRPC and HTTP together: the store
+    commits on the loop's thread while a call is alone (``SerializedConnection.quiet``)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def alone(self) -> bool:
+        return self.calls <= 1
+
+
+def run_chain(
+    layers: Sequence[Layer], endpoint: Endpoint, in_flight: InFlight | None = None
+) -> Endpoint:
     """Composes layers (first entry outermost) around the servicer's method."""
+    counted = in_flight or InFlight()
 
     async def run(call: Call, ctx: Context) -> Message:
         async def step(index: int, current: Call) -> Message:
@@ -35,6 +49,10 @@ def run_chain(layers: Sequence[Layer], endpoint: Endpoint) -> Endpoint:
                 return await endpoint(current, ctx)
             return await layers[index].intercept(current, lambda nxt: step(index + 1, nxt), ctx)
 
-        return await step(0, call)
+        counted.calls += 1
+        try:
+            return await step(0, call)
+        finally:
+            counted.calls -= 1
 
     return run

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -37,6 +38,25 @@ Params = Sequence[Any] | dict[str, Any]
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another process's write lock
+
+# SQLite's own checkpoints run inside the COMMIT that crosses their threshold, blocking it for
+# a copy of the WAL into the database and its fsync. The write connection turns them off; the
+# database checkpoints on a connection and thread of its own once the WAL holds this much.
+CHECKPOINT_WAL_BYTES = 4 * 1024 * 1024  # SQLite's default: 1000 pages of 4 KiB
+CHECKPOINT_LOOK_EVERY = 32  # commits between two looks at the WAL's size
+
+# A commit that holds at most this many bodies, with no other body waiting for the lock, while
+# the process is quiet (``SerializedConnection.quiet``: one call under way at most), runs on
+# the loop's thread: with nobody to batch with, handing the fsync to the worker and waking the
+# loop for its end costs more CPU than the fsync blocks the loop. Under load the worker
+# commits, and what arrives during its fsync joins the next batch. When commits on the loop
+# take INLINE_SLOW_S on average (a moving average: a slow or busy disk, not one late fsync),
+# commits go to the worker for INLINE_BACKOFF_S, so that a slow disk never stalls the loop
+# for long.
+INLINE_MAX_BODIES = 2
+INLINE_SLOW_S = 0.002
+INLINE_AVERAGE_WEIGHT = 0.1  # of the latest commit in the moving average
+INLINE_BACKOFF_S = 30.0
 
 
 class Cursor:
@@ -91,6 +111,10 @@ class Connection:
     def set_trace_callback(self, trace: Callable[[str], object] | None) -> None:
         """Calls ``trace`` with each statement as it runs (tests count reads with it)."""
         self._conn.set_trace_callback(trace)
+
+    def commit_here(self) -> None:
+        """COMMIT on the calling (the loop's) thread: it blocks for the fsync."""
+        _commit(self._conn)
 
     async def on_worker(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Runs ``work`` on the worker thread; cancelling the caller abandons only its wait."""
@@ -229,6 +253,10 @@ class SerializedConnection:
         self.conn = conn
         self.lock = asyncio.Lock()
         self.commits = 0
+        self.after_commit: Callable[[], None] = lambda: None
+        # Whether the process is quiet enough to commit on the loop's thread: the gateway
+        # says so while one call at most is under way; by default, never.
+        self.quiet: Callable[[], bool] = lambda: False
         # Counts the shared transactions begun: what a body learned in one (the audit chain's
         # head) holds only while the same one is open.
         self.generation = 0
@@ -237,6 +265,10 @@ class SerializedConnection:
         self._in_body = False
         self._pending: list[asyncio.Future[None]] = []
         self._committer: asyncio.Task[None] | None = None
+        self._waiting = 0  # bodies waiting for the lock
+        self._inline_from = 0.0  # monotonic time from which a lone commit may run on the loop
+        self._inline_average_s = 0.0  # how long commits on the loop take, on average
+        self.inline_commits = 0
         # The write lock is taken without waiting on the loop's thread; when another
         # process holds it, the wait happens on the worker.
         conn.execute("PRAGMA busy_timeout=0")
@@ -245,7 +277,12 @@ class SerializedConnection:
     async def transaction(self, unit: UnitOfWork | None = None) -> AsyncIterator[Connection]:
         """A body of the shared transaction. Without ``unit`` the caller returns once it is
         durable; with one it returns at once and the unit awaits the commit."""
-        async with self.lock:
+        self._waiting += 1
+        try:
+            await self.lock.acquire()
+        finally:
+            self._waiting -= 1
+        try:
             try:
                 await self._enter_body()
                 yield self.conn
@@ -256,6 +293,8 @@ class SerializedConnection:
                     self._commit_soon()
                 raise
             committed = self._leave_body(keep=True)
+        finally:
+            self.lock.release()
         if unit is not None:
             unit.keep(committed)
             return
@@ -328,8 +367,11 @@ class SerializedConnection:
             pending, self._pending = self._pending, []
             self._open = False
             try:
-                # This task is the commit's own: no caller's cancellation reaches it.
-                await self.conn.on_worker(_commit)
+                if self._alone(len(pending)):
+                    self._commit_on_loop()
+                else:
+                    # This task is the commit's own: no caller's cancellation reaches it.
+                    await self.conn.on_worker(_commit)
             except Exception as error:
                 log.exception("commit failed; %d transaction(s) lost", len(pending))
                 with contextlib.suppress(Exception):
@@ -342,6 +384,34 @@ class SerializedConnection:
             for future in pending:
                 if not future.done():
                     future.set_result(None)
+            self.after_commit()
+
+    def _alone(self, bodies: int) -> bool:
+        return (
+            bodies <= INLINE_MAX_BODIES
+            and self._waiting == 0
+            and self.quiet()
+            and time.monotonic() >= self._inline_from
+        )
+
+    def _commit_on_loop(self) -> None:
+        started = time.monotonic()
+        try:
+            self.conn.commit_here()
+        finally:
+            took = time.monotonic() - started
+            average = self._inline_average_s
+            average += INLINE_AVERAGE_WEIGHT * (took - average)
+            if average > INLINE_SLOW_S:
+                self._inline_from = started + took + INLINE_BACKOFF_S
+                log.info(
+                    "commits take %.1f ms on average: committing on the worker thread for %d s",
+                    average * 1000,
+                    INLINE_BACKOFF_S,
+                )
+                average = 0.0
+            self._inline_average_s = average
+        self.inline_commits += 1
 
     async def drain(self) -> None:
         """Waits for the commit under way, if any: nothing kept is left uncommitted."""
@@ -349,25 +419,79 @@ class SerializedConnection:
             await asyncio.shield(self._committer)
 
 
+class Checkpointer:
+    """Copies the WAL into the database on a connection and thread of its own, once the WAL
+    has grown past ``CHECKPOINT_WAL_BYTES``: no commit waits for it. A PASSIVE checkpoint, as
+    SQLite's own: it copies what no reader still needs and never blocks the writer."""
+
+    def __init__(self, path: Path, conn: Connection) -> None:
+        self._wal = path.with_name(path.name + "-wal")
+        self._conn = conn
+        self._task: asyncio.Task[None] | None = None
+        self._commits = 0
+        self.checkpoints = 0
+
+    def after_commit(self) -> None:
+        self._commits += 1
+        if self._commits % CHECKPOINT_LOOK_EVERY or (self._task and not self._task.done()):
+            return
+        try:
+            size = self._wal.stat().st_size
+        except OSError:
+            return
+        if size >= CHECKPOINT_WAL_BYTES:
+            self._task = asyncio.create_task(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        try:
+            await self._conn.on_worker(_checkpoint)
+            self.checkpoints += 1
+        except Exception:
+            log.exception("checkpointing the database failed; the next look tries again")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            await asyncio.wait([self._task])
+        await self._conn.close()
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 @dataclass
 class Database:
-    """The stores' database: one write connection with group commit, one for reads."""
+    """The stores' database: one write connection with group commit, one for reads, and a
+    checkpointer."""
 
     writes: SerializedConnection
     reads: Connection
+    checkpointer: Checkpointer | None = None
 
     @classmethod
     async def open(cls, path: Path) -> Database:
-        writes = await connect(path, durability="FULL")
+        opened: list[Connection] = []
         try:
-            reads = await connect(path, durability="FULL")
+            while len(opened) < 3:  # writes, reads, checkpoints
+                opened.append(await connect(path, durability="FULL"))
         except BaseException:
-            await writes.close()
+            for conn in opened:
+                await conn.close()
             raise
-        return cls(SerializedConnection(writes), reads)
+        writes, reads, checkpoints = opened
+        writes.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's, off the commits
+        serialized = SerializedConnection(writes)
+        checkpointer = Checkpointer(path, checkpoints)
+        serialized.after_commit = checkpointer.after_commit
+        return cls(serialized, reads, checkpointer)
 
     async def close(self) -> None:
         await self.writes.drain()
+        if self.checkpointer is not None:
+            try:
+                await self.checkpointer.close()
+            except Exception:
+                log.exception("closing the checkpointer failed")
         for conn in (self.reads, self.writes.conn):
             try:
                 await conn.close()

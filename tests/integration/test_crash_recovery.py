@@ -117,3 +117,62 @@ async def test_sigkill_during_burst_loses_nothing_and_repeats_nothing(tmp_path: 
 
     verify = await run_cli("audit", "verify", data_dir=Path(env["CONNECTOR_GATEWAY_DATA_DIR"]))
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+async def test_sigkill_between_calls_made_one_at_a_time_loses_no_outcome(tmp_path: Path) -> None:
+    """One call at a time commits on the loop's thread: a success the client saw is durable
+    all the same, and after the restart a repeat replays it without calling the vendor."""
+    env = {
+        **os.environ,
+        **ANY_PORT,
+        "CONNECTOR_GATEWAY_DATA_DIR": str(tmp_path),
+        "CONNECTOR_GATEWAY_HEALTH__PROBE_INTERVAL_S": "0",
+    }
+    async with fault_vendor() as vendor:
+        vendor.script(*[slow(0.02) for _ in range(CALLS)])
+        gateway = await start_gateway(env, vendor)
+        process, address = gateway.process, gateway.grpc_address
+        try:
+            succeeded: dict[int, pb.ExecuteResponse] = {}
+            async with grpc.aio.insecure_channel(address) as channel:
+                stub = pb_grpc.ConnectorServiceStub(channel)
+                for i in range(CALLS):
+                    call = asyncio.ensure_future(stub.Execute(request(i), timeout=20))
+                    if len(succeeded) == 20:
+                        await asyncio.sleep(0.01)  # the vendor is handling call 20
+                        process.send_signal(signal.SIGKILL)
+                        await process.wait()
+                    try:
+                        succeeded[i] = await call
+                    except grpc.aio.AioRpcError:
+                        break
+            assert len(succeeded) == 20, "the kill must land while call 20 is under way"
+            with sqlite3.connect(tmp_path / "gateway.db") as conn:
+                outcome_ids = {
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT execution_id FROM audit_events "
+                        "WHERE event_type = 'execution_succeeded'"
+                    )
+                }
+            assert {r.execution_id for r in succeeded.values()} <= outcome_ids
+
+            sent_before = Counter(r.json["amount"] for r in vendor.requests)
+            gateway = await start_gateway(env, vendor)
+            process, address = gateway.process, gateway.grpc_address
+            async with grpc.aio.insecure_channel(address) as channel:
+                stub = pb_grpc.ConnectorServiceStub(channel)
+                for i, first in succeeded.items():
+                    replay = await stub.Execute(request(i), timeout=20)
+                    assert replay.replayed
+                    assert replay.execution_id == first.execution_id
+            assert Counter(r.json["amount"] for r in vendor.requests) == sent_before
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), 20) == 0
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+    verify = await run_cli("audit", "verify", data_dir=Path(env["CONNECTOR_GATEWAY_DATA_DIR"]))
+    assert verify.returncode == 0, verify.stdout + verify.stderr
