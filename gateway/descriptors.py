@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf import struct_pb2, timestamp_pb2
 
 from connectorgateway.v1 import connector_service_pb2 as pb
 from gateway.contract import ConnectorStatus, DataClassification, Idempotency, PolicyClass
@@ -40,8 +40,10 @@ STATUS = {
 
 
 def to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    """``value`` as a Struct (``Struct.update``: a third of ``json_format.ParseDict``'s cost,
+    the same message, and a ValueError naming no path for a value JSON cannot hold)."""
     struct = struct_pb2.Struct()
-    json_format.ParseDict(value, struct)
+    struct.update(value)
     return struct
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import operator
 import time
 import uuid
 from collections import deque
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 _INSERT_EVENT = (
     f"INSERT INTO audit_events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 )
+_in_column_order = operator.itemgetter(*COLUMNS)  # a row's values, as _INSERT_EVENT takes them
 _INSERT_ANCHOR = (
     "INSERT INTO audit_anchors (anchor_seq, event_seq, row_hash, anchored_at, mac) "
     "VALUES (?, ?, ?, ?, ?)"
@@ -368,7 +370,7 @@ class AuditWriter:
             prev = row["row_hash"] = event_json.row_hash(row)
             rows.append(row)
         if rows:
-            await conn.executemany(_INSERT_EVENT, [tuple(row[c] for c in COLUMNS) for row in rows])
+            await conn.executemany(_INSERT_EVENT, [_in_column_order(row) for row in rows])
         self._tail = (generation, seq, prev)
         return rows, seq, prev
 
