@@ -39,11 +39,16 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another process's write lock
 
-# SQLite's own checkpoints run inside the COMMIT that crosses their threshold, blocking it for
-# a copy of the WAL into the database and its fsync. The write connection turns them off; the
-# database checkpoints on a connection and thread of its own once the WAL holds this much.
-CHECKPOINT_WAL_BYTES = 4 * 1024 * 1024  # SQLite's default: 1000 pages of 4 KiB
-CHECKPOINT_LOOK_EVERY = 32  # commits between two looks at the WAL's size
+# SQLite's own checkpoints run inside the COMMIT that crosses their threshold: the callers of
+# that commit wait for a copy of the WAL into the database and its fsync, and a commit on the
+# loop's thread would block the loop for it. The write connection turns them off and
+# checkpoints on its worker once this many rows have changed since the last checkpoint (a few
+# MiB of WAL for the stores' rows, as SQLite's default), after the commit's callers have their
+# answer and before the next body: under the write lock, so that no frame is appended
+# meanwhile and the next transaction starts the WAL over (a checkpoint beside a running writer
+# never finishes, and the WAL would grow without end). The WAL's file keeps its size once
+# grown: counting changes, not bytes, says how much it holds.
+CHECKPOINT_AFTER_CHANGES = 500
 
 # A commit that holds at most this many bodies, with no other body waiting for the lock, while
 # the process is quiet (``SerializedConnection.quiet``: one call under way at most), runs on
@@ -111,6 +116,11 @@ class Connection:
     def set_trace_callback(self, trace: Callable[[str], object] | None) -> None:
         """Calls ``trace`` with each statement as it runs (tests count reads with it)."""
         self._conn.set_trace_callback(trace)
+
+    @property
+    def total_changes(self) -> int:
+        """Rows changed through this connection since it opened."""
+        return self._conn.total_changes
 
     def commit_here(self) -> None:
         """COMMIT on the calling (the loop's) thread: it blocks for the fsync."""
@@ -253,7 +263,8 @@ class SerializedConnection:
         self.conn = conn
         self.lock = asyncio.Lock()
         self.commits = 0
-        self.after_commit: Callable[[], None] = lambda: None
+        self.checkpoints = 0
+        self._changes_at_checkpoint = 0
         # Whether the process is quiet enough to commit on the loop's thread: the gateway
         # says so while one call at most is under way; by default, never.
         self.quiet: Callable[[], bool] = lambda: False
@@ -384,7 +395,17 @@ class SerializedConnection:
             for future in pending:
                 if not future.done():
                     future.set_result(None)
-            self.after_commit()
+            if self.conn.total_changes - self._changes_at_checkpoint >= CHECKPOINT_AFTER_CHANGES:
+                await self._checkpoint()
+
+    async def _checkpoint(self) -> None:
+        self._changes_at_checkpoint = self.conn.total_changes
+        try:
+            await self.conn.on_worker(_checkpoint)
+        except Exception:
+            log.exception("checkpointing the database failed; the next one tries again")
+        else:
+            self.checkpoints += 1
 
     def _alone(self, bodies: int) -> bool:
         return (
@@ -419,79 +440,30 @@ class SerializedConnection:
             await asyncio.shield(self._committer)
 
 
-class Checkpointer:
-    """Copies the WAL into the database on a connection and thread of its own, once the WAL
-    has grown past ``CHECKPOINT_WAL_BYTES``: no commit waits for it. A PASSIVE checkpoint, as
-    SQLite's own: it copies what no reader still needs and never blocks the writer."""
-
-    def __init__(self, path: Path, conn: Connection) -> None:
-        self._wal = path.with_name(path.name + "-wal")
-        self._conn = conn
-        self._task: asyncio.Task[None] | None = None
-        self._commits = 0
-        self.checkpoints = 0
-
-    def after_commit(self) -> None:
-        self._commits += 1
-        if self._commits % CHECKPOINT_LOOK_EVERY or (self._task and not self._task.done()):
-            return
-        try:
-            size = self._wal.stat().st_size
-        except OSError:
-            return
-        if size >= CHECKPOINT_WAL_BYTES:
-            self._task = asyncio.create_task(self._checkpoint())
-
-    async def _checkpoint(self) -> None:
-        try:
-            await self._conn.on_worker(_checkpoint)
-            self.checkpoints += 1
-        except Exception:
-            log.exception("checkpointing the database failed; the next look tries again")
-
-    async def close(self) -> None:
-        if self._task is not None:
-            await asyncio.wait([self._task])
-        await self._conn.close()
-
-
 def _checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 @dataclass
 class Database:
-    """The stores' database: one write connection with group commit, one for reads, and a
-    checkpointer."""
+    """The stores' database: one write connection with group commit, one for reads."""
 
     writes: SerializedConnection
     reads: Connection
-    checkpointer: Checkpointer | None = None
 
     @classmethod
     async def open(cls, path: Path) -> Database:
-        opened: list[Connection] = []
+        writes = await connect(path, durability="FULL")
         try:
-            while len(opened) < 3:  # writes, reads, checkpoints
-                opened.append(await connect(path, durability="FULL"))
+            reads = await connect(path, durability="FULL")
         except BaseException:
-            for conn in opened:
-                await conn.close()
+            await writes.close()
             raise
-        writes, reads, checkpoints = opened
-        writes.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's, off the commits
-        serialized = SerializedConnection(writes)
-        checkpointer = Checkpointer(path, checkpoints)
-        serialized.after_commit = checkpointer.after_commit
-        return cls(serialized, reads, checkpointer)
+        writes.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints off the commits
+        return cls(SerializedConnection(writes), reads)
 
     async def close(self) -> None:
         await self.writes.drain()
-        if self.checkpointer is not None:
-            try:
-                await self.checkpointer.close()
-            except Exception:
-                log.exception("closing the checkpointer failed")
         for conn in (self.reads, self.writes.conn):
             try:
                 await conn.close()
