@@ -31,6 +31,31 @@ def request(i: int) -> pb.ExecuteRequest:
     return r
 
 
+def succeeded_outcomes(data_dir: Path) -> set[str]:
+    """The executions whose success row is in the database."""
+    with sqlite3.connect(data_dir / "gateway.db") as conn:
+        rows = conn.execute(
+            "SELECT execution_id FROM audit_events WHERE event_type = 'execution_succeeded'"
+        )
+        return {row[0] for row in rows}
+
+
+async def stop_gracefully(process: asyncio.subprocess.Process) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(process.wait(), 20) == 0
+
+
+async def kill_if_running(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
+
+
+async def assert_audit_chain_verifies(data_dir: Path) -> None:
+    verify = await run_cli("audit", "verify", data_dir=data_dir)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
 async def start_gateway(env: dict[str, str], vendor: FaultVendor) -> GatewayProcess:
     return await start_gateway_process("-m", "tests.support.serve_faulty", vendor.url, env=env)
 
@@ -71,15 +96,7 @@ async def test_sigkill_during_burst_loses_nothing_and_repeats_nothing(tmp_path: 
             assert CALLS // 4 <= len(succeeded) < CALLS, "the kill must land mid-burst"
 
             # Every success the client saw has its durable outcome row.
-            with sqlite3.connect(tmp_path / "gateway.db") as conn:
-                outcome_ids = {
-                    row[0]
-                    for row in conn.execute(
-                        "SELECT execution_id FROM audit_events "
-                        "WHERE event_type = 'execution_succeeded'"
-                    )
-                }
-            assert {r.execution_id for r in succeeded.values()} <= outcome_ids
+            assert {r.execution_id for r in succeeded.values()} <= succeeded_outcomes(tmp_path)
 
             vendor_calls_before = Counter(r.json["amount"] for r in vendor.requests)
             gateway = await start_gateway(env, vendor)
@@ -108,15 +125,10 @@ async def test_sigkill_during_burst_loses_nothing_and_repeats_nothing(tmp_path: 
                         isinstance(replay, pb.ExecuteResponse) and replay.replayed
                     )
                     assert vendor_calls_after[i + 1] == vendor_calls_before[i + 1]
-            process.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(process.wait(), 20) == 0
+            await stop_gracefully(process)
         finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-
-    verify = await run_cli("audit", "verify", data_dir=Path(env["CONNECTOR_GATEWAY_DATA_DIR"]))
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+            await kill_if_running(process)
+    await assert_audit_chain_verifies(Path(env["CONNECTOR_GATEWAY_DATA_DIR"]))
 
 
 async def test_sigkill_between_calls_made_one_at_a_time_loses_no_outcome(tmp_path: Path) -> None:
@@ -147,15 +159,7 @@ async def test_sigkill_between_calls_made_one_at_a_time_loses_no_outcome(tmp_pat
                     except grpc.aio.AioRpcError:
                         break
             assert len(succeeded) == 20, "the kill must land while call 20 is under way"
-            with sqlite3.connect(tmp_path / "gateway.db") as conn:
-                outcome_ids = {
-                    row[0]
-                    for row in conn.execute(
-                        "SELECT execution_id FROM audit_events "
-                        "WHERE event_type = 'execution_succeeded'"
-                    )
-                }
-            assert {r.execution_id for r in succeeded.values()} <= outcome_ids
+            assert {r.execution_id for r in succeeded.values()} <= succeeded_outcomes(tmp_path)
 
             sent_before = Counter(r.json["amount"] for r in vendor.requests)
             gateway = await start_gateway(env, vendor)
@@ -167,12 +171,7 @@ async def test_sigkill_between_calls_made_one_at_a_time_loses_no_outcome(tmp_pat
                     assert replay.replayed
                     assert replay.execution_id == first.execution_id
             assert Counter(r.json["amount"] for r in vendor.requests) == sent_before
-            process.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(process.wait(), 20) == 0
+            await stop_gracefully(process)
         finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-
-    verify = await run_cli("audit", "verify", data_dir=Path(env["CONNECTOR_GATEWAY_DATA_DIR"]))
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+            await kill_if_running(process)
+    await assert_audit_chain_verifies(Path(env["CONNECTOR_GATEWAY_DATA_DIR"]))
