@@ -91,7 +91,7 @@ _TOKEN = re.compile(
 )
 
 
-def _string(text: str, start: int) -> tuple[str, int]:
+def read_string(text: str, start: int) -> tuple[str, int]:
     """The string literal opening at ``text[start]`` (a quote), and where it ends."""
     out, i = [], start + 1
     while i < len(text):
@@ -129,7 +129,7 @@ def _tokens(text: str) -> list[tuple[str, Any]]:
             raise SoqlError(f"unexpected character at position {i}")
         kind = match.lastgroup or ""
         if kind == "string":
-            value, i = _string(text, match.end() - 1)
+            value, i = read_string(text, match.end() - 1)
             found.append(("literal", value))
             continue
         raw, i = match.group(kind), match.end()

@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import itertools
-import re
 import secrets
 import time
 from collections import deque
@@ -37,6 +36,9 @@ from typing import Any
 
 import jwt
 from aiohttp import web
+
+from adapters.salesforce.soql_reader import Comparison, SoqlError
+from adapters.salesforce.soql_reader import parse as parse_soql
 
 API = r"/services/data/{version:v[0-9]+\.0}"
 ID_PREFIX = {"Account": "001", "Contact": "003", "Lead": "00Q", "Opportunity": "006"}
@@ -500,179 +502,11 @@ class FakeOrg:
         return condition.holds(value)
 
 
-# --- a small SOQL reader (this fake's own, independent of the gateway's writer) -----------
-
-
-class SoqlError(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class Comparison:
-    field: str
-    operator: str
-    literal: Any  # str, float, bool, datetime.date, datetime.datetime, or None
-
-    def holds(self, value: Any) -> bool:
-        left, right = _comparable(value, self.literal), _comparable(self.literal, self.literal)
-        if self.operator == "=":
-            return bool(left == right)
-        if self.operator == "!=":
-            return bool(left != right)
-        if left is None or right is None:
-            return False
-        try:
-            return {
-                "<": left < right,
-                "<=": left <= right,
-                ">": left > right,
-                ">=": left >= right,
-            }[self.operator]
-        except TypeError:
-            return False
-
-
-def _comparable(value: Any, like: Any) -> Any:
-    """A stored value as the literal's type compares it (text without regard to case)."""
-    if value is None:
-        return None
-    if isinstance(like, datetime.datetime) and isinstance(value, str):
-        return datetime.datetime.fromisoformat(value.replace("+0000", "+00:00"))
-    if isinstance(like, datetime.date) and isinstance(value, str):
-        return datetime.date.fromisoformat(value[:10])
-    if isinstance(like, str) and isinstance(value, str):
-        return value.casefold()
-    return value
+# --- SOQL: read by the sandbox org's reader, independent of the connector's writer -------
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
     return (0, "") if value is None else (1, value)
-
-
-@dataclass(frozen=True)
-class Parsed:
-    fields: list[str]
-    sobject: str
-    where: list[Comparison]
-    order_by: list[tuple[str, bool]]
-    limit: int
-
-
-_UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
-_TOKEN = re.compile(
-    r"\s*(?:(?P<string>')|(?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)"
-    r"|(?P<date>\d{4}-\d{2}-\d{2})|(?P<number>-?\d+(?:\.\d+)?)"
-    r"|(?P<op><=|>=|!=|=|<|>)|(?P<comma>,)|(?P<word>[A-Za-z_][A-Za-z0-9_.]*))"
-)
-
-
-def read_string(text: str, start: int) -> tuple[str, int]:
-    """The string literal opening at ``text[start]`` (a quote), and where it ends."""
-    out, i = [], start + 1
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            if i + 1 >= len(text) or text[i + 1] not in _UNESCAPE:
-                raise SoqlError("Invalid string literal: bad escape sequence")
-            out.append(_UNESCAPE[text[i + 1]])
-            i += 2
-        elif ch == "'":
-            return "".join(out), i + 1
-        else:
-            out.append(ch)
-            i += 1
-    raise SoqlError("Invalid string literal: no closing quote")
-
-
-def tokens(text: str) -> list[tuple[str, Any]]:
-    found: list[tuple[str, Any]] = []
-    i = 0
-    while i < len(text):
-        if text[i:].strip() == "":
-            break
-        match = _TOKEN.match(text, i)
-        if match is None:
-            raise SoqlError(f"unexpected token at {i}")
-        kind = match.lastgroup or ""
-        if kind == "string":
-            value, i = read_string(text, match.end() - 1)
-            found.append(("literal", value))
-            continue
-        raw = match.group(kind)
-        i = match.end()
-        if kind == "datetime":
-            found.append(("literal", datetime.datetime.fromisoformat(raw.replace("Z", "+00:00"))))
-        elif kind == "date":
-            found.append(("literal", datetime.date.fromisoformat(raw)))
-        elif kind == "number":
-            found.append(("literal", float(raw)))
-        elif kind == "word" and raw.lower() in ("true", "false"):
-            found.append(("literal", raw.lower() == "true"))
-        elif kind == "word" and raw.lower() == "null":
-            found.append(("literal", None))
-        else:
-            found.append((kind, raw))
-    return found
-
-
-def parse_soql(text: str) -> Parsed:
-    stream = tokens(text)
-    position = 0
-
-    def take(kind: str, word: str | None = None) -> Any:
-        nonlocal position
-        if position >= len(stream):
-            raise SoqlError(f"unexpected end of query, expecting {word or kind}")
-        got_kind, got = stream[position]
-        if got_kind != kind or (word is not None and str(got).upper() != word):
-            raise SoqlError(f"unexpected token {got!r}, expecting {word or kind}")
-        position += 1
-        return got
-
-    def peek(word: str) -> bool:
-        return (
-            position < len(stream)
-            and stream[position][0] == "word"
-            and str(stream[position][1]).upper() == word
-        )
-
-    take("word", "SELECT")
-    fields = [take("word")]
-    while position < len(stream) and stream[position][0] == "comma":
-        take("comma")
-        fields.append(take("word"))
-    take("word", "FROM")
-    sobject = take("word")
-    where: list[Comparison] = []
-    if peek("WHERE"):
-        take("word", "WHERE")
-        while True:
-            path, operator, literal = take("word"), take("op"), take("literal")
-            where.append(Comparison(path, operator, literal))
-            if not peek("AND"):
-                break
-            take("word", "AND")
-    order_by: list[tuple[str, bool]] = []
-    if peek("ORDER"):
-        take("word", "ORDER")
-        take("word", "BY")
-        while True:
-            path = take("word")
-            descending = False
-            if peek("DESC") or peek("ASC"):
-                descending = str(take("word")).upper() == "DESC"
-            order_by.append((path, descending))
-            if position < len(stream) and stream[position][0] == "comma":
-                take("comma")
-                continue
-            break
-    take("word", "LIMIT")
-    limit = take("literal")
-    if position != len(stream):
-        raise SoqlError(f"unexpected token {stream[position][1]!r}")
-    if not isinstance(limit, float) or not limit.is_integer() or limit < 1:
-        raise SoqlError("LIMIT takes a positive integer")
-    return Parsed(fields, sobject, where, order_by, int(limit))
 
 
 # --- running it ---------------------------------------------------------------------------

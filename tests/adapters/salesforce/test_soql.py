@@ -13,7 +13,8 @@ from pydantic import ValidationError
 
 from adapters.salesforce import soql
 from adapters.salesforce.operations import QueryRecords
-from tests.adapters.salesforce.fake_org import Comparison, SoqlError, parse_soql, read_string
+from adapters.salesforce.soql_reader import Comparison, SoqlError, read_string
+from adapters.salesforce.soql_reader import parse as parse_soql
 
 NO_ESCAPE = [*map(chr, range(0x00, 0x08)), "\x0b", *map(chr, range(0x0E, 0x20))]
 C1 = [*map(chr, range(0x7F, 0xA0))]
