@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import compileall
-import json
 import shutil
 import statistics
 import subprocess
@@ -42,6 +40,7 @@ from bench.processes import (
     python_module,
     seconds_to_serving,
 )
+from bench.side_by_side import compile_bytecode
 from bench.variants import VARIANTS, BenchEnv, Calls, Server
 from bench.vendor import SERVING_LINE as VENDOR_SERVING_LINE
 from gateway.methods import CONNECTOR_SERVICE
@@ -105,21 +104,11 @@ def checkouts(refs: Sequence[str]) -> Iterator[list[Path]]:
                 )
 
 
-def compile_tree(tree: Path) -> None:
-    """As a package install leaves it: servers start from bytecode."""
-    for package in ("gateway", "adapters", "connectorgateway", "bench"):
-        if (tree / package).is_dir():
-            compileall.compile_dir(tree / package, quiet=1, workers=0)
-
-
 @asynccontextmanager
 async def gateway_from(tree: Path, env: BenchEnv) -> AsyncIterator[Server]:
     """The gateway of ``tree`` with the bench connector, on a fresh database of its own."""
     port = free_port()
-    data_dir = env.work_dir / f"gateway-{uuid.uuid4().hex[:8]}"
-    config = env.work_dir / f"{data_dir.name}.json"
-    settings = env.gateway_settings(port, data_dir)
-    config.write_text(json.dumps({"vendor_url": env.vendor_url, "settings": settings}))
+    config = env.gateway_config(port)
     code = (
         f"import sys; sys.path.insert(0, {str(tree)!r}); sys.argv = ['serve', {str(config)!r}]; "
         "from bench.serve_gateway import main; main()"
@@ -178,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with checkouts([args.a, args.b]) as trees:
         for tree in trees:
-            compile_tree(tree)
+            compile_bytecode(tree)
         a_us, b_us = asyncio.run(
             measure(trees, args.variant, args.in_flight, args.pairs, args.window_s)
         )

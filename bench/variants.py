@@ -75,6 +75,17 @@ class BenchEnv:
         token = jwt.encode(claims, secret, algorithm="HS256")
         return cls(vendor_url, work_dir, secret_file, policy_file, token)
 
+    def gateway_config(self, port: int) -> Path:
+        """A ``bench.serve_gateway`` config file: the settings below, on an empty database of
+        its own."""
+        data_dir = self.work_dir / f"gateway-{uuid.uuid4().hex[:8]}"
+        config = self.work_dir / f"{data_dir.name}.json"
+        settings = self.gateway_settings(port, data_dir)
+        config.write_text(
+            json.dumps({"vendor_url": self.vendor_url, "settings": settings}), encoding="utf-8"
+        )
+        return config
+
     def gateway_settings(self, port: int, data_dir: Path) -> dict[str, Any]:
         """The full chain: enforced bearer tokens, durable audit and idempotency ledger (the
         defaults), spans sampled at 10 % (none exported: no collector is configured)."""
@@ -143,15 +154,7 @@ def _echo(with_vendor: bool) -> ServerFactory:
 async def _gateway(env: BenchEnv) -> AsyncIterator[Server | None]:
     """A gateway on an empty database of its own, like a first start."""
     port = free_port()
-    data_dir = env.work_dir / f"gateway-{uuid.uuid4().hex[:8]}"
-    config = env.work_dir / f"{data_dir.name}.json"
-    config.write_text(
-        json.dumps(
-            {"vendor_url": env.vendor_url, "settings": env.gateway_settings(port, data_dir)}
-        ),
-        encoding="utf-8",
-    )
-    command = python_module("bench.serve_gateway", str(config))
+    command = python_module("bench.serve_gateway", str(env.gateway_config(port)))
     async with _served("gateway", command, port) as server:
         yield server
 
