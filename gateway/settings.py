@@ -8,11 +8,21 @@ optional TOML file. Secrets may be given directly or as ``*_file`` paths (Kubern
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    create_model,
+    field_validator,
+)
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -158,14 +168,21 @@ class HttpSettings(BaseModel):
     session_ttl_s: float = Field(default=12 * 3600, gt=0)  # development sign-in cookie lifetime
 
 
+ENV_PREFIX = "CONNECTOR_GATEWAY_"
+CONFIG_VARIABLE = "CONNECTOR_GATEWAY_CONFIG"
+
+
 class CoreSettings(BaseSettings):
     """The gateway's own settings. The model actually loaded (``Settings``) adds each
     connector's account: see ``settings_model``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CONNECTOR_GATEWAY_",
+        env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
         extra="forbid",
+        # A mistake's message names the setting, never its value: the value may be a secret
+        # set under a mistyped name (an API key as ``api_kye``) and would reach the logs.
+        hide_input_in_errors=True,
     )
 
     grpc_address: str = "127.0.0.1:50051"
@@ -213,10 +230,40 @@ class CoreSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config_file = os.environ.get("CONNECTOR_GATEWAY_CONFIG")
+        config_file = os.environ.get(CONFIG_VARIABLE)
         if config_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+            # pydantic-settings reads a missing file as an empty one: the gateway would start
+            # on its defaults (development mode) because of a typo in a path.
+            if not Path(config_file).is_file():
+                raise SettingsError(f"{CONFIG_VARIABLE} names {config_file}, which is not a file")
+            try:
+                source = TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file))
+            except tomllib.TOMLDecodeError as error:
+                raise SettingsError(f"{config_file} is not valid TOML: {error}") from None
+            sources.append(source)
         return tuple(sources)
+
+
+class SettingsError(ValueError):
+    """The settings cannot be loaded: what is wrong and where, never a setting's value."""
+
+
+def load_settings() -> Settings:
+    """The settings from the environment and the configuration file, or ``SettingsError``
+    naming every mistake (each setting by its path and its environment variable)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "\n".join(_problem(detail) for detail in error.errors(include_input=False))
+        raise SettingsError(
+            f"the settings are invalid ({error.error_count()} mistake(s)):\n{problems}"
+        ) from None
+
+
+def _problem(detail: ErrorDetails) -> str:
+    path = ".".join(str(part) for part in detail["loc"])
+    variable = ENV_PREFIX + "__".join(str(part) for part in detail["loc"]).upper()
+    return f"  {path} (variable {variable}): {detail['msg']}"
 
 
 def settings_model(plugins: Iterable[ConnectorPlugin[Any]]) -> type[CoreSettings]:

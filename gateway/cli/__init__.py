@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Sequence
 
 from gateway.cli import (
@@ -26,7 +27,7 @@ from gateway.cli import (
 )
 from gateway.cli.command import AddCommands, handler_of
 from gateway.cli.connection import add_connection_options
-from gateway.settings import Settings
+from gateway.settings import Settings, SettingsError, load_settings
 
 GROUPS: tuple[AddCommands, ...] = (
     serve.add_commands,
@@ -52,7 +53,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"connector-gateway: {error}", file=sys.stderr)
+        return 2
     args = build_parser(settings).parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
