@@ -1,15 +1,17 @@
 """Two checkouts of the gateway measured side by side, in paired windows.
 
     python -m bench.paired [--variant b-write] [--in-flight 16] [--pairs 16] A B
+    python -m bench.paired --pythons PY_A PY_B . .
 
 A and B are directories holding a checkout, or git revisions (checked out into temporary
-worktrees and removed afterwards). Both gateways start at once, each on a fresh database,
-pinned to the server core; the load generator then measures them in alternating windows (A
-then B, then B then A, ...) against the same loopback vendor, so that the machine's drift
-hits both alike, and reports the median and interquartile range of the per-pair ratio B / A of
-server CPU per call. On this shared virtual machine absolute figures drift by 15-30 % within
-hours, while paired ratios resolve differences of about 5 %. Nothing is written to RESULTS.md:
-the caller quotes what it measured.
+worktrees and removed afterwards); ``--pythons`` runs each under an interpreter of its own (a
+virtualenv's python with the project's requirements installed), to compare interpreters. Both
+gateways start at once, each on a fresh database, pinned to the server core; the load generator
+then measures them in alternating windows (A then B, then B then A, ...) against the same
+loopback vendor, so that the machine's drift hits both alike, and reports the median and
+interquartile range of the per-pair ratio B / A of server CPU per call. On this shared virtual
+machine absolute figures drift by 15-30 % within hours, while paired ratios resolve differences
+of about 5 %. Nothing is written to RESULTS.md: the caller quotes what it measured.
 """
 
 from __future__ import annotations
@@ -105,8 +107,11 @@ def checkouts(refs: Sequence[str]) -> Iterator[list[Path]]:
 
 
 @asynccontextmanager
-async def gateway_from(tree: Path, env: BenchEnv) -> AsyncIterator[Server]:
-    """The gateway of ``tree`` with the bench connector, on a fresh database of its own."""
+async def gateway_from(
+    tree: Path, env: BenchEnv, python: str = sys.executable
+) -> AsyncIterator[Server]:
+    """The gateway of ``tree`` run by ``python`` with the bench connector, on a fresh
+    database of its own."""
     port = free_port()
     config = env.gateway_config(port)
     code = (
@@ -114,7 +119,7 @@ async def gateway_from(tree: Path, env: BenchEnv) -> AsyncIterator[Server]:
         "from bench.serve_gateway import main; main()"
     )
     address = f"127.0.0.1:{port}"
-    async with pinned(tree.name, SERVER_CORE, [sys.executable, "-c", code]) as process:
+    async with pinned(tree.name, SERVER_CORE, [python, "-c", code]) as process:
         seconds = await seconds_to_serving(process, address, CONNECTOR_SERVICE)
         yield Server(process, address, seconds)
 
@@ -129,7 +134,12 @@ async def _window_us(process: Pinned, calls: Calls, in_flight: int, window_s: fl
 
 
 async def measure(
-    trees: Sequence[Path], variant_key: str, in_flight: int, pairs: int, window_s: float
+    trees: Sequence[Path],
+    variant_key: str,
+    in_flight: int,
+    pairs: int,
+    window_s: float,
+    pythons: Sequence[str] = (sys.executable, sys.executable),
 ) -> tuple[list[float], list[float]]:
     """Server CPU per call of A and of B, window by window."""
     variant = next(v for v in VARIANTS if v.key == variant_key)
@@ -142,8 +152,8 @@ async def measure(
             vendor_url = await vendor.text_after(VENDOR_SERVING_LINE, 30)
             env = BenchEnv.create(Path(scratch), vendor_url)
             servers: list[tuple[Pinned, Calls]] = []
-            for tree in trees:
-                server = await stack.enter_async_context(gateway_from(tree, env))
+            for tree, python in zip(trees, pythons, strict=True):
+                server = await stack.enter_async_context(gateway_from(tree, env, python))
                 calls = await stack.enter_async_context(variant.client(env, server))
                 await drive(calls("warm"), in_flight=in_flight, max_calls=WARMUP_CALLS, max_s=2)
                 servers.append((server.process, calls))
@@ -164,12 +174,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--in-flight", type=int, default=16)
     parser.add_argument("--pairs", type=int, default=16, help="at least 2; 16 or more to trust")
     parser.add_argument("--window-s", type=float, default=1.0)
+    parser.add_argument(
+        "--pythons",
+        nargs=2,
+        metavar=("PY_A", "PY_B"),
+        default=[sys.executable, sys.executable],
+        help="the interpreters that run A and B (default: this one for both)",
+    )
     args = parser.parse_args(argv)
     with checkouts([args.a, args.b]) as trees:
-        for tree in trees:
-            compile_bytecode(tree)
+        for tree, python in zip(trees, args.pythons, strict=True):
+            compile_bytecode(tree, python)
         a_us, b_us = asyncio.run(
-            measure(trees, args.variant, args.in_flight, args.pairs, args.window_s)
+            measure(trees, args.variant, args.in_flight, args.pairs, args.window_s, args.pythons)
         )
     summary = summarize(a_us, b_us)
     print(f"{args.variant} at {args.in_flight} in flight, {summary.pairs} pairs of windows")
