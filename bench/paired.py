@@ -124,13 +124,20 @@ async def gateway_from(
         yield Server(process, address, seconds)
 
 
-async def _window_us(process: Pinned, calls: Calls, in_flight: int, window_s: float) -> float:
-    """Server CPU per call over one window, in microseconds."""
+@dataclass(frozen=True)
+class WindowFigures:
+    cpu_us: float  # server CPU per call
+    p50_ms: float  # the median call's latency
+
+
+async def _window(process: Pinned, calls: Calls, in_flight: int, window_s: float) -> WindowFigures:
+    """Server CPU per call over one window, in microseconds, and its median latency."""
     before = tree_cpu(process.pid).total_s
     window = await drive(
         calls(uuid.uuid4().hex[:12]), in_flight=in_flight, max_calls=1_000_000, max_s=window_s
     )
-    return (tree_cpu(process.pid).total_s - before) / window.calls * 1e6
+    cpu_us = (tree_cpu(process.pid).total_s - before) / window.calls * 1e6
+    return WindowFigures(cpu_us, window.percentile_ms(50))
 
 
 async def measure(
@@ -140,8 +147,8 @@ async def measure(
     pairs: int,
     window_s: float,
     pythons: Sequence[str] = (sys.executable, sys.executable),
-) -> tuple[list[float], list[float]]:
-    """Server CPU per call of A and of B, window by window."""
+) -> tuple[list[WindowFigures], list[WindowFigures]]:
+    """Server CPU per call and median latency of A and of B, window by window."""
     variant = next(v for v in VARIANTS if v.key == variant_key)
     pin_this_process([LOAD_CORE])
     with tempfile.TemporaryDirectory(prefix="bench-paired-") as scratch:
@@ -157,12 +164,12 @@ async def measure(
                 calls = await stack.enter_async_context(variant.client(env, server))
                 await drive(calls("warm"), in_flight=in_flight, max_calls=WARMUP_CALLS, max_s=2)
                 servers.append((server.process, calls))
-            measured: list[list[float]] = [[], []]
+            measured: list[list[WindowFigures]] = [[], []]
             for pair in range(pairs):
                 order = (0, 1) if pair % 2 == 0 else (1, 0)
                 for index in order:
                     process, calls = servers[index]
-                    measured[index].append(await _window_us(process, calls, in_flight, window_s))
+                    measured[index].append(await _window(process, calls, in_flight, window_s))
     return measured[0], measured[1]
 
 
@@ -185,17 +192,23 @@ def main(argv: list[str] | None = None) -> None:
     with checkouts([args.a, args.b]) as trees:
         for tree, python in zip(trees, args.pythons, strict=True):
             compile_bytecode(tree, python)
-        a_us, b_us = asyncio.run(
+        a, b = asyncio.run(
             measure(trees, args.variant, args.in_flight, args.pairs, args.window_s, args.pythons)
         )
-    summary = summarize(a_us, b_us)
-    print(f"{args.variant} at {args.in_flight} in flight, {summary.pairs} pairs of windows")
-    print(f"A {args.a}: median {statistics.median(a_us):.0f} µs of server CPU per call")
-    print(f"B {args.b}: median {statistics.median(b_us):.0f} µs of server CPU per call")
-    print(
-        f"B / A per pair: median {summary.median:.3f}, "
-        f"interquartile {summary.lower_quartile:.3f}-{summary.upper_quartile:.3f}"
-    )
+    print(f"{args.variant} at {args.in_flight} in flight, {len(a)} pairs of windows")
+    for what, unit, field in (
+        ("server CPU per call", "µs", "cpu_us"),
+        ("median latency", "ms", "p50_ms"),
+    ):
+        a_figures = [float(getattr(w, field)) for w in a]
+        b_figures = [float(getattr(w, field)) for w in b]
+        summary = summarize(a_figures, b_figures)
+        print(
+            f"{what}: A {args.a} {statistics.median(a_figures):.2f} {unit}, "
+            f"B {args.b} {statistics.median(b_figures):.2f} {unit}; B / A per pair: median "
+            f"{summary.median:.3f}, interquartile "
+            f"{summary.lower_quartile:.3f}-{summary.upper_quartile:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -57,6 +57,22 @@ async def test_a_call_alone_commits_on_the_loop_and_its_row_is_durable_when_it_r
     assert database.writes.commits == 5
 
 
+async def test_a_body_kept_alone_and_never_awaited_is_committed_all_the_same(
+    database: Database, tmp_path: Path
+) -> None:
+    database.writes.quiet = lambda: True
+    unit = UnitOfWork()
+    async with database.writes.transaction(unit) as conn:
+        await conn.execute(INSERT, ("kept",))
+    for _ in range(100):  # nobody calls unit.durable(): the committer must come all the same
+        if "kept" in stored(tmp_path / "gateway.db"):
+            break
+        await asyncio.sleep(0.01)
+    assert "kept" in stored(tmp_path / "gateway.db")
+    assert unit.last is not None
+    assert unit.last.done()
+
+
 async def test_without_the_gateway_saying_it_is_quiet_commits_go_to_the_worker(
     database: Database,
 ) -> None:
