@@ -75,11 +75,13 @@ proto: $(INSTALLED)
 api-baseline: $(NODE_INSTALLED)
 	node_modules/.bin/buf build -o $(API_BASELINE)
 
-## The governed call side by side with the cheapest proxies (~3 min), then the gateway's
-## memory over 100,000 keyed writes (~4 min); figures go to bench/RESULTS.md. Options through
-## BENCH_ARGS and SOAK_ARGS, e.g. make bench BENCH_ARGS="--profile" SOAK_ARGS="--calls 20000".
+## The governed call side by side with the cheapest proxies (~3 min), where a keyed write's
+## CPU goes (~1 min), then the gateway's memory over 100,000 keyed writes (~4 min); figures go
+## to bench/RESULTS.md. Options through BENCH_ARGS, BREAKDOWN_ARGS and SOAK_ARGS, e.g.
+## make bench BENCH_ARGS="--profile" SOAK_ARGS="--calls 20000".
 bench: $(INSTALLED) bytecode
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.breakdown $(BREAKDOWN_ARGS)
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:

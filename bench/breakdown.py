@@ -9,7 +9,8 @@ gateway from /proc: the event loop's thread (split into SQLite statements, commi
 the loop, and the rest: the governance chain, grpc and aiohttp in Python), the SQLite
 connections' workers (the commits' fsyncs, checkpoints) and the other threads (grpc's
 core). Medians over the windows, in microseconds of CPU per call, and the budget the
-target of 1.5x the proxy leaves the gateway. Nothing is written to RESULTS.md.
+target of 1.5x the proxy leaves the gateway, as a section of RESULTS.md (replacing the
+section of the same day; ``--no-write`` only prints it).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from bench.load import drive
@@ -38,6 +40,7 @@ from bench.processes import (
     python_module,
     seconds_to_serving,
 )
+from bench.report import machine, write_section
 from bench.side_by_side import compile_bytecode
 from bench.variants import VARIANTS, BenchEnv, Calls, Server
 from bench.vendor import SERVING_LINE as VENDOR_SERVING_LINE
@@ -45,6 +48,7 @@ from gateway.methods import CONNECTOR_SERVICE
 
 _PROC = Path("/proc")
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+RESULTS = Path(__file__).with_name("RESULTS.md")
 WARMUP_CALLS = 1000
 TARGET_RATIO = 1.5
 
@@ -238,7 +242,7 @@ def report(breakdown: Breakdown) -> str:
     workers = median([s.workers_us for s in samples])
     lines = [
         f"b-write at {breakdown.in_flight} in flight, {len(samples)} windows each "
-        "(medians, µs of server CPU per call)",
+        "(medians, µs of server CPU per call):",
         "",
         "| part | µs per call | statements per call |",
         "| --- | ---: | ---: |",
@@ -263,16 +267,37 @@ def report(breakdown: Breakdown) -> str:
     return "\n".join(lines)
 
 
+def section(breakdowns: Sequence[Breakdown], when: str) -> str:
+    parts = [
+        f"## Where a keyed write's server CPU goes ({when})",
+        "",
+        f"- machine: {machine()}",
+        "- `python -m bench.breakdown`: the proxy (a′) and the gateway as in b-write, each a "
+        "fresh process pinned to core 0, measured in alternating windows; CPU per thread from "
+        "/proc, the SQLite statements timed on the calling thread by their first word "
+        "(`bench.statement_clock`, about a microsecond a statement).",
+        "",
+    ]
+    for breakdown in breakdowns:
+        parts += [report(breakdown), ""]
+    return "\n".join(parts)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.breakdown", description=__doc__)
     parser.add_argument("--in-flight", type=int, nargs="+", default=[16, 1])
     parser.add_argument("--pairs", type=int, default=8)
     parser.add_argument("--window-s", type=float, default=1.5)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
     args = parser.parse_args(argv)
+    if args.pairs < 1 or args.window_s <= 0:
+        parser.error("--pairs and --window-s must be positive")
     compile_bytecode()
-    for breakdown in asyncio.run(measure(args.in_flight, args.pairs, args.window_s)):
-        print(report(breakdown))
-        print()
+    breakdowns = asyncio.run(measure(args.in_flight, args.pairs, args.window_s))
+    text = section(breakdowns, date.today().isoformat())
+    print(text)
+    if not args.no_write:
+        write_section(RESULTS, text)
 
 
 if __name__ == "__main__":
