@@ -236,7 +236,12 @@ def report(breakdown: Breakdown) -> str:
     samples = breakdown.gateway
     median = statistics.median
     proxy = median(breakdown.proxy_us)
-    kinds = sorted({k for s in samples for k in s.statements_us})
+    # Statements the call runs (not those of start-up, such as PRAGMA, or of pruning).
+    kinds = sorted(
+        k
+        for k in {k for s in samples for k in s.statements_us}
+        if median([s.statements_per_call.get(k, 0.0) for s in samples]) >= 0.01
+    )
     statements = median([sum(s.statements_us.values()) for s in samples])
     loop = median([s.loop_us for s in samples])
     workers = median([s.workers_us for s in samples])
