@@ -29,7 +29,7 @@ from datetime import date
 from pathlib import Path
 
 from bench.load import drive
-from bench.proc_stats import tree_cpu
+from bench.proc_stats import thread_cpu_s, tree_cpu
 from bench.processes import (
     LOAD_CORE,
     SERVER_CORE,
@@ -46,29 +46,9 @@ from bench.variants import VARIANTS, BenchEnv, Calls, Server
 from bench.vendor import SERVING_LINE as VENDOR_SERVING_LINE
 from gateway.methods import CONNECTOR_SERVICE
 
-_PROC = Path("/proc")
-_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 RESULTS = Path(__file__).with_name("RESULTS.md")
 WARMUP_CALLS = 1000
 TARGET_RATIO = 1.5
-
-
-def thread_cpu_s(pid: int) -> dict[int, float]:
-    """CPU seconds (user and system) of each live thread of ``pid``, by thread id."""
-    found: dict[int, float] = {}
-    for task in (_PROC / str(pid) / "task").iterdir():
-        try:
-            text = (task / "stat").read_text()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        found[int(task.name)] = thread_cpu_from_stat(text)
-    return found
-
-
-def thread_cpu_from_stat(text: str) -> float:
-    """CPU seconds of one /proc/<pid>/task/<tid>/stat line (utime + stime)."""
-    fields = text[text.rindex(")") + 2 :].split()  # the name may hold spaces and ")"
-    return (int(fields[11]) + int(fields[12])) / _TICKS_PER_S
 
 
 @dataclass(frozen=True)

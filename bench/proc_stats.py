@@ -61,6 +61,24 @@ def _tree(root: int) -> list[int]:
     return found
 
 
+def thread_cpu_s(pid: int) -> dict[int, float]:
+    """CPU seconds (user and system) of each live thread of ``pid``, by thread id."""
+    found: dict[int, float] = {}
+    for task in (_PROC / str(pid) / "task").iterdir():
+        try:
+            text = (task / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        found[int(task.name)] = thread_cpu_from_stat(text)
+    return found
+
+
+def thread_cpu_from_stat(text: str) -> float:
+    """CPU seconds of one /proc/<pid>/task/<tid>/stat line (utime + stime)."""
+    fields = text[text.rindex(")") + 2 :].split()  # the name may hold spaces and ")"
+    return (int(fields[11]) + int(fields[12])) / _TICKS_PER_S
+
+
 def tree_cpu(root: int) -> CpuTimes:
     """CPU time (utime and stime) used so far by ``root`` and its whole process tree,
     children that have ended included."""

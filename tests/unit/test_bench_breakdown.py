@@ -9,14 +9,8 @@ import time
 
 import pytest
 
-from bench.breakdown import (
-    Breakdown,
-    Counters,
-    report,
-    sample,
-    thread_cpu_from_stat,
-    thread_cpu_s,
-)
+from bench.breakdown import Breakdown, Counters, report, sample
+from bench.proc_stats import thread_cpu_from_stat, thread_cpu_s
 from bench.statement_clock import StatementClock
 
 TICKS = os.sysconf("SC_CLK_TCK")
