@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from adapters.http import VendorHttpClient
+from adapters.shared.lifecycle import Lifecycle, load_secret
 from gateway.contract import AttemptContext, ConnectorMetadata, Lookup, ProbeResult, VendorContact
 from gateway.errors import (
     ExecutionResultMissing,
     GatewayError,
     InvalidPayload,
     NotCompensable,
-    NotConfigured,
     OutcomeUnknown,
-    ShuttingDown,
     UnknownOperation,
 )
 
@@ -48,9 +46,13 @@ class CalAdapter:
     ) -> None:
         self._account = account
         self._probe_timeout_s = probe_timeout_s
-        self._client: VendorHttpClient | None = None
-        self._lock = asyncio.Lock()
-        self._closed = False
+        self._client = Lifecycle(
+            "cal",
+            self._open,
+            VendorHttpClient.close,
+            configured=lambda: self.configured,
+            needs="api_key or api_key_file",
+        )
 
     @property
     def metadata(self) -> ConnectorMetadata:
@@ -61,40 +63,24 @@ class CalAdapter:
         return self._account.has_key
 
     async def initialize(self) -> None:
-        """Reads the API key (directly or from its file) once and opens the HTTP session.
-        Makes no connection."""
-        async with self._lock:
-            self._closed = False
-            if self._client is not None:
-                await self._client.start()  # reopens a client closed by shutdown
-                return
-            if not self.configured:
-                return
-            try:
-                key = await asyncio.to_thread(self._account.resolved_api_key)
-            except OSError as exc:
-                raise NotConfigured(
-                    f"cal: cannot read api_key_file: {exc.strerror or type(exc).__name__}"
-                ) from None
-            if not key:
-                raise NotConfigured("cal: the API key is empty")
-            client = VendorHttpClient(
-                "cal",
-                self._account.base_url,
-                headers={"Authorization": f"Bearer {key}"},
-                error_parser=cal_error,
-            )
-            await client.start()
-            self._client = client
+        """Reads the API key (directly or from its file) and opens the HTTP session. Makes no
+        connection."""
+        await self._client.initialize()
 
-    async def _ready(self) -> VendorHttpClient:
-        if self._closed:
-            raise ShuttingDown("the cal connector is shutting down")
-        if self._client is None:
-            await self.initialize()
-        if self._client is None:
-            raise NotConfigured("cal: api_key or api_key_file must be configured")
-        return self._client
+    async def _open(self) -> VendorHttpClient:
+        key = await load_secret(
+            self._account.resolved_api_key,
+            unreadable="cal: cannot read api_key_file",
+            empty="cal: the API key is empty",
+        )
+        client = VendorHttpClient(
+            "cal",
+            self._account.base_url,
+            headers={"Authorization": f"Bearer {key}"},
+            error_parser=cal_error,
+        )
+        await client.start()
+        return client
 
     def _version(self, family: wire.Family) -> str:
         if family is wire.Family.SLOTS:
@@ -104,7 +90,7 @@ class CalAdapter:
     async def _send(
         self, call: wire.VendorCall, timeout_s: float, contact: VendorContact | None = None
     ) -> Any:
-        client = await self._ready()
+        client = await self._client.get()
         headers = {"cal-api-version": self._version(call.family)} if call.family else {}
         response = await client.request(
             call.method,
@@ -187,6 +173,4 @@ class CalAdapter:
 
     async def shutdown(self) -> None:
         """Refuses new calls and closes the HTTP session."""
-        self._closed = True
-        if self._client is not None:
-            await self._client.close()
+        await self._client.shutdown()

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from adapters.http import VendorHttpClient, VendorResponse
+from adapters.shared.lifecycle import Lifecycle, load_secret
 from gateway.contract import (
     AttemptContext,
     ConnectorMetadata,
@@ -26,8 +27,6 @@ from gateway.errors import (
     ExecutionResultMissing,
     GatewayError,
     InvalidPayload,
-    NotConfigured,
-    ShuttingDown,
     UnknownOperation,
     VendorRejected,
 )
@@ -64,10 +63,15 @@ class ContractIntelAdapter:
             account.navigator_base + agreements.NAVIGATOR_PATH,
             error_parser=navigator_error,
         )
-        self._esignature: VendorHttpClient | None = None
-        self._auth: DocuSignAuth | None = None
-        self._lock = asyncio.Lock()
-        self._closed = False
+        self._esignature: VendorHttpClient | None = None  # once the base URI is known
+        self._esignature_lock = asyncio.Lock()
+        self._auth = Lifecycle(
+            "contract_intel",
+            self._open,
+            self._close,
+            configured=lambda: self.configured,
+            needs="integration_key, user_id and a private key",
+        )
 
     @property
     def metadata(self) -> ConnectorMetadata:
@@ -78,32 +82,23 @@ class ContractIntelAdapter:
         return self._account.complete
 
     async def initialize(self) -> None:
-        """Reads the private key once and opens the clients. Makes no connection."""
-        async with self._lock:
-            self._closed = False
-            if not self.configured:
-                return
-            if self._auth is None:
-                self._auth = DocuSignAuth(
-                    self._auth_client,
-                    await self._grant(),
-                    account_id=self._account.account_id,
-                    clock=self._clock,
-                )
-            for client in (self._auth_client, self._navigator, self._esignature):
-                if client is not None:
-                    await client.start()
+        """Reads the private key and opens the clients. Makes no connection."""
+        await self._auth.initialize()
+
+    async def _open(self) -> DocuSignAuth:
+        grant = await self._grant()
+        for client in self._clients():
+            await client.start()  # reopens the clients a shutdown closed
+        return DocuSignAuth(
+            self._auth_client, grant, account_id=self._account.account_id, clock=self._clock
+        )
 
     async def _grant(self) -> Grant:
-        try:
-            key = await asyncio.to_thread(self._account.resolved_private_key)
-        except OSError as exc:
-            raise NotConfigured(
-                "contract_intel: cannot read private_key_file: "
-                f"{exc.strerror or type(exc).__name__}"
-            ) from None
-        if not key:
-            raise NotConfigured("contract_intel: the private key is empty")
+        key = await load_secret(
+            self._account.resolved_private_key,
+            unreadable="contract_intel: cannot read private_key_file",
+            empty="contract_intel: the private key is empty",
+        )
         account = self._account
         return Grant(
             integration_key=account.integration_key or "",
@@ -113,27 +108,23 @@ class ContractIntelAdapter:
             private_key_pem=key,
         )
 
-    async def _ready(self) -> DocuSignAuth:
-        if self._closed:
-            raise ShuttingDown("the contract_intel connector is shutting down")
-        if not self.configured:
-            raise NotConfigured(
-                "contract_intel: integration_key, user_id and a private key must be configured"
-            )
-        if self._auth is None:
-            await self.initialize()
-        if self._auth is None:  # pragma: no cover - initialize() sets it when configured
-            raise NotConfigured("contract_intel: the account is not configured")
-        return self._auth
+    async def _close(self, auth: DocuSignAuth) -> None:
+        auth.tokens.forget()
+        for client in self._clients():
+            await client.close()
+
+    def _clients(self) -> list[VendorHttpClient]:
+        clients = (self._auth_client, self._navigator, self._esignature)
+        return [client for client in clients if client is not None]
 
     async def _esignature_at(self, budget: Budget) -> tuple[DocuSignAuth, VendorHttpClient, str]:
         """The eSignature client at the account's base URI, and the account id."""
-        auth = await self._ready()
+        auth = await self._auth.get()
         where = await auth.location(budget.left())
         return auth, await self._esignature_client(where), where.account_id
 
     async def _esignature_client(self, where: AccountLocation) -> VendorHttpClient:
-        async with self._lock:
+        async with self._esignature_lock:
             if self._esignature is None:
                 self._esignature = VendorHttpClient(
                     VENDOR,
@@ -178,7 +169,7 @@ class ContractIntelAdapter:
         params: Mapping[str, str] | None = None,
     ) -> VendorResponse:
         """One Navigator read; Navigator takes the same account id as eSignature."""
-        auth = await self._ready()
+        auth = await self._auth.get()
         account_id = self._account.account_id
         if account_id is None:
             account_id = (await auth.location(budget.left())).account_id
@@ -360,9 +351,4 @@ class ContractIntelAdapter:
 
     async def shutdown(self) -> None:
         """Refuses new calls and closes every client."""
-        self._closed = True
-        if self._auth is not None:
-            self._auth.tokens.forget()
-        for client in (self._auth_client, self._navigator, self._esignature):
-            if client is not None:
-                await client.close()
+        await self._auth.shutdown()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
+from adapters.shared.lifecycle import Lifecycle, load_optional_secret
 from gateway.contract import AttemptContext, ConnectorMetadata, ProbeResult
 from gateway.errors import (
     InvalidPayload,
@@ -37,9 +37,13 @@ class EmailAdapter:
         self._account = account
         self._probe_timeout_s = probe_timeout_s
         self._local_hostname = local_hostname  # EHLO name; None: this host's FQDN
-        self._client: SmtpClient | None = None
-        self._lock = asyncio.Lock()
-        self._closed = False
+        self._client = Lifecycle(
+            "email",
+            self._open,
+            _close,
+            configured=lambda: self.configured,
+            needs="host and from_address",
+        )
 
     @property
     def metadata(self) -> ConnectorMetadata:
@@ -50,43 +54,28 @@ class EmailAdapter:
         return bool(self._account.host and self._account.from_address)
 
     async def initialize(self) -> None:
-        """Resolves the password (directly or from its file) once. Makes no connection."""
-        async with self._lock:
-            self._closed = False
-            host, from_address = self._account.host, self._account.from_address
-            if self._client is not None or not host or not from_address:
-                return
-            try:
-                password = await asyncio.to_thread(self._account.resolved_password)
-            except OSError as exc:
-                raise NotConfigured(
-                    f"email: cannot read password_file: {exc.strerror or type(exc).__name__}"
-                ) from None
-            client = SmtpClient(
-                SmtpConfig(
-                    host=host,
-                    port=self._account.port,
-                    from_address=from_address,
-                    security=self._account.security,
-                    username=self._account.username or None,
-                    password=password,
-                    ca_file=self._account.ca_file,
-                    local_hostname=self._local_hostname,
-                )
-            )
-            await client.prepare()
-            self._client = client
+        """Resolves the password (directly or from its file). Makes no connection."""
+        await self._client.initialize()
 
-    async def _ready_client(self) -> SmtpClient:
-        if self._closed:
-            raise ShuttingDown("the email connector is shutting down")
-        if not self.configured:
-            raise NotConfigured("email: host and from_address must be configured")
-        if self._client is None:
-            await self.initialize()
-        if self._client is None:  # pragma: no cover - initialize() sets it when configured
-            raise NotConfigured("email: host and from_address must be configured")
-        return self._client
+    async def _open(self) -> SmtpClient:
+        account = self._account
+        password = await load_optional_secret(
+            account.resolved_password, unreadable="email: cannot read password_file"
+        )
+        client = SmtpClient(
+            SmtpConfig(
+                host=account.host or "",  # opened only when host and from_address are set
+                port=account.port,
+                from_address=account.from_address or "",
+                security=account.security,
+                username=account.username or None,
+                password=password,
+                ca_file=account.ca_file,
+                local_hostname=self._local_hostname,
+            )
+        )
+        await client.prepare()
+        return client
 
     async def execute(
         self, operation: str, payload: BaseModel, ctx: AttemptContext
@@ -97,7 +86,7 @@ class EmailAdapter:
             raise InvalidPayload(
                 f"email.send takes a SendEmail payload, not {type(payload).__name__}"
             )
-        client = await self._ready_client()
+        client = await self._client.get()
         outcome = await client.send(payload, timeout_s=ctx.timeout_s, contact=ctx.contact)
         return outcome.as_result()
 
@@ -110,13 +99,15 @@ class EmailAdapter:
         if not self.configured:
             return ProbeResult(False, "not configured: host and from_address are required")
         try:
-            client = await self._ready_client()
+            client = await self._client.get()
         except (NotConfigured, ShuttingDown) as exc:
             return ProbeResult(False, exc.message)
         return await probe_relay(client, timeout_s=self._probe_timeout_s)
 
     async def shutdown(self) -> None:
         """Refuses new sends and closes any connection still open."""
-        self._closed = True
-        if self._client is not None:
-            self._client.close_all()
+        await self._client.shutdown()
+
+
+async def _close(client: SmtpClient) -> None:
+    client.close_all()

@@ -3,7 +3,6 @@ and the lookup that settles a create whose answer was lost."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -12,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import BaseModel, ValidationError
 
 from adapters.http import VendorHttpClient
+from adapters.shared.lifecycle import Lifecycle, load_secret
 from gateway.contract import AttemptContext, ConnectorMetadata, Lookup, ProbeResult
 from gateway.errors import (
     GatewayError,
@@ -80,10 +80,12 @@ class SalesforceAdapter:
         self._account = account
         self._probe_timeout_s = probe_timeout_s
         self._login = VendorHttpClient(VENDOR, account.login_url, error_parser=parse_error)
-        self._session: OrgSession | None = None
-        self._rest: SalesforceRest | None = None
-        self._lock = asyncio.Lock()
-        self._closed = False
+        self._rest = Lifecycle(
+            "salesforce",
+            self._open,
+            self._close,
+            shutting_down="the salesforce connector is shutting down; nothing was sent",
+        )
         self._runs: dict[str, tuple[type[BaseModel], Run]] = {
             GET_RECORD: (GetRecord, self._get_record),
             QUERY: (QueryRecords, self._query),
@@ -106,43 +108,29 @@ class SalesforceAdapter:
         return True  # the account model requires everything the adapter needs
 
     async def initialize(self) -> None:
-        """Reads and checks the private key once and opens the login client. Makes no
-        connection: the first call obtains the token."""
-        async with self._lock:
-            self._closed = False
-            if self._rest is not None:
-                return
-            try:
-                pem = await asyncio.to_thread(self._account.resolved_private_key)
-            except OSError as exc:
-                raise NotConfigured(
-                    "salesforce: cannot read private_key_file: "
-                    f"{exc.strerror or type(exc).__name__}",
-                    metadata={"connector_key": METADATA.key},
-                ) from None
-            if not pem:
-                raise NotConfigured(
-                    "salesforce: the private key is empty",
-                    metadata={"connector_key": METADATA.key},
-                )
-            grant = Grant(
-                login_url=self._account.login_url,
-                consumer_key=self._account.consumer_key,
-                username=self._account.username,
-                private_key_pem=_checked_key(pem),
-            )
-            await self._login.start()
-            self._session = OrgSession(grant, self._login)
-            self._rest = SalesforceRest(self._session, self._account.api_version)
+        """Reads and checks the private key and opens the login client. Makes no connection:
+        the first call obtains the token."""
+        await self._rest.initialize()
 
-    async def _ready(self) -> SalesforceRest:
-        if self._closed:
-            raise ShuttingDown("the salesforce connector is shutting down; nothing was sent")
-        if self._rest is None:
-            await self.initialize()
-        if self._rest is None:  # pragma: no cover - initialize() sets it or raises
-            raise NotConfigured.for_tenant(METADATA.key)
-        return self._rest
+    async def _open(self) -> SalesforceRest:
+        pem = await load_secret(
+            self._account.resolved_private_key,
+            unreadable="salesforce: cannot read private_key_file",
+            empty="salesforce: the private key is empty",
+            metadata={"connector_key": METADATA.key},
+        )
+        grant = Grant(
+            login_url=self._account.login_url,
+            consumer_key=self._account.consumer_key,
+            username=self._account.username,
+            private_key_pem=_checked_key(pem),
+        )
+        await self._login.start()
+        return SalesforceRest(OrgSession(grant, self._login), self._account.api_version)
+
+    async def _close(self, rest: SalesforceRest) -> None:
+        await rest.close()
+        await self._login.close()
 
     # --- operations --------------------------------------------------------------------------
 
@@ -166,37 +154,37 @@ class SalesforceAdapter:
     async def _get_record(
         self, p: GetRecord, ctx: AttemptContext, budget: Budget
     ) -> dict[str, Any]:
-        return await calls.get_record(await self._ready(), p, budget)
+        return await calls.get_record(await self._rest.get(), p, budget)
 
     async def _query(self, p: QueryRecords, ctx: AttemptContext, budget: Budget) -> dict[str, Any]:
-        return await calls.query(await self._ready(), p, budget)
+        return await calls.query(await self._rest.get(), p, budget)
 
     async def _create_record(
         self, p: CreateRecord, ctx: AttemptContext, budget: Budget
     ) -> dict[str, Any]:
         marker_field = self._account.external_id_fields.get(p.record.sobject)
-        return await calls.create_record(await self._ready(), p, ctx, budget, marker_field)
+        return await calls.create_record(await self._rest.get(), p, ctx, budget, marker_field)
 
     async def _update_record(
         self, p: UpdateRecord, ctx: AttemptContext, budget: Budget
     ) -> dict[str, Any]:
-        return await calls.update_record(await self._ready(), p, ctx, budget)
+        return await calls.update_record(await self._rest.get(), p, ctx, budget)
 
     async def _upsert(
         self, p: UpsertByExternalId, ctx: AttemptContext, budget: Budget
     ) -> dict[str, Any]:
         fields = self._account.external_id_fields
-        return await calls.upsert_by_external_id(await self._ready(), p, ctx, budget, fields)
+        return await calls.upsert_by_external_id(await self._rest.get(), p, ctx, budget, fields)
 
     async def _delete_record(
         self, p: DeleteRecord, ctx: AttemptContext, budget: Budget
     ) -> dict[str, Any]:
-        return await calls.delete(await self._ready(), p, ctx, budget)
+        return await calls.delete(await self._rest.get(), p, ctx, budget)
 
     async def _restore_record(
         self, p: RestoreRecord, ctx: AttemptContext, budget: Budget
     ) -> dict[str, Any]:
-        return await calls.restore(await self._ready(), p, ctx, budget)
+        return await calls.restore(await self._rest.get(), p, ctx, budget)
 
     # --- undo --------------------------------------------------------------------------------
 
@@ -206,7 +194,7 @@ class SalesforceAdapter:
         """Undoes the execution whose result is ``original``: ``delete_record`` deletes what a
         create made; ``restore_record`` writes back what an update or upsert replaced, or
         deletes what an upsert created."""
-        rest, budget = await self._ready(), Budget(ctx.timeout_s)
+        rest, budget = await self._rest.get(), Budget(ctx.timeout_s)
         if operation == DELETE_RECORD:
             created = _original(RecordRef, original, operation)
             return await calls.delete_record(rest, created.sobject, created.id, ctx, budget)
@@ -244,7 +232,7 @@ class SalesforceAdapter:
                 f"salesforce cannot look up the {sobject}: the account names no external id "
                 "field for it",
             )
-        rest = await self._ready()
+        rest = await self._rest.get()
         path = calls.by_external_id(sobject, field, ctx.marker)
         try:
             response = await rest.request(
@@ -267,7 +255,7 @@ class SalesforceAdapter:
 
     async def health_check(self) -> ProbeResult:
         try:
-            rest = await self._ready()
+            rest = await self._rest.get()
         except (NotConfigured, ShuttingDown) as exc:
             return ProbeResult(False, exc.message, exc)
         return await probe_limits(rest, self._probe_timeout_s)
@@ -275,14 +263,7 @@ class SalesforceAdapter:
     async def shutdown(self) -> None:
         """Drops the token and closes every connection; a later ``initialize`` starts
         afresh. Never raises."""
-        self._closed = True
-        session, rest = self._session, self._rest
-        self._session = self._rest = None
-        if session is not None:
-            session.forget()
-        if rest is not None:
-            await rest.close()
-        await self._login.close()
+        await self._rest.shutdown()
 
 
 def _no_lookup(ctx: AttemptContext, message: str) -> VendorLookupUnavailable:

@@ -105,8 +105,9 @@ class SalesforceRest:
         return client
 
     async def close(self) -> None:
-        """Closes every instance's client. Never raises."""
+        """Drops the token and closes every instance's client. Never raises."""
         self._closed = True
+        self._session.forget()
         clients, self._instances = list(self._instances.values()), {}
         for client in clients:
             await client.close()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from adapters.http import VendorHttpClient
+from adapters.shared.lifecycle import Lifecycle, load_secret
 from adapters.shared.payloads import VendorResult
 from gateway.contract import AttemptContext, ConnectorMetadata, ProbeResult
 from gateway.errors import (
@@ -17,7 +17,6 @@ from gateway.errors import (
     InvalidPayload,
     NotCompensable,
     NotConfigured,
-    ShuttingDown,
     UnknownOperation,
 )
 
@@ -51,6 +50,10 @@ from .results import CustomerResult, PaymentIntentResult, PaymentLinkResult, as_
 
 # Stripe's secret keys: standard (sk_live_/sk_test_) and restricted (rk_live_/rk_test_).
 _SECRET_KEY_PREFIXES = ("sk_", "rk_")
+_WRONG_KIND_OF_KEY = (
+    "stripe: the API key must be a secret key (sk_...) or a restricted key (rk_...); "
+    "a publishable key (pk_...) cannot call the API"
+)
 
 Run = Callable[[StripeApi, Any, Exchange], Awaitable[VendorResult]]
 
@@ -101,10 +104,13 @@ class StripeAdapter:
 
     def __init__(self, account: StripeAccount) -> None:
         self._account = account
-        self._client: VendorHttpClient | None = None
-        self._api: StripeApi | None = None
-        self._closed = False
-        self._lock = asyncio.Lock()
+        self._api = Lifecycle(
+            "stripe",
+            self._open,
+            StripeApi.close,
+            configured=lambda: self.configured,
+            needs="api_key or api_key_file",
+        )
 
     @property
     def metadata(self) -> ConnectorMetadata:
@@ -115,48 +121,29 @@ class StripeAdapter:
         return self._account.has_key
 
     async def initialize(self) -> None:
-        """Reads the key (directly or from its file) once and opens the HTTP session.
-        Makes no connection."""
-        async with self._lock:
-            self._closed = False
-            if self._client is not None:
-                await self._client.start()  # reopens the session after a shutdown
-                return
-            if not self.configured:
-                return
-            try:
-                key = await asyncio.to_thread(self._account.resolved_api_key)
-            except OSError as exc:
-                raise NotConfigured(
-                    f"stripe: cannot read api_key_file: {exc.strerror or type(exc).__name__}"
-                ) from None
-            if not key or not key.startswith(_SECRET_KEY_PREFIXES):
-                raise NotConfigured(
-                    "stripe: the API key must be a secret key (sk_...) or a restricted key "
-                    "(rk_...); a publishable key (pk_...) cannot call the API"
-                )
-            self._client = VendorHttpClient(
-                "stripe",
-                self._account.base_url,
-                headers={
-                    "Authorization": f"Bearer {key}",
-                    "Stripe-Version": self._account.api_version,
-                },
-                error_parser=stripe_error,
-            )
-            await self._client.start()
-            self._api = StripeApi(self._client)
+        """Reads the key (directly or from its file) and opens the HTTP session. Makes no
+        connection."""
+        await self._api.initialize()
 
-    async def _ready(self) -> StripeApi:
-        if self._closed:
-            raise ShuttingDown("the stripe connector is shutting down")
-        if not self.configured:
-            raise NotConfigured("stripe: api_key or api_key_file must be configured")
-        if self._api is None:
-            await self.initialize()
-        if self._api is None:  # pragma: no cover - initialize() sets it when configured
-            raise NotConfigured("stripe: api_key or api_key_file must be configured")
-        return self._api
+    async def _open(self) -> StripeApi:
+        key = await load_secret(
+            self._account.resolved_api_key,
+            unreadable="stripe: cannot read api_key_file",
+            empty=_WRONG_KIND_OF_KEY,
+        )
+        if not key.startswith(_SECRET_KEY_PREFIXES):
+            raise NotConfigured(_WRONG_KIND_OF_KEY)
+        client = VendorHttpClient(
+            "stripe",
+            self._account.base_url,
+            headers={
+                "Authorization": f"Bearer {key}",
+                "Stripe-Version": self._account.api_version,
+            },
+            error_parser=stripe_error,
+        )
+        await client.start()
+        return StripeApi(client)
 
     async def execute(
         self, operation: str, payload: BaseModel, ctx: AttemptContext
@@ -169,7 +156,7 @@ class StripeAdapter:
             raise InvalidPayload(
                 f"stripe.{operation} takes a {model.__name__} payload, not {type(payload).__name__}"
             )
-        api = await self._ready()
+        api = await self._api.get()
         return as_result(await run(api, payload, Exchange.of(ctx)))
 
     async def compensate(
@@ -186,7 +173,7 @@ class StripeAdapter:
                 f"the execution's stored result holds no Stripe id for {operation}; undo it "
                 "in the Stripe Dashboard"
             ) from None
-        api = await self._ready()
+        api = await self._api.get()
         return as_result(await run(api, undone, Exchange.of(ctx)))
 
     async def health_check(self) -> ProbeResult:
@@ -194,7 +181,7 @@ class StripeAdapter:
         request, the reason and Stripe's status and code, never Stripe's words."""
         where = f"GET {BALANCE_PATH}"
         try:
-            api = await self._ready()
+            api = await self._api.get()
             await api.read_balance(self._account.probe_timeout_s)
         except GatewayError as error:
             said = ", ".join(
@@ -208,6 +195,4 @@ class StripeAdapter:
 
     async def shutdown(self) -> None:
         """Refuses new calls and closes the HTTP session."""
-        self._closed = True
-        if self._client is not None:
-            await self._client.close()
+        await self._api.shutdown()

@@ -69,6 +69,10 @@ class StripeApi:
     def __init__(self, client: VendorHttpClient) -> None:
         self._client = client
 
+    async def close(self) -> None:
+        """Closes the HTTP session. Never raises."""
+        await self._client.close()
+
     # --- the operations ------------------------------------------------------------------
 
     async def get_payment_intent(self, intent: str, x: Exchange) -> PaymentIntentResult:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,11 +9,10 @@ import aiohttp
 from pydantic import BaseModel
 
 from adapters.http import VendorHttpClient
+from adapters.shared.lifecycle import Lifecycle, load_secret
 from gateway.contract import AttemptContext, ConnectorMetadata, ProbeResult
 from gateway.errors import (
     GatewayError,
-    NotConfigured,
-    ShuttingDown,
     UnknownOperation,
     VendorAuthFailed,
 )
@@ -40,9 +38,13 @@ class VoiceAdapter:
     ) -> None:
         self._account = account
         self._probe_timeout_s = probe_timeout_s
-        self._client: VendorHttpClient | None = None
-        self._lock = asyncio.Lock()
-        self._closed = False
+        self._client = Lifecycle(
+            "voice",
+            self._open,
+            VendorHttpClient.close,
+            configured=lambda: self.configured,
+            needs="account_sid and a secret",
+        )
 
     @property
     def metadata(self) -> ConnectorMetadata:
@@ -60,47 +62,32 @@ class VoiceAdapter:
         return f"{self._account_path}/Calls/{sid}.json"
 
     async def initialize(self) -> None:
-        """Reads the secret (directly or from its file) once and opens the HTTP session.
+        """Reads the secret (directly or from its file) and opens the HTTP session.
         Makes no connection."""
-        async with self._lock:
-            self._closed = False
-            if self._client is not None or not self.configured:
-                return
-            try:
-                credentials = await asyncio.to_thread(self._account.basic_auth)
-            except OSError as exc:
-                raise NotConfigured(
-                    f"voice: cannot read the secret file: {exc.strerror or type(exc).__name__}"
-                ) from None
-            if credentials is None:
-                raise NotConfigured("voice: the Twilio secret is empty")
-            client = VendorHttpClient(
-                "twilio",
-                self._account.base_url,
-                headers={
-                    "Authorization": aiohttp.encode_basic_auth(*credentials),
-                    "Accept": "application/json",
-                },
-                error_parser=twilio_error,
-            )
-            await client.start()
-            self._client = client
+        await self._client.initialize()
 
-    async def _ready_client(self) -> VendorHttpClient:
-        if self._closed:
-            raise ShuttingDown("the voice connector is shutting down")
-        if not self.configured:
-            raise NotConfigured("voice: account_sid and a secret must be configured")
-        if self._client is None:
-            await self.initialize()
-        if self._client is None:  # pragma: no cover - initialize() sets it when configured
-            raise NotConfigured("voice: account_sid and a secret must be configured")
-        return self._client
+    async def _open(self) -> VendorHttpClient:
+        credentials = await load_secret(
+            self._account.basic_auth,
+            unreadable="voice: cannot read the secret file",
+            empty="voice: the Twilio secret is empty",
+        )
+        client = VendorHttpClient(
+            "twilio",
+            self._account.base_url,
+            headers={
+                "Authorization": aiohttp.encode_basic_auth(*credentials),
+                "Accept": "application/json",
+            },
+            error_parser=twilio_error,
+        )
+        await client.start()
+        return client
 
     async def execute(
         self, operation: str, payload: BaseModel, ctx: AttemptContext
     ) -> Mapping[str, Any]:
-        client = await self._ready_client()
+        client = await self._client.get()
         form: list[tuple[str, str]] | None = None
         if operation == "place_call" and isinstance(payload, PlaceCall):
             method, path = "POST", f"{self._account_path}/Calls.json"
@@ -124,7 +111,7 @@ class VoiceAdapter:
             raise UnknownOperation(f"the voice connector undoes nothing with {operation!r}")
         # The gateway checked the stored result against CallPlaced before asking for the undo.
         placed = CallPlaced.model_validate(original)
-        client = await self._ready_client()
+        client = await self._client.get()
         return await stop_call(client, self._call_path(placed.sid), placed.sid, ctx)
 
     async def health_check(self) -> ProbeResult:
@@ -133,7 +120,7 @@ class VoiceAdapter:
         if not self.configured:
             return ProbeResult(False, "not configured: account_sid and a secret are required")
         try:
-            client = await self._ready_client()
+            client = await self._client.get()
             answer = await client.request(
                 "GET", f"{self._account_path}.json", timeout_s=self._probe_timeout_s
             )
@@ -153,8 +140,4 @@ class VoiceAdapter:
 
     async def shutdown(self) -> None:
         """Refuses new calls and closes the HTTP session."""
-        async with self._lock:
-            self._closed = True
-            client, self._client = self._client, None
-        if client is not None:
-            await client.close()
+        await self._client.shutdown()

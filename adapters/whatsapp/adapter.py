@@ -3,19 +3,17 @@ messages resource."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
 from adapters.http import VendorHttpClient
+from adapters.shared.lifecycle import Lifecycle, load_secret
 from gateway.contract import AttemptContext, ConnectorMetadata, ProbeResult
 from gateway.errors import (
     GatewayError,
     NotCompensable,
-    NotConfigured,
-    ShuttingDown,
     UnknownOperation,
 )
 
@@ -40,9 +38,13 @@ class WhatsAppAdapter:
     ) -> None:
         self._account = account
         self._probe_timeout_s = probe_timeout_s
-        self._client: VendorHttpClient | None = None
-        self._lock = asyncio.Lock()
-        self._closed = False
+        self._client = Lifecycle(
+            "whatsapp",
+            self._open,
+            VendorHttpClient.close,
+            configured=lambda: self.configured,
+            needs="phone_number_id and an access token",
+        )
 
     @property
     def metadata(self) -> ConnectorMetadata:
@@ -57,43 +59,28 @@ class WhatsAppAdapter:
         return f"/{self._account.graph_version}/{self._account.phone_number_id}"
 
     async def initialize(self) -> None:
-        """Reads the access token (directly or from its file) once and opens the HTTP
+        """Reads the access token (directly or from its file) and opens the HTTP
         session. Makes no connection."""
-        async with self._lock:
-            self._closed = False
-            if self._client is not None or not self.configured:
-                return
-            try:
-                token = await asyncio.to_thread(self._account.resolved_token)
-            except OSError as exc:
-                raise NotConfigured(
-                    f"whatsapp: cannot read access_token_file: {exc.strerror or type(exc).__name__}"
-                ) from None
-            if not token:
-                raise NotConfigured("whatsapp: the access token is empty")
-            client = VendorHttpClient(
-                "whatsapp",
-                self._account.base_url,
-                headers={
-                    "Authorization": f"Bearer {token}",
-                    "Accept": "application/json",
-                    "User-Agent": USER_AGENT,
-                },
-                error_parser=graph_error,
-            )
-            await client.start()
-            self._client = client
+        await self._client.initialize()
 
-    async def _ready_client(self) -> VendorHttpClient:
-        if self._closed:
-            raise ShuttingDown("the whatsapp connector is shutting down")
-        if not self.configured:
-            raise NotConfigured("whatsapp: phone_number_id and an access token must be configured")
-        if self._client is None:
-            await self.initialize()
-        if self._client is None:  # pragma: no cover - initialize() sets it when configured
-            raise NotConfigured("whatsapp: phone_number_id and an access token must be configured")
-        return self._client
+    async def _open(self) -> VendorHttpClient:
+        token = await load_secret(
+            self._account.resolved_token,
+            unreadable="whatsapp: cannot read access_token_file",
+            empty="whatsapp: the access token is empty",
+        )
+        client = VendorHttpClient(
+            "whatsapp",
+            self._account.base_url,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            },
+            error_parser=graph_error,
+        )
+        await client.start()
+        return client
 
     async def execute(
         self, operation: str, payload: BaseModel, ctx: AttemptContext
@@ -104,7 +91,7 @@ class WhatsAppAdapter:
             message = template_message(payload)
         else:
             raise UnknownOperation(f"the whatsapp connector has no operation {operation!r}")
-        client = await self._ready_client()
+        client = await self._client.get()
         path = f"{self._number_path}/messages"
         where = f"POST {path}"
         try:
@@ -131,7 +118,7 @@ class WhatsAppAdapter:
                 False, "not configured: phone_number_id and an access token are required"
             )
         try:
-            client = await self._ready_client()
+            client = await self._client.get()
             await client.request("GET", self._number_path, timeout_s=self._probe_timeout_s)
         except GatewayError as error:
             failure = graph_failure(error, f"GET {self._number_path}")
@@ -143,8 +130,4 @@ class WhatsAppAdapter:
 
     async def shutdown(self) -> None:
         """Refuses new sends and closes the HTTP session."""
-        async with self._lock:
-            self._closed = True
-            client, self._client = self._client, None
-        if client is not None:
-            await client.close()
+        await self._client.shutdown()
