@@ -8,7 +8,8 @@ as a bearer token, how to read it (``credential_of``). Its handlers read the cal
 (``tenant_of``), keep the vendor's objects per tenant (``objects``), answer errors in the
 vendor's shape (``error``, ``error_body``; ``error_for`` where some paths answer in another
 shape, such as a token endpoint) and record what they acted on (``record``), which
-``SandboxService.ShowSandbox`` shows to the tenant's operators.
+``SandboxService.ShowSandbox`` shows to the tenant's operators. Both are bounded: the newest
+``MAX_OBJECTS`` objects of each kind and the newest ``MAX_RECEIVED`` records per tenant.
 
 Every request passes one middleware before its handler:
 
@@ -29,7 +30,7 @@ import contextlib
 import secrets
 import socket
 import struct
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -45,6 +46,19 @@ TENANT = web.RequestKey("sandbox_tenant", str)
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# What a sandbox keeps of one tenant's objects of one kind: the newest. A sandbox may serve a
+# development machine for days; an older object is gone, as one the vendor deleted.
+MAX_OBJECTS = 10_000
+
+
+class NewestObjects(OrderedDict[str, dict[str, Any]]):
+    """A tenant's objects of one kind by id, in the order they were created: the newest
+    ``MAX_OBJECTS`` of them."""
+
+    def __setitem__(self, key: str, value: dict[str, Any]) -> None:
+        super().__setitem__(key, value)
+        while len(self) > MAX_OBJECTS:
+            self.popitem(last=False)
 
 
 def reset_connection(request: web.BaseRequest) -> None:
@@ -70,7 +84,7 @@ class HttpSandbox(Generic[AccountT]):
         self._method, self._prefix = self._place(fault.at if fault is not None else "")
         self._credentials: dict[str, str] = {}  # tenant -> its account's credential
         self._tenants: dict[str, str] = {}  # every credential handed out -> its tenant
-        self._objects: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        self._objects: dict[tuple[str, str], NewestObjects] = {}
         self._received: dict[str, deque[dict[str, Any]]] = {}
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -119,8 +133,12 @@ class HttpSandbox(Generic[AccountT]):
         return credential
 
     def objects(self, tenant: str, kind: str) -> dict[str, dict[str, Any]]:
-        """The tenant's objects of one kind (``"payment_intent"``), by id."""
-        return self._objects.setdefault((tenant, kind), {})
+        """The tenant's objects of one kind (``"payment_intent"``), by id: the newest
+        ``MAX_OBJECTS``."""
+        found = self._objects.get((tenant, kind))
+        if found is None:
+            found = self._objects[tenant, kind] = NewestObjects()
+        return found
 
     @staticmethod
     def new_id(prefix: str) -> str:

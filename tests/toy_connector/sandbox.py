@@ -6,12 +6,17 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from adapters.http.sandbox import HttpSandbox
+from gateway.sandbox import SandboxFault
 
 from .account import ToyAccount
 
 
 class ToySandbox(HttpSandbox[ToyAccount]):
     key = "toy"
+
+    def __init__(self, fault: SandboxFault | None = None) -> None:
+        super().__init__(fault)
+        self._added: dict[str, int] = {}  # notes added per tenant: the next note's number
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/notes", self.add_note)
@@ -25,9 +30,9 @@ class ToySandbox(HttpSandbox[ToyAccount]):
         body = await request.json()
         if not isinstance(body, dict) or not isinstance(body.get("text"), str):
             return self.error(400, "invalid_note", "a note needs its text")
-        notes = self.objects(tenant, "note")
-        note = {"id": f"n-{len(notes) + 1}", "text": body["text"]}
-        notes[note["id"]] = note
+        self._added[tenant] = self._added.get(tenant, 0) + 1
+        note = {"id": f"n-{self._added[tenant]}", "text": body["text"]}
+        self.objects(tenant, "note")[note["id"]] = note
         self.record(tenant, dict(note))
         return web.json_response({"id": note["id"]}, status=201)
 

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from adapters.http import sandbox as http_sandbox
 from adapters.http.sandbox import HttpSandbox, path_under
 from gateway.sandbox import SandboxFault
 from tests.toy_connector.account import ToyAccount
@@ -66,6 +67,22 @@ async def test_each_tenant_acts_on_its_own_data_only(client: aiohttp.ClientSessi
         assert (status, body["error"]["code"]) == (404, "not_found")
         assert sandbox.received("acme") == [{"id": "n-1", "text": "buy milk"}]
         assert sandbox.received("globex") == []
+    finally:
+        await sandbox.stop()
+
+
+async def test_only_the_newest_objects_of_a_kind_are_kept(
+    client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(http_sandbox, "MAX_OBJECTS", 2)
+    sandbox = await started()
+    try:
+        acme, globex = sandbox.account_for("acme"), sandbox.account_for("globex")
+        ids = [(await add(client, acme, text))[1]["id"] for text in ("one", "two", "three")]
+        theirs = (await add(client, globex, "theirs"))[1]["id"]
+        assert [(await get(client, acme, note_id))[0] for note_id in ids] == [404, 200, 200]
+        assert await get(client, acme, ids[2]) == (200, {"id": ids[2], "text": "three"})
+        assert (await get(client, globex, theirs))[0] == 200  # a count per tenant
     finally:
         await sandbox.stop()
 
