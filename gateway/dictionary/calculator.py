@@ -20,7 +20,8 @@ from gateway.dictionary.figures import Figure
 from gateway.dictionary.implementations import BUSINESS, GATEWAY, GatewayState
 from gateway.dictionary.period import Period
 from gateway.dictionary.settings import DictionarySettings
-from gateway.dictionary.sources import Source, open_source
+from gateway.dictionary.source_by_url import open_source
+from gateway.dictionary.sources import Source
 from gateway.errors import GatewayError, MetricSourceNotConfigured
 
 log = logging.getLogger(__name__)

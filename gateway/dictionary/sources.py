@@ -1,4 +1,5 @@
-"""The tenant's business database, read-only: a SQLite file or PostgreSQL (``postgres.py``).
+"""The tenant's business database, read-only: a SQLite file here, or PostgreSQL
+(``postgres.py``); ``source_by_url.py`` opens the one a URL names.
 
 A metric writes its SQL once through a ``Query``, which renders the placeholders and the
 comparison of instants in the source's dialect; every value is a bound parameter. SQLite
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from gateway.errors import MetricSourceInvalid, MetricSourceUnavailable
 
@@ -137,18 +138,3 @@ class SqliteSource:
 
 def scheme_of(url: str) -> str:
     return urlsplit(url).scheme.lower()
-
-
-def open_source(url: str) -> Source:
-    """The source a ``dictionary`` database URL names: ``sqlite:///absolute/path.db`` or
-    ``sqlite:relative/path.db``, or ``postgresql://user@host:port/database`` (query
-    parameters such as ``search_path`` are passed to the server as settings)."""
-    scheme = scheme_of(url)
-    if scheme in SQLITE_SCHEMES:
-        return SqliteSource(Path(unquote(urlsplit(url).path)))
-    if scheme in POSTGRES_SCHEMES:
-        # Imported on first use: asyncpg takes a tenth of a second to import.
-        from gateway.dictionary.postgres import PostgresSource
-
-        return PostgresSource(url)
-    raise ValueError("a metrics database URL starts with sqlite: or postgresql:")

@@ -12,7 +12,7 @@ import pytest
 from gateway.dictionary.definitions import Currency, PeriodKind
 from gateway.dictionary.figures import money, money_per, ratio
 from gateway.dictionary.period import GRPC_FIELDS, HTTP_FIELDS, Period, check_period, parse_instant
-from gateway.dictionary.sources import open_source
+from gateway.dictionary.source_by_url import open_source
 from gateway.errors import InvalidField, MetricSourceInvalid, MetricSourceUnavailable, MissingField
 from tests.support.business_db import POSTGRES_SERVER
 
