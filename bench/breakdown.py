@@ -249,6 +249,13 @@ def report(breakdown: Breakdown) -> str:
         " | |",
         f"| SQLite in all (statements, commits) | {statements + workers:.0f} | |",
     ]
+    total = median([s.total_us for s in samples])
+    lines += [
+        "",
+        f"Gateway / (a′): {total / proxy:.1f}×; without its SQLite work: "
+        f"{(total - statements - workers) / proxy:.1f}×; its SQLite work alone: "
+        f"{(statements + workers) / proxy:.2f}× (a′).",
+    ]
     return "\n".join(lines)
 
 
