@@ -39,6 +39,7 @@ from tests.support.smtp_peers import (
     recording_smtp_server,
     scripted_smtp_server,
 )
+from tests.support.vendor_adapters import attempt
 from tests.support.waiting import wait_event
 
 pytestmark = [
@@ -54,13 +55,7 @@ SLACK_S = 2.0
 
 
 def ctx(timeout_s: float = 2.0) -> AttemptContext:
-    return AttemptContext(
-        tenant="acme",
-        execution_id="exec-1",
-        idempotency_key="key-1",
-        attempt=1,
-        timeout_s=timeout_s,
-    )
+    return attempt(timeout_s=timeout_s)
 
 
 def payload(**overrides: Any) -> SendEmail:

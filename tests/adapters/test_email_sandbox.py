@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
 from aiosmtpd.smtp import Envelope
 
+from adapters.email.account import EmailAccount
 from adapters.email.adapter import EmailAdapter
 from adapters.email.client import build_message, wire_bytes
 from adapters.email.operations import SendEmail
@@ -17,15 +19,14 @@ from adapters.email.sandbox import FROM_ADDRESS, MAX_BODY_CHARS, EmailSandbox, a
 from gateway.contract import AttemptContext, VendorContact
 from gateway.errors import GatewayError, OutcomeUnknown, VendorAuthFailed
 from gateway.sandbox import MAX_RECEIVED, SandboxFault
+from tests.support.vendor_adapters import attempt, initialized, serving
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(10)
 
 
-def ctx() -> AttemptContext:
-    return AttemptContext(
-        tenant="acme", execution_id="exec-1", idempotency_key="key-1", attempt=1, timeout_s=3.0
-    )
+def ctx(contact: VendorContact | None = None) -> AttemptContext:
+    return attempt(contact=contact, timeout_s=3.0)
 
 
 def payload(**overrides: Any) -> SendEmail:
@@ -40,48 +41,30 @@ def payload(**overrides: Any) -> SendEmail:
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[EmailSandbox]:
-    started = EmailSandbox()
-    await started.start()
-    try:
+    async with serving(EmailSandbox()) as started:
         yield started
-    finally:
-        await started.stop()
 
 
-async def faulty(**fault: Any) -> EmailSandbox:
-    started = EmailSandbox(SandboxFault(**fault))
-    await started.start()
-    return started
+def faulty(**fault: Any) -> AbstractAsyncContextManager[EmailSandbox]:
+    return serving(EmailSandbox(SandboxFault(**fault)))
+
+
+def adapter_of(account: EmailAccount) -> AbstractAsyncContextManager[EmailAdapter]:
+    return initialized(EmailAdapter(account, local_hostname="gateway.test"))
 
 
 async def send(sandbox: EmailSandbox, tenant: str, message: SendEmail) -> dict[str, Any]:
-    adapter = EmailAdapter(sandbox.account_for(tenant), local_hostname="gateway.test")
-    await adapter.initialize()
-    try:
+    async with adapter_of(sandbox.account_for(tenant)) as adapter:
         return dict(await adapter.execute("send", message, ctx()))
-    finally:
-        await adapter.shutdown()
 
 
 async def refused(sandbox: EmailSandbox, message: SendEmail) -> tuple[GatewayError, bool]:
     """The error of a send as tenant acme, and whether the adapter reported the relay may
     have the message."""
     contact = VendorContact()
-    adapter = EmailAdapter(sandbox.account_for("acme"), local_hostname="gateway.test")
-    await adapter.initialize()
-    attempt = AttemptContext(
-        tenant="acme",
-        execution_id="exec-1",
-        idempotency_key="key-1",
-        attempt=1,
-        timeout_s=3.0,
-        contact=contact,
-    )
-    try:
+    async with adapter_of(sandbox.account_for("acme")) as adapter:
         with pytest.raises(GatewayError) as caught:
-            await adapter.execute("send", message, attempt)
-    finally:
-        await adapter.shutdown()
+            await adapter.execute("send", message, ctx(contact))
     return caught.value, contact.reported
 
 
@@ -120,34 +103,22 @@ async def test_a_credential_opens_only_its_own_tenant(sandbox: EmailSandbox) -> 
     acme = sandbox.account_for("acme")
     sandbox.account_for("globex")
     as_globex = acme.model_copy(update={"username": "globex"})  # acme's password
-    adapter = EmailAdapter(as_globex, local_hostname="gateway.test")
-    await adapter.initialize()
-    try:
+    async with adapter_of(as_globex) as adapter:
         with pytest.raises(VendorAuthFailed):
             await adapter.execute("send", payload(), ctx())
-    finally:
-        await adapter.shutdown()
     assert sandbox.received("globex") == sandbox.received("acme") == []
 
 
 async def test_the_live_probe_passes_against_the_sandbox(sandbox: EmailSandbox) -> None:
-    adapter = EmailAdapter(sandbox.account_for("acme"), local_hostname="gateway.test")
-    await adapter.initialize()
-    try:
+    async with adapter_of(sandbox.account_for("acme")) as adapter:
         probe = await adapter.health_check()
-    finally:
-        await adapter.shutdown()
     assert probe.ok, probe.detail
 
 
 async def test_it_keeps_the_newest_messages(sandbox: EmailSandbox) -> None:
-    adapter = EmailAdapter(sandbox.account_for("acme"), local_hostname="gateway.test")
-    await adapter.initialize()
-    try:
+    async with adapter_of(sandbox.account_for("acme")) as adapter:
         for n in range(MAX_RECEIVED + 1):
             await adapter.execute("send", payload(subject=f"s{n}"), ctx())
-    finally:
-        await adapter.shutdown()
     kept = sandbox.received("acme")
     assert len(kept) == MAX_RECEIVED
     assert [kept[0]["subject"], kept[-1]["subject"]] == ["s1", f"s{MAX_RECEIVED}"]
@@ -175,8 +146,7 @@ def test_a_long_body_is_kept_cut() -> None:
 async def test_a_status_fault_fails_its_step_and_keeps_nothing(
     fault: dict[str, Any], error: str, phase: str, code: str
 ) -> None:
-    sandbox = await faulty(**fault)
-    try:
+    async with faulty(**fault) as sandbox:
         seen, _ = await refused(sandbox, payload())
         assert (seen.reason, seen.metadata["phase"], seen.metadata["vendor_code"]) == (
             error,
@@ -184,36 +154,27 @@ async def test_a_status_fault_fails_its_step_and_keeps_nothing(
             code,
         )
         assert sandbox.received("acme") == []
-    finally:
-        await sandbox.stop()
 
 
 async def test_a_fault_fails_as_many_times_as_it_says_then_the_sandbox_behaves() -> None:
-    sandbox = await faulty(status=451, at="mail", times=2)
-    try:
+    async with faulty(status=451, at="mail", times=2) as sandbox:
         for _ in range(2):
             seen, may_have_acted = await refused(sandbox, payload())
             assert (seen.reason, may_have_acted) == ("VENDOR_UNAVAILABLE", False)
         await send(sandbox, "acme", payload())
         assert len(sandbox.received("acme")) == 1
-    finally:
-        await sandbox.stop()
 
 
 async def test_dropped_after_the_message_the_outcome_is_unknown_and_the_message_kept() -> None:
-    sandbox = await faulty(drop=True, at="end_of_data")
-    try:
+    async with faulty(drop=True, at="end_of_data") as sandbox:
         seen, may_have_acted = await refused(sandbox, payload(subject="Lost answer"))
         assert isinstance(seen, OutcomeUnknown)
         assert may_have_acted
         assert [m["subject"] for m in sandbox.received("acme")] == ["Lost answer"]
-    finally:
-        await sandbox.stop()
 
 
 async def test_dropped_before_the_message_nothing_was_sent() -> None:
-    sandbox = await faulty(drop=True, at="rcpt")
-    try:
+    async with faulty(drop=True, at="rcpt") as sandbox:
         seen, may_have_acted = await refused(sandbox, payload())
         assert (seen.reason, seen.metadata["phase"], may_have_acted) == (
             "VENDOR_UNAVAILABLE",
@@ -221,8 +182,6 @@ async def test_dropped_before_the_message_nothing_was_sent() -> None:
             False,
         )
         assert sandbox.received("acme") == []
-    finally:
-        await sandbox.stop()
 
 
 def test_a_fault_at_an_unknown_stage_is_refused_naming_the_setting() -> None:
@@ -233,13 +192,9 @@ def test_a_fault_at_an_unknown_stage_is_refused_naming_the_setting() -> None:
 async def test_once_stopped_it_takes_no_message(sandbox: EmailSandbox) -> None:
     account = sandbox.account_for("acme")
     await sandbox.stop()
-    adapter = EmailAdapter(account, local_hostname="gateway.test")
-    await adapter.initialize()
-    try:
+    async with adapter_of(account) as adapter:
         with pytest.raises(GatewayError) as caught:
             await adapter.execute("send", payload(), ctx())
-    finally:
-        await adapter.shutdown()
     assert caught.value.reason == "VENDOR_UNAVAILABLE"
     assert caught.value.metadata["phase"] == "connect"
 

@@ -38,6 +38,7 @@ from tests.support import fault_vendor as fv
 from tests.support.fault_vendor import FaultVendor, fault_vendor
 from tests.support.http_fake_adapter import AmountPayload, GetPayload, HttpFakeAdapter
 from tests.support.smtp_peers import free_port
+from tests.support.vendor_adapters import initialized
 
 pytestmark = pytest.mark.timeout(5)
 
@@ -660,12 +661,8 @@ def attempt(timeout_s: float = TIMEOUT_S) -> AttemptContext:
 
 @pytest.fixture
 async def faulty(vendor: FaultVendor) -> AsyncIterator[HttpFakeAdapter]:
-    adapter = HttpFakeAdapter(vendor.url, api_key=SECRET)
-    await adapter.initialize()
-    try:
+    async with initialized(HttpFakeAdapter(vendor.url, api_key=SECRET)) as adapter:
         yield adapter
-    finally:
-        await adapter.shutdown()
 
 
 async def test_faulty_adapter_operations(vendor: FaultVendor, faulty: HttpFakeAdapter) -> None:

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.contract import Adapter, AttemptContext
+from gateway.contract import Adapter
 from gateway.errors import NotConfigured
 from gateway.plugin import ConnectorPlugin
 from gateway.settings import settings_model
 from gateway.unconfigured import UnconfiguredAdapter
+from tests.support.vendor_adapters import attempt
 from tests.toy_connector.metadata import METADATA
-
-
-def _ctx() -> AttemptContext:
-    return AttemptContext(
-        tenant="t1", execution_id="e1", idempotency_key="k1", attempt=1, timeout_s=5.0
-    )
 
 
 def test_a_declared_only_plugin_is_registered_as_not_built() -> None:
@@ -35,11 +30,11 @@ async def test_the_stand_in_refuses_to_act() -> None:
     op = METADATA.operations[0]
     payload = op.payload_model.model_validate({"text": "hello"})
     with pytest.raises(NotConfigured, match="not available in this version of the gateway") as err:
-        await adapter.execute(op.name, payload, _ctx())
+        await adapter.execute(op.name, payload, attempt())
     assert METADATA.key in err.value.message
     assert err.value.metadata == {"connector_key": METADATA.key, "operation": op.name}
     with pytest.raises(NotConfigured, match="not available in this version of the gateway"):
-        await adapter.compensate(op.name, {"id": "x"}, _ctx())
+        await adapter.compensate(op.name, {"id": "x"}, attempt())
     probe = await adapter.health_check()
     assert probe.ok is False
     assert probe.detail == "not configured"

@@ -27,6 +27,7 @@ from gateway.errors import (
 )
 from tests.adapters.cal.examples import VALID
 from tests.adapters.cal.fake_cal import API_KEY, FakeCal, fake_cal
+from tests.support.vendor_adapters import attempt, initialized
 from tests.support.vendor_recorder import VendorRecorder
 from tests.support.vendor_schema import VendorSchema
 
@@ -36,7 +37,7 @@ START = "2025-09-05T09:00:00Z"
 
 
 def ctx(marker: str = MARKER) -> AttemptContext:
-    return AttemptContext("default", "ex-1", "k-1", 1, 5.0, marker=marker)
+    return attempt(marker=marker)
 
 
 def booking_payload(**changes: Any) -> CreateBooking:
@@ -52,13 +53,12 @@ class Rig:
 
 @pytest.fixture
 async def rig() -> AsyncIterator[Rig]:
-    async with fake_cal() as cal, VendorRecorder(cal.url) as vendor:
-        adapter = CalAdapter(CalAccount(base_url=vendor.url, api_key=API_KEY))
-        await adapter.initialize()
-        try:
-            yield Rig(cal, vendor, adapter)
-        finally:
-            await adapter.shutdown()
+    async with (
+        fake_cal() as cal,
+        VendorRecorder(cal.url) as vendor,
+        initialized(CalAdapter(CalAccount(base_url=vendor.url, api_key=API_KEY))) as adapter,
+    ):
+        yield Rig(cal, vendor, adapter)
 
 
 # --- the probe ---------------------------------------------------------------------------

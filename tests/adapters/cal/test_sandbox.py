@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import pytest
-from pydantic import BaseModel
 
 from adapters.cal.account import CalAccount
 from adapters.cal.adapter import CalAdapter
@@ -26,7 +23,6 @@ from adapters.cal.operations import (
     RescheduleBooking,
 )
 from adapters.cal.sandbox import CalSandbox
-from gateway.contract import AttemptContext
 from gateway.errors import (
     GatewayError,
     VendorAuthFailed,
@@ -36,6 +32,7 @@ from gateway.errors import (
     VendorUnavailable,
 )
 from gateway.sandbox import SandboxFault
+from tests.support.vendor_adapters import SandboxRig, attempt, fault_of, faulty, serving
 from tests.support.vendor_answers import answer_problems
 from tests.support.vendor_schema import VendorSchema
 
@@ -65,10 +62,6 @@ def cal_at(day: datetime.date, clock: str) -> str:
     return f"{day.isoformat()}T{clock}:00.000Z"
 
 
-def ctx(marker: str = "") -> AttemptContext:
-    return AttemptContext("acme", "ex-1", "k-1", 1, 5.0, marker=marker)
-
-
 def booking(start: str, email: str = "ada@example.com", **more: Any) -> CreateBooking:
     return CreateBooking(
         eventTypeId=EVENT_TYPE,
@@ -78,20 +71,7 @@ def booking(start: str, email: str = "ada@example.com", **more: Any) -> CreateBo
     )
 
 
-@dataclass
-class Rig:
-    sandbox: CalSandbox
-    adapter: CalAdapter
-    session: aiohttp.ClientSession
-    markers: int = 0
-
-    def marker(self) -> str:
-        self.markers += 1
-        return f"{self.markers:064x}"
-
-    async def run(self, operation: str, payload: BaseModel, marker: str = "") -> dict[str, Any]:
-        return dict(await self.adapter.execute(operation, payload, ctx(marker or self.marker())))
-
+class Rig(SandboxRig[CalSandbox, CalAdapter]):
     async def slot_starts(self, day: datetime.date, **more: Any) -> list[str]:
         found = await self.run(
             "get_slots",
@@ -120,27 +100,11 @@ class Rig:
         ) as answer:
             return answer.status, await answer.json()
 
-    def events(self, tenant: str = "acme") -> list[str]:
-        return [entry["event"] for entry in self.sandbox.received(tenant)]
-
 
 @pytest.fixture
 async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
-    fault: SandboxFault | None = getattr(request, "param", None)
-    sandbox = CalSandbox(fault)
-    await sandbox.start()
-    adapter = CalAdapter(sandbox.account_for("acme"))
-    await adapter.initialize()
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Rig(sandbox, adapter, session)
-    finally:
-        await adapter.shutdown()
-        await sandbox.stop()
-
-
-def faulty(**fault: Any) -> pytest.MarkDecorator:
-    return pytest.mark.parametrize("rig", [SandboxFault(**fault)], indirect=True)
+    async with Rig.started(CalSandbox(fault_of(request)), CalAdapter) as started:
+        yield started
 
 
 async def test_the_account_points_at_loopback_with_a_key_of_each_tenant(rig: Rig) -> None:
@@ -243,7 +207,7 @@ async def test_a_booking_is_made_read_and_cancelled(rig: Rig) -> None:
 
 async def test_the_undo_cancels_the_booking_with_the_accounts_reason(rig: Rig) -> None:
     made = await rig.run("create_booking", booking(at(MONDAY, "11:00")))
-    undone = dict(await rig.adapter.compensate("cancel_booking", made, ctx(rig.marker())))
+    undone = await rig.undo("cancel_booking", made)
     assert (undone["uid"], undone["status"]) == (made["uid"], "cancelled")
     assert undone["cancellationReason"] == CalAccount().undo_reason
     assert rig.events() == ["BOOKING_CREATED", "BOOKING_CANCELLED"]
@@ -323,11 +287,11 @@ async def test_a_booking_whose_answer_was_lost_is_found_by_its_marker(rig: Rig) 
     assert dropped.value.may_have_acted
     [made] = rig.sandbox.received("acme")
 
-    found = await rig.adapter.reconcile("create_booking", payload, ctx("a" * 64))
+    found = await rig.adapter.reconcile("create_booking", payload, attempt(marker="a" * 64))
     assert found.found
     assert found.result is not None
     assert (found.result["uid"], found.result["metadata"]) == (made["uid"], {"order": "A-7"})
-    other = await rig.adapter.reconcile("create_booking", payload, ctx("b" * 64))
+    other = await rig.adapter.reconcile("create_booking", payload, attempt(marker="b" * 64))
     assert not other.found
     assert rig.events() == ["BOOKING_CREATED"]
 
@@ -354,7 +318,7 @@ async def test_the_lookup_reads_every_page_of_the_attendees_bookings(rig: Rig) -
         day += datetime.timedelta(days=3 if day.weekday() == 4 else 1)
     last = await rig.run("create_booking", booking(f"{day.isoformat()}T09:00:00Z"), "c" * 64)
     found = await rig.adapter.reconcile(
-        "create_booking", booking(at(MONDAY, "09:00")), ctx("c" * 64)
+        "create_booking", booking(at(MONDAY, "09:00")), attempt(marker="c" * 64)
     )
     assert found.found
     assert found.result is not None
@@ -439,7 +403,7 @@ async def test_each_family_takes_its_own_cal_api_version(rig: Rig) -> None:
     adapter = CalAdapter(older)
     try:
         with pytest.raises(VendorRejected) as refused:
-            await adapter.execute("get_booking", GetBooking(bookingUid="x"), ctx())
+            await adapter.execute("get_booking", GetBooking(bookingUid="x"), attempt())
         assert refused.value.metadata["vendor_code"] == "BadRequestException"
     finally:
         await adapter.shutdown()
@@ -472,7 +436,9 @@ async def test_the_probe_reads_me_and_a_key_the_sandbox_never_issued_is_refused(
         assert isinstance(refused.error, VendorAuthFailed)
         assert refused.error.metadata["vendor_code"] == "UnauthorizedException"
         with pytest.raises(VendorAuthFailed):
-            await stranger.execute("create_booking", booking(at(MONDAY, "09:00")), ctx("a" * 64))
+            await stranger.execute(
+                "create_booking", booking(at(MONDAY, "09:00")), attempt(marker="a" * 64)
+            )
     finally:
         await stranger.shutdown()
     assert rig.sandbox.received("acme") == []
@@ -564,14 +530,12 @@ async def test_a_status_fault_books_nothing_and_a_resend_books_once(rig: Rig) ->
 async def test_each_injected_status_maps_as_cal_coms_own_would(
     status: int, error: type[GatewayError]
 ) -> None:
-    sandbox = CalSandbox(SandboxFault(status=status, at="/v2/bookings"))
-    await sandbox.start()
-    adapter = CalAdapter(sandbox.account_for("acme"))
-    try:
-        with pytest.raises(error) as raised:
-            await adapter.execute("get_booking", GetBooking(bookingUid="x"), ctx())
-        assert raised.value.metadata["vendor_status"] == str(status)
-        assert raised.value.metadata["vendor_code"].endswith("Exception")
-    finally:
-        await adapter.shutdown()
-        await sandbox.stop()
+    async with serving(CalSandbox(SandboxFault(status=status, at="/v2/bookings"))) as sandbox:
+        adapter = CalAdapter(sandbox.account_for("acme"))
+        try:
+            with pytest.raises(error) as raised:
+                await adapter.execute("get_booking", GetBooking(bookingUid="x"), attempt())
+            assert raised.value.metadata["vendor_status"] == str(status)
+            assert raised.value.metadata["vendor_code"].endswith("Exception")
+        finally:
+            await adapter.shutdown()

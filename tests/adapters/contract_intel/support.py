@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.contract_intel.account import ContractIntelAccount
 from gateway.contract import AttemptContext
+from tests.support.vendor_adapters import attempt
 
 from .fakes import INTEGRATION_KEY, USER_ID, AccountServer, ESignature, SigningKey
 
@@ -33,11 +34,4 @@ class DocuSign:
 
 
 def ctx(marker: str = MARKER, timeout_s: float = 10.0) -> AttemptContext:
-    return AttemptContext(
-        tenant="default",
-        execution_id="e1",
-        idempotency_key="e1",
-        attempt=1,
-        timeout_s=timeout_s,
-        marker=marker,
-    )
+    return attempt(marker=marker, timeout_s=timeout_s)

@@ -6,7 +6,7 @@ configured fault."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import aiohttp
@@ -24,9 +24,10 @@ from adapters.contract_intel.operations import (
 from adapters.contract_intel.sandbox import ContractIntelSandbox
 from adapters.contract_intel.sandbox_envelopes import TEMPLATES
 from adapters.shared.jwt_grant import GRANT_TYPE, jwt_assertion
-from gateway.errors import GatewayError, VendorAuthFailed, VendorRateLimited, VendorRejected
+from gateway.errors import VendorAuthFailed, VendorRateLimited, VendorRejected
 from gateway.sandbox import SandboxFault
 from tests.adapters.contract_intel.support import MARKER, ctx
+from tests.support.vendor_adapters import failure, serving, tenant_adapters
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -54,33 +55,14 @@ class Clock:
         return self.now
 
 
-@asynccontextmanager
-async def running(
+def running(
     fault: SandboxFault | None = None, clock: Clock | None = None
-) -> AsyncIterator[ContractIntelSandbox]:
-    sandbox = ContractIntelSandbox(fault, clock=clock or Clock())
-    await sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        await sandbox.stop()
+) -> AbstractAsyncContextManager[ContractIntelSandbox]:
+    return serving(ContractIntelSandbox(fault, clock=clock or Clock()))
 
 
-@asynccontextmanager
-async def adapters_at(sandbox: ContractIntelSandbox) -> AsyncIterator[Build]:
-    built: list[ContractIntelAdapter] = []
-
-    async def build(tenant: str) -> ContractIntelAdapter:
-        adapter = ContractIntelAdapter(sandbox.account_for(tenant))
-        built.append(adapter)
-        await adapter.initialize()
-        return adapter
-
-    try:
-        yield build
-    finally:
-        for adapter in built:
-            await adapter.shutdown()
+def adapters_at(sandbox: ContractIntelSandbox) -> AbstractAsyncContextManager[Build]:
+    return tenant_adapters(sandbox, ContractIntelAdapter)
 
 
 @pytest.fixture
@@ -99,12 +81,6 @@ async def run(
     adapter: ContractIntelAdapter, operation: str, payload: Any, marker: str = ""
 ) -> dict[str, Any]:
     return dict(await adapter.execute(operation, payload, ctx(marker=marker)))
-
-
-async def failure(work: Awaitable[Any]) -> GatewayError:
-    with pytest.raises(GatewayError) as caught:
-        await work
-    return caught.value
 
 
 def pem(account: ContractIntelAccount) -> str:

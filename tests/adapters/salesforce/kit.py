@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from adapters.salesforce.account import SalesforceAccount
-from gateway.contract import AttemptContext, VendorContact
 from tests.adapters.salesforce.fake_org import FakeOrg, fake_org
 from tests.support.vendor_recorder import RecordedRequest, VendorRecorder
 from tests.support.vendor_schema import VendorSchema
@@ -131,17 +130,3 @@ def check_against_spec(
         schema.check(request)
         checked += 1
     return checked
-
-
-def attempt(
-    *, timeout_s: float = 5.0, marker: str = "", contact: VendorContact | None = None
-) -> AttemptContext:
-    return AttemptContext(
-        tenant="default",
-        execution_id="e1",
-        idempotency_key="k1",
-        attempt=1,
-        timeout_s=timeout_s,
-        contact=contact or VendorContact(),
-        marker=marker,
-    )

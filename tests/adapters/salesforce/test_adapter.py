@@ -4,7 +4,6 @@ write, the lookup of a lost create, and how Salesforce's errors map to the gatew
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -31,32 +30,11 @@ from gateway.errors import (
     VendorRejected,
     VendorUnavailable,
 )
-from tests.adapters.salesforce.kit import (
-    MARKER_FIELDS,
-    Org,
-    attempt,
-    check_against_spec,
-    salesforce_org,
-)
+from tests.adapters.salesforce.kit import MARKER_FIELDS, Org, check_against_spec
+from tests.support.vendor_adapters import attempt
 
 API = "/services/data/v60.0"
 MARKER = "4f" * 32
-
-
-@pytest.fixture
-async def org() -> AsyncIterator[Org]:
-    async with salesforce_org() as running:
-        yield running
-
-
-@pytest.fixture
-async def adapter(org: Org) -> AsyncIterator[SalesforceAdapter]:
-    salesforce = SalesforceAdapter(org.account())
-    await salesforce.initialize()
-    try:
-        yield salesforce
-    finally:
-        await salesforce.shutdown()
 
 
 def create(**record: Any) -> CreateRecord:

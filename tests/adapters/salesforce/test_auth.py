@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -24,32 +23,10 @@ from gateway.errors import (
     VendorUnavailable,
 )
 from tests.adapters.salesforce.fake_org import INVALID_SESSION
-from tests.adapters.salesforce.kit import (
-    CONSUMER_KEY,
-    USERNAME,
-    Org,
-    attempt,
-    salesforce_org,
-    signing_key,
-)
+from tests.adapters.salesforce.kit import CONSUMER_KEY, USERNAME, Org, signing_key
+from tests.support.vendor_adapters import attempt
 
 LEAD = GetRecord(sobject="Lead", record_id="00Q5g0000000001AAA")
-
-
-@pytest.fixture
-async def org() -> AsyncIterator[Org]:
-    async with salesforce_org() as running:
-        yield running
-
-
-@pytest.fixture
-async def adapter(org: Org) -> AsyncIterator[SalesforceAdapter]:
-    salesforce = SalesforceAdapter(org.account())
-    await salesforce.initialize()
-    try:
-        yield salesforce
-    finally:
-        await salesforce.shutdown()
 
 
 async def test_the_grant_is_a_short_lived_rs256_assertion_for_the_login_url(

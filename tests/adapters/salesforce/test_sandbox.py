@@ -6,7 +6,7 @@ configured fault."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import aiohttp
@@ -25,9 +25,9 @@ from adapters.salesforce.operations import (
 )
 from adapters.salesforce.sandbox import EXTERNAL_ID_FIELD, SalesforceSandbox
 from adapters.shared.jwt_grant import GRANT_TYPE, jwt_assertion
-from gateway.errors import GatewayError, VendorAuthFailed, VendorRateLimited, VendorRejected
+from gateway.errors import VendorAuthFailed, VendorRateLimited, VendorRejected
 from gateway.sandbox import SandboxFault
-from tests.adapters.salesforce.kit import attempt
+from tests.support.vendor_adapters import attempt, failure, serving, tenant_adapters
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -35,32 +35,13 @@ MARKER = "ab" * 32
 Build = Callable[[str], Awaitable[SalesforceAdapter]]
 
 
-@asynccontextmanager
-async def running(fault: SandboxFault | None = None) -> AsyncIterator[SalesforceSandbox]:
-    sandbox = SalesforceSandbox(fault)
-    await sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        await sandbox.stop()
+def running(fault: SandboxFault | None = None) -> AbstractAsyncContextManager[SalesforceSandbox]:
+    return serving(SalesforceSandbox(fault))
 
 
-@asynccontextmanager
-async def adapters_at(sandbox: SalesforceSandbox) -> AsyncIterator[Build]:
+def adapters_at(sandbox: SalesforceSandbox) -> AbstractAsyncContextManager[Build]:
     """Builds the real adapter on a tenant's sandbox account; shuts each down at the end."""
-    built: list[SalesforceAdapter] = []
-
-    async def build(tenant: str) -> SalesforceAdapter:
-        adapter = SalesforceAdapter(sandbox.account_for(tenant), probe_timeout_s=3.0)
-        built.append(adapter)
-        await adapter.initialize()
-        return adapter
-
-    try:
-        yield build
-    finally:
-        for adapter in built:
-            await adapter.shutdown()
+    return tenant_adapters(sandbox, lambda account: SalesforceAdapter(account, probe_timeout_s=3.0))
 
 
 @pytest.fixture
@@ -81,12 +62,6 @@ async def run(adapter: SalesforceAdapter, operation: str, payload: Any, marker: 
 
 def create(record: dict[str, Any]) -> CreateRecord:
     return CreateRecord.model_validate({"record": record})
-
-
-async def failure(work: Awaitable[Any]) -> GatewayError:
-    with pytest.raises(GatewayError) as caught:
-        await work
-    return caught.value
 
 
 def pem(account: SalesforceAccount) -> str:

@@ -27,7 +27,7 @@ from adapters.stripe.operations import (
     LineItem,
     ReversePaymentIntent,
 )
-from gateway.contract import AttemptContext, VendorContact
+from gateway.contract import AttemptContext
 from gateway.errors import (
     DeadlineExceeded,
     ExecutionResultMissing,
@@ -43,6 +43,7 @@ from gateway.errors import (
     VendorUnavailable,
 )
 from tests.adapters.stripe.fake_stripe import FakeStripe, body_of, fake_stripe, stripe_error
+from tests.support.vendor_adapters import attempt, initialized
 from tests.support.vendor_recorder import RecordedRequest, VendorRecorder
 from tests.support.vendor_schema import VendorSchema
 
@@ -52,7 +53,7 @@ SPEC = "stripe/spec3.trimmed.yaml"
 
 
 def ctx(marker: str = MARKER, timeout_s: float = 5.0) -> AttemptContext:
-    return AttemptContext("default", "e" * 32, "e" * 32, 1, timeout_s, VendorContact(), marker)
+    return attempt(marker=marker, timeout_s=timeout_s)
 
 
 @dataclass
@@ -83,13 +84,12 @@ class Rig:
 
 @pytest.fixture
 async def rig() -> AsyncIterator[Rig]:
-    async with fake_stripe(KEY) as stripe, VendorRecorder(stripe.url) as recorder:
-        adapter = StripeAdapter(StripeAccount(api_key=KEY, base_url=recorder.url))
-        await adapter.initialize()
-        try:
-            yield Rig(stripe, recorder, adapter)
-        finally:
-            await adapter.shutdown()
+    async with (
+        fake_stripe(KEY) as stripe,
+        VendorRecorder(stripe.url) as recorder,
+        initialized(StripeAdapter(StripeAccount(api_key=KEY, base_url=recorder.url))) as adapter,
+    ):
+        yield Rig(stripe, recorder, adapter)
 
 
 async def test_create_customer_sends_its_fields_and_returns_the_customer(rig: Rig) -> None:

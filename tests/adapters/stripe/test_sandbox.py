@@ -6,12 +6,9 @@ answers in the shapes of Stripe's published description, and each kind of fault.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import pytest
-from pydantic import BaseModel
 
 from adapters.stripe.account import StripeAccount
 from adapters.stripe.adapter import StripeAdapter
@@ -28,7 +25,6 @@ from adapters.stripe.operations import (
     ReversePaymentIntent,
 )
 from adapters.stripe.sandbox import StripeSandbox
-from gateway.contract import AttemptContext, VendorContact
 from gateway.errors import (
     GatewayError,
     VendorAuthFailed,
@@ -38,6 +34,14 @@ from gateway.errors import (
     VendorUnavailable,
 )
 from gateway.sandbox import SandboxFault
+from tests.support.vendor_adapters import (
+    SandboxRig,
+    attempt,
+    fault_of,
+    faulty,
+    initialized,
+    serving,
+)
 from tests.support.vendor_answers import answer_problems
 from tests.support.vendor_schema import VendorSchema
 
@@ -46,27 +50,7 @@ pytestmark = pytest.mark.timeout(30)
 SPEC = "stripe/spec3.trimmed.yaml"
 
 
-def ctx(marker: str) -> AttemptContext:
-    return AttemptContext("acme", "e" * 32, "e" * 32, 1, 5.0, VendorContact(), marker)
-
-
-@dataclass
-class Rig:
-    sandbox: StripeSandbox
-    adapter: StripeAdapter
-    session: aiohttp.ClientSession
-    markers: int = 0
-
-    def marker(self) -> str:
-        self.markers += 1
-        return f"{self.markers:064x}"
-
-    async def run(self, operation: str, payload: BaseModel, marker: str = "") -> dict[str, Any]:
-        return dict(await self.adapter.execute(operation, payload, ctx(marker or self.marker())))
-
-    async def undo(self, operation: str, original: dict[str, Any]) -> dict[str, Any]:
-        return dict(await self.adapter.compensate(operation, original, ctx(self.marker())))
-
+class Rig(SandboxRig[StripeSandbox, StripeAdapter]):
     async def call(
         self,
         method: str,
@@ -85,27 +69,11 @@ class Rig:
         ) as answer:
             return answer.status, await answer.json(), dict(answer.headers)
 
-    def events(self, tenant: str = "acme") -> list[str]:
-        return [entry["event"] for entry in self.sandbox.received(tenant)]
-
 
 @pytest.fixture
 async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
-    fault: SandboxFault | None = getattr(request, "param", None)
-    sandbox = StripeSandbox(fault)
-    await sandbox.start()
-    adapter = StripeAdapter(sandbox.account_for("acme"))
-    await adapter.initialize()
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Rig(sandbox, adapter, session)
-    finally:
-        await adapter.shutdown()
-        await sandbox.stop()
-
-
-def faulty(**fault: Any) -> pytest.MarkDecorator:
-    return pytest.mark.parametrize("rig", [SandboxFault(**fault)], indirect=True)
+    async with Rig.started(StripeSandbox(fault_of(request)), StripeAdapter) as started:
+        yield started
 
 
 async def test_the_account_points_at_loopback_with_a_secret_key_of_each_tenant(rig: Rig) -> None:
@@ -344,21 +312,16 @@ async def test_the_probe_reads_the_balance_and_a_key_the_sandbox_never_issued_is
     rig: Rig,
 ) -> None:
     assert (await rig.adapter.health_check()).ok
-    stranger = StripeAdapter(
-        StripeAccount(api_key="sk_test_" + "0" * 48, base_url=rig.sandbox.base_url)
-    )
-    await stranger.initialize()
-    try:
+    account = StripeAccount(api_key="sk_test_" + "0" * 48, base_url=rig.sandbox.base_url)
+    async with initialized(StripeAdapter(account)) as stranger:
         probe = await stranger.health_check()
         assert not probe.ok
         assert isinstance(probe.error, VendorAuthFailed)
         assert "sk_test_" not in probe.detail
         with pytest.raises(VendorAuthFailed):
             await stranger.execute(
-                "create_customer", CreateCustomer(email="x@example.com"), ctx("f" * 64)
+                "create_customer", CreateCustomer(email="x@example.com"), attempt(marker="f" * 64)
             )
-    finally:
-        await stranger.shutdown()
     assert rig.sandbox.received("acme") == []
 
 
@@ -574,17 +537,15 @@ async def test_a_status_fault_acts_on_nothing_and_a_resend_acts_once(rig: Rig) -
 async def test_each_injected_status_maps_as_stripes_own_would(
     status: int, error: type[GatewayError]
 ) -> None:
-    sandbox = StripeSandbox(SandboxFault(status=status, at="/v1/customers"))
-    await sandbox.start()
-    adapter = StripeAdapter(sandbox.account_for("acme"))
-    try:
-        with pytest.raises(error) as raised:
-            await adapter.execute("create_customer", CreateCustomer(), ctx("a" * 64))
-        assert raised.value.metadata["vendor_status"] == str(status)
-        assert sandbox.received("acme") == []
-    finally:
-        await adapter.shutdown()
-        await sandbox.stop()
+    async with serving(StripeSandbox(SandboxFault(status=status, at="/v1/customers"))) as sandbox:
+        adapter = StripeAdapter(sandbox.account_for("acme"))
+        try:
+            with pytest.raises(error) as raised:
+                await adapter.execute("create_customer", CreateCustomer(), attempt(marker="a" * 64))
+            assert raised.value.metadata["vendor_status"] == str(status)
+            assert sandbox.received("acme") == []
+        finally:
+            await adapter.shutdown()
 
 
 @faulty(drop=True, at="POST /v1/customers", times=1)

@@ -5,8 +5,7 @@ configured faults."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import aiohttp
@@ -17,7 +16,6 @@ from adapters.voice.adapter import VoiceAdapter
 from adapters.voice.operations import CancelCall, GetCall, PlaceCall
 from adapters.voice.sandbox import VoiceSandbox
 from adapters.voice.sandbox_calls import ANSWERS, BUSY
-from gateway.contract import AttemptContext, VendorContact
 from gateway.errors import (
     NotCompensable,
     VendorAuthFailed,
@@ -25,6 +23,7 @@ from gateway.errors import (
     VendorUnavailable,
 )
 from gateway.sandbox import SandboxFault
+from tests.support.vendor_adapters import attempt, initialized, serving
 from tests.support.vendor_answers import answer_violations
 
 pytestmark = pytest.mark.timeout(20)
@@ -42,44 +41,21 @@ PLACE = {
 }
 
 
-def ctx() -> AttemptContext:
-    return AttemptContext(
-        tenant="acme",
-        execution_id="e" * 32,
-        idempotency_key="k1",
-        attempt=1,
-        timeout_s=5.0,
-        contact=VendorContact(),
-    )
+def sandbox(fault: SandboxFault | None = None) -> AbstractAsyncContextManager[VoiceSandbox]:
+    return serving(VoiceSandbox(fault))
 
 
-@asynccontextmanager
-async def sandbox(fault: SandboxFault | None = None) -> AsyncIterator[VoiceSandbox]:
-    running = VoiceSandbox(fault)
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-@asynccontextmanager
-async def adapter_of(account: VoiceAccount) -> AsyncIterator[VoiceAdapter]:
-    adapter = VoiceAdapter(account)
-    await adapter.initialize()
-    try:
-        yield adapter
-    finally:
-        await adapter.shutdown()
+def adapter_of(account: VoiceAccount) -> AbstractAsyncContextManager[VoiceAdapter]:
+    return initialized(VoiceAdapter(account))
 
 
 async def place(adapter: VoiceAdapter, **changes: Any) -> dict[str, Any]:
     payload = PlaceCall.model_validate(PLACE | changes)
-    return dict(await adapter.execute("place_call", payload, ctx()))
+    return dict(await adapter.execute("place_call", payload, attempt()))
 
 
 async def status_of(adapter: VoiceAdapter, sid: str) -> str:
-    return str((await adapter.execute("get_call", GetCall(CallSid=sid), ctx()))["status"])
+    return str((await adapter.execute("get_call", GetCall(CallSid=sid), attempt()))["status"])
 
 
 async def raw(
@@ -143,8 +119,8 @@ async def test_the_undo_cancels_a_queued_call_and_hangs_up_an_answered_one() -> 
         assert answered["status"] == "queued"  # Twilio's first answer; the callee then picks up
         assert await status_of(adapter, answered["sid"]) == "in-progress"
 
-        canceled = await adapter.compensate("cancel_call", queued, ctx())
-        hung_up = await adapter.compensate("cancel_call", answered, ctx())
+        canceled = await adapter.compensate("cancel_call", queued, attempt())
+        hung_up = await adapter.compensate("cancel_call", answered, attempt())
         assert (canceled["previous_status"], canceled["requested_status"], canceled["status"]) == (
             "queued",
             "canceled",
@@ -165,11 +141,11 @@ async def test_the_undo_cancels_a_queued_call_and_hangs_up_an_answered_one() -> 
 
         # An ended call cannot be undone; the undo reads it and sends nothing.
         with pytest.raises(NotCompensable):
-            await adapter.compensate("cancel_call", canceled, ctx())
+            await adapter.compensate("cancel_call", canceled, attempt())
         busy = await place(adapter, To=BUSY)
         assert await status_of(adapter, busy["sid"]) == "busy"
         with pytest.raises(NotCompensable) as caught:
-            await adapter.compensate("cancel_call", busy, ctx())
+            await adapter.compensate("cancel_call", busy, attempt())
         assert caught.value.metadata["call_status"] == "busy"
         assert len(twilio.received("acme")) == 5  # three calls, two updates
 
@@ -179,20 +155,22 @@ async def test_cancel_call_follows_twilios_rules_for_each_status() -> None:
         answered = await place(adapter, To=ANSWERS)
         sid = answered["sid"]
         # Status=canceled leaves a call in progress up, as Twilio's does.
-        left = await adapter.execute("cancel_call", CancelCall(CallSid=sid), ctx())
+        left = await adapter.execute("cancel_call", CancelCall(CallSid=sid), attempt())
         assert left["status"] == "in-progress"
         ended = await adapter.execute(
-            "cancel_call", CancelCall(CallSid=sid, Status="completed"), ctx()
+            "cancel_call", CancelCall(CallSid=sid, Status="completed"), attempt()
         )
         assert ended["status"] == "completed"
         with pytest.raises(VendorRejected) as caught:
-            await adapter.execute("cancel_call", CancelCall(CallSid=sid, Status="completed"), ctx())
+            await adapter.execute(
+                "cancel_call", CancelCall(CallSid=sid, Status="completed"), attempt()
+            )
         assert caught.value.metadata["vendor_code"] == "21220"
         assert caught.value.metadata["vendor_status"] == "400"
         # A queued call can be hung up too.
         queued = await place(adapter)
         completed = await adapter.execute(
-            "cancel_call", CancelCall(CallSid=queued["sid"], Status="completed"), ctx()
+            "cancel_call", CancelCall(CallSid=queued["sid"], Status="completed"), attempt()
         )
         assert completed["status"] == "completed"
 

@@ -16,7 +16,7 @@ from adapters.voice.account import VoiceAccount
 from adapters.voice.adapter import VoiceAdapter
 from adapters.voice.errors import twilio_error
 from adapters.voice.operations import CancelCall, GetCall, PlaceCall
-from gateway.contract import AttemptContext, VendorContact
+from gateway.contract import VendorContact
 from gateway.errors import (
     GatewayError,
     NotCompensable,
@@ -36,22 +36,12 @@ from tests.adapters.voice.fake_twilio import (
     fake_twilio,
 )
 from tests.adapters.voice.fake_twilio import twilio_error as error_body
+from tests.support.vendor_adapters import attempt, initialized
 from tests.support.vendor_recorder import VendorRecorder
 from tests.support.vendor_schema import VendorSchema
 
 TWILIO = "twilio/twilio_api_v2010.calls-messages.json"
 CALLS = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls"
-
-
-def ctx(contact: VendorContact | None = None) -> AttemptContext:
-    return AttemptContext(
-        tenant="default",
-        execution_id="e" * 32,
-        idempotency_key="k1",
-        attempt=1,
-        timeout_s=5.0,
-        contact=contact or VendorContact(),
-    )
 
 
 def account(url: str, **overrides: Any) -> VoiceAccount:
@@ -65,13 +55,12 @@ def account(url: str, **overrides: Any) -> VoiceAccount:
 
 @asynccontextmanager
 async def rig() -> AsyncIterator[tuple[VoiceAdapter, FakeTwilio, VendorRecorder]]:
-    async with fake_twilio() as twilio, VendorRecorder(twilio.url) as vendor:
-        adapter = VoiceAdapter(account(vendor.url))
-        await adapter.initialize()
-        try:
-            yield adapter, twilio, vendor
-        finally:
-            await adapter.shutdown()
+    async with (
+        fake_twilio() as twilio,
+        VendorRecorder(twilio.url) as vendor,
+        initialized(VoiceAdapter(account(vendor.url))) as adapter,
+    ):
+        yield adapter, twilio, vendor
 
 
 PLACE = {
@@ -92,7 +81,9 @@ PLACE = {
 async def test_place_call_sends_twilios_form_with_a_repeated_event_key() -> None:
     async with rig() as (adapter, _, vendor):
         contact = VendorContact()
-        result = await adapter.execute("place_call", PlaceCall.model_validate(PLACE), ctx(contact))
+        result = await adapter.execute(
+            "place_call", PlaceCall.model_validate(PLACE), attempt(contact=contact)
+        )
     assert contact.reported
     [sent] = vendor.requests
     assert (sent.method, sent.path) == ("POST", f"{CALLS}.json")
@@ -127,7 +118,7 @@ async def test_a_call_by_url_sends_only_what_was_given() -> None:
         {"To": "+966501234567", "From": "+14155550100", "Url": "https://example.com/twiml"}
     )
     async with rig() as (adapter, _, vendor):
-        await adapter.execute("place_call", payload, ctx())
+        await adapter.execute("place_call", payload, attempt())
     assert vendor.last().form() == [
         ("To", "+966501234567"),
         ("From", "+14155550100"),
@@ -139,8 +130,8 @@ async def test_a_call_by_url_sends_only_what_was_given() -> None:
 async def test_get_call_and_cancel_call_address_the_call() -> None:
     async with rig() as (adapter, twilio, vendor):
         twilio.calls[CALL_SID] = "ringing"
-        read = await adapter.execute("get_call", GetCall(CallSid=CALL_SID), ctx())
-        canceled = await adapter.execute("cancel_call", CancelCall(CallSid=CALL_SID), ctx())
+        read = await adapter.execute("get_call", GetCall(CallSid=CALL_SID), attempt())
+        canceled = await adapter.execute("cancel_call", CancelCall(CallSid=CALL_SID), attempt())
     assert read["status"] == "ringing"
     assert canceled["status"] == "canceled"
     get, post = vendor.requests
@@ -171,7 +162,9 @@ async def test_the_undo_reads_the_call_then_sends_the_status_it_allows(
     async with rig() as (adapter, twilio, vendor):
         twilio.calls[CALL_SID] = before
         contact = VendorContact()
-        undone = await adapter.compensate("cancel_call", {"sid": CALL_SID}, ctx(contact))
+        undone = await adapter.compensate(
+            "cancel_call", {"sid": CALL_SID}, attempt(contact=contact)
+        )
     assert contact.reported
     read, update = vendor.requests
     assert (read.method, read.path) == ("GET", f"{CALLS}/{CALL_SID}.json")
@@ -192,7 +185,7 @@ async def test_a_call_answered_between_the_read_and_the_cancel_is_hung_up() -> N
     async with rig() as (adapter, twilio, vendor):
         twilio.calls[CALL_SID] = "ringing"
         twilio.answered_before_cancel.add(CALL_SID)
-        undone = await adapter.compensate("cancel_call", {"sid": CALL_SID}, ctx())
+        undone = await adapter.compensate("cancel_call", {"sid": CALL_SID}, attempt())
     assert [(r.method, r.form()) for r in vendor.requests] == [
         ("GET", []),
         ("POST", [("Status", "canceled")]),
@@ -207,7 +200,7 @@ async def test_a_call_that_has_ended_cannot_be_undone_and_nothing_is_sent(ended:
         twilio.calls[CALL_SID] = ended
         contact = VendorContact()
         with pytest.raises(NotCompensable) as caught:
-            await adapter.compensate("cancel_call", {"sid": CALL_SID}, ctx(contact))
+            await adapter.compensate("cancel_call", {"sid": CALL_SID}, attempt(contact=contact))
     assert [r.method for r in vendor.requests] == ["GET"]
     assert not contact.reported
     assert caught.value.metadata == {"operation": "place_call", "call_status": ended}
@@ -224,7 +217,7 @@ async def test_a_failed_status_read_has_not_acted(failure: str) -> None:
             twilio.fail_next(500, error_body(500, 20500, "Internal Server Error"))
         contact = VendorContact()
         with pytest.raises(GatewayError) as caught:
-            await adapter.compensate("cancel_call", {"sid": CALL_SID}, ctx(contact))
+            await adapter.compensate("cancel_call", {"sid": CALL_SID}, attempt(contact=contact))
     assert {r.method for r in vendor.requests} == {"GET"}
     assert caught.value.reason in ("VENDOR_UNAVAILABLE", "VENDOR_ERROR")
     assert not caught.value.may_have_acted  # so the undo may be tried again
@@ -234,7 +227,7 @@ async def test_a_failed_status_read_has_not_acted(failure: str) -> None:
 async def test_compensate_knows_only_cancel_call() -> None:
     async with rig() as (adapter, _, vendor):
         with pytest.raises(UnknownOperation):
-            await adapter.compensate("place_call", {"sid": CALL_SID}, ctx())
+            await adapter.compensate("place_call", {"sid": CALL_SID}, attempt())
     assert vendor.requests == []
 
 
@@ -257,7 +250,7 @@ async def test_twilio_errors_keep_their_code(
     async with rig() as (adapter, twilio, _):
         twilio.fail_next(status, error_body(status, code, "Invalid 'To' Phone Number: +1555"))
         with pytest.raises(error_type) as caught:
-            await adapter.execute("get_call", GetCall(CallSid=CALL_SID), ctx())
+            await adapter.execute("get_call", GetCall(CallSid=CALL_SID), attempt())
     assert caught.value.metadata["vendor_code"] == str(code)
     assert caught.value.metadata["vendor_status"] == str(status)
     assert "+1555" not in caught.value.message  # the vendor's words stay in the metadata
@@ -273,7 +266,7 @@ async def test_a_token_the_vendor_echoes_never_reaches_the_error() -> None:
     async with rig() as (adapter, twilio, _):
         twilio.fail_next(400, error_body(400, 21211, f"bad auth {AUTH_TOKEN}"))
         with pytest.raises(VendorRejected) as caught:
-            await adapter.execute("get_call", GetCall(CallSid=CALL_SID), ctx())
+            await adapter.execute("get_call", GetCall(CallSid=CALL_SID), attempt())
     error = caught.value
     assert AUTH_TOKEN not in error.message
     assert all(AUTH_TOKEN not in value for value in error.metadata.values())
@@ -286,7 +279,7 @@ async def test_an_answer_without_a_call_is_a_bad_response() -> None:
         adapter = VoiceAdapter(account(twilio.url))
         twilio.fail_next(200, {"sid": "not-a-call"})
         with pytest.raises(GatewayError) as caught:
-            await adapter.execute("get_call", GetCall(CallSid=CALL_SID), ctx())
+            await adapter.execute("get_call", GetCall(CallSid=CALL_SID), attempt())
         await adapter.shutdown()
     assert caught.value.reason == "VENDOR_BAD_RESPONSE"
 
@@ -340,7 +333,7 @@ async def test_an_unconfigured_account_probes_false_and_refuses_calls() -> None:
     probe = await adapter.health_check()
     assert (probe.ok, probe.error) == (False, None)
     with pytest.raises(NotConfigured):
-        await adapter.execute("get_call", GetCall(CallSid=CALL_SID), ctx())
+        await adapter.execute("get_call", GetCall(CallSid=CALL_SID), attempt())
 
 
 # --- the account ------------------------------------------------------------------------------
@@ -357,7 +350,7 @@ async def test_an_api_key_and_a_secret_file_authenticate(tmp_path: Path) -> None
             account(vendor.url, auth_token=None, api_key_sid=key_sid, api_key_secret_file=secret)
         )
         assert adapter.configured
-        read = await adapter.execute("get_call", GetCall(CallSid=CALL_SID), ctx())
+        read = await adapter.execute("get_call", GetCall(CallSid=CALL_SID), attempt())
         await adapter.shutdown()
     assert read["status"] == "queued"
     assert vendor.last().path == f"{CALLS}/{CALL_SID}.json"  # the account's path all the same
@@ -389,5 +382,5 @@ async def test_a_stopped_adapter_refuses_calls() -> None:
     async with rig() as (adapter, _, vendor):
         await adapter.shutdown()
         with pytest.raises(ShuttingDown):
-            await adapter.execute("get_call", GetCall(CallSid=CALL_SID), ctx())
+            await adapter.execute("get_call", GetCall(CallSid=CALL_SID), attempt())
     assert vendor.requests == []

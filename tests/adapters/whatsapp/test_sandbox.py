@@ -5,8 +5,7 @@ error bodies, and the configured faults."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import aiohttp
@@ -17,7 +16,6 @@ from adapters.whatsapp.account import WhatsAppAccount
 from adapters.whatsapp.adapter import WhatsAppAdapter
 from adapters.whatsapp.operations import SendTemplate, SendText
 from adapters.whatsapp.sandbox import NEVER_WROTE, WhatsAppSandbox
-from gateway.contract import AttemptContext, VendorContact
 from gateway.errors import (
     GatewayError,
     MessagingWindowClosed,
@@ -27,6 +25,7 @@ from gateway.errors import (
     VendorUnavailable,
 )
 from gateway.sandbox import SandboxFault
+from tests.support.vendor_adapters import attempt, initialized, serving
 from tests.support.vendor_answers import answer_violations
 
 pytestmark = pytest.mark.timeout(20)
@@ -49,39 +48,17 @@ TEMPLATE = {
 }
 
 
-def ctx() -> AttemptContext:
-    return AttemptContext(
-        tenant="acme",
-        execution_id="e" * 32,
-        idempotency_key="k1",
-        attempt=1,
-        timeout_s=5.0,
-        contact=VendorContact(),
-    )
+def sandbox(fault: SandboxFault | None = None) -> AbstractAsyncContextManager[WhatsAppSandbox]:
+    return serving(WhatsAppSandbox(fault))
 
 
-@asynccontextmanager
-async def sandbox(fault: SandboxFault | None = None) -> AsyncIterator[WhatsAppSandbox]:
-    running = WhatsAppSandbox(fault)
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-@asynccontextmanager
-async def adapter_of(account: WhatsAppAccount) -> AsyncIterator[WhatsAppAdapter]:
-    adapter = WhatsAppAdapter(account)
-    await adapter.initialize()
-    try:
-        yield adapter
-    finally:
-        await adapter.shutdown()
+def adapter_of(account: WhatsAppAccount) -> AbstractAsyncContextManager[WhatsAppAdapter]:
+    return initialized(WhatsAppAdapter(account))
 
 
 async def send_text(adapter: WhatsAppAdapter, **changes: Any) -> dict[str, Any]:
-    return dict(await adapter.execute("send_text", SendText.model_validate(TEXT | changes), ctx()))
+    payload = SendText.model_validate(TEXT | changes)
+    return dict(await adapter.execute("send_text", payload, attempt()))
 
 
 async def raw(
@@ -137,7 +114,7 @@ async def test_a_recipient_who_never_wrote_gets_a_template_but_no_text() -> None
         assert graph.received("acme") == []
 
         payload = SendTemplate.model_validate(TEMPLATE)
-        sent = await adapter.execute("send_template", payload, ctx())
+        sent = await adapter.execute("send_template", payload, attempt())
         assert sent["wa_id"] == NEVER.lstrip("+")
         [kept] = graph.received("acme")
         assert kept == {

@@ -15,7 +15,7 @@ from adapters.whatsapp.account import WhatsAppAccount
 from adapters.whatsapp.adapter import USER_AGENT, WhatsAppAdapter
 from adapters.whatsapp.errors import graph_error
 from adapters.whatsapp.operations import SendTemplate, SendText
-from gateway.contract import AttemptContext, VendorContact
+from gateway.contract import VendorContact
 from gateway.errors import (
     GatewayError,
     MessagingWindowClosed,
@@ -35,22 +35,12 @@ from tests.adapters.whatsapp.fake_graph import (
     fake_graph,
 )
 from tests.adapters.whatsapp.fake_graph import graph_error as error_body
+from tests.support.vendor_adapters import attempt, initialized
 from tests.support.vendor_recorder import VendorRecorder
 from tests.support.vendor_schema import VendorSchema
 
 WHATSAPP = "whatsapp/business-messaging-api_v23.0.messages.yaml"
 MESSAGES = f"/v23.0/{PHONE_NUMBER_ID}/messages"
-
-
-def ctx(contact: VendorContact | None = None) -> AttemptContext:
-    return AttemptContext(
-        tenant="default",
-        execution_id="e" * 32,
-        idempotency_key="k1",
-        attempt=1,
-        timeout_s=5.0,
-        contact=contact or VendorContact(),
-    )
 
 
 def account(url: str, **overrides: Any) -> WhatsAppAccount:
@@ -64,13 +54,12 @@ def account(url: str, **overrides: Any) -> WhatsAppAccount:
 
 @asynccontextmanager
 async def rig(**overrides: Any) -> AsyncIterator[tuple[WhatsAppAdapter, FakeGraph, VendorRecorder]]:
-    async with fake_graph() as graph, VendorRecorder(graph.url) as vendor:
-        adapter = WhatsAppAdapter(account(vendor.url, **overrides))
-        await adapter.initialize()
-        try:
-            yield adapter, graph, vendor
-        finally:
-            await adapter.shutdown()
+    async with (
+        fake_graph() as graph,
+        VendorRecorder(graph.url) as vendor,
+        initialized(WhatsAppAdapter(account(vendor.url, **overrides))) as adapter,
+    ):
+        yield adapter, graph, vendor
 
 
 TEXT = {
@@ -122,7 +111,9 @@ TEMPLATE = {
 async def test_send_text_posts_graphs_message_and_returns_its_id() -> None:
     async with rig() as (adapter, _, vendor):
         contact = VendorContact()
-        result = await adapter.execute("send_text", SendText.model_validate(TEXT), ctx(contact))
+        result = await adapter.execute(
+            "send_text", SendText.model_validate(TEXT), attempt(contact=contact)
+        )
     assert contact.reported
     [sent] = vendor.requests
     assert (sent.method, sent.path, sent.content_type) == ("POST", MESSAGES, "application/json")
@@ -142,7 +133,7 @@ async def test_send_text_posts_graphs_message_and_returns_its_id() -> None:
 
 async def test_send_template_spells_out_the_language_policy() -> None:
     async with rig() as (adapter, _, vendor):
-        await adapter.execute("send_template", SendTemplate.model_validate(TEMPLATE), ctx())
+        await adapter.execute("send_template", SendTemplate.model_validate(TEMPLATE), attempt())
     sent = vendor.last()
     body = sent.json()
     assert body["type"] == "template"
@@ -156,7 +147,7 @@ async def test_a_template_without_placeholders_sends_no_components() -> None:
         {"to": "+14155550123", "template": {"name": "hello_world", "language": {"code": "en_US"}}}
     )
     async with rig() as (adapter, _, vendor):
-        await adapter.execute("send_template", payload, ctx())
+        await adapter.execute("send_template", payload, attempt())
     assert vendor.last().json()["template"] == {
         "name": "hello_world",
         "language": {"code": "en_US", "policy": "deterministic"},
@@ -166,7 +157,7 @@ async def test_a_template_without_placeholders_sends_no_components() -> None:
 
 async def test_the_graph_version_is_configurable() -> None:
     async with rig(graph_version="v24.0") as (adapter, _, vendor):
-        await adapter.execute("send_text", SendText.model_validate(TEXT), ctx())
+        await adapter.execute("send_text", SendText.model_validate(TEXT), attempt())
     assert vendor.last().path == f"/v24.0/{PHONE_NUMBER_ID}/messages"
 
 
@@ -190,7 +181,7 @@ async def test_graph_errors_keep_their_code(
     async with rig() as (adapter, graph, _):
         graph.fail_next(status, error_body(code, "(#100) Invalid parameter to +966501234567"))
         with pytest.raises(error_type) as caught:
-            await adapter.execute("send_text", SendText.model_validate(TEXT), ctx())
+            await adapter.execute("send_text", SendText.model_validate(TEXT), attempt())
     assert type(caught.value) is error_type
     assert caught.value.metadata["vendor_code"] == str(code)
     assert caught.value.metadata["vendor_status"] == str(status)
@@ -201,7 +192,7 @@ async def test_a_closed_service_window_has_its_own_reason_naming_the_template() 
     async with rig() as (adapter, graph, _):
         graph.fail_next(400, error_body(131047, "Re-engagement message", subcode=2494010))
         with pytest.raises(MessagingWindowClosed) as caught:
-            await adapter.execute("send_text", SendText.model_validate(TEXT), ctx())
+            await adapter.execute("send_text", SendText.model_validate(TEXT), attempt())
     error = caught.value
     assert error.reason == "MESSAGING_WINDOW_CLOSED"
     assert isinstance(error, VendorRejected)  # stored and replayed like any refusal
@@ -218,7 +209,7 @@ async def test_graph_throttling_codes_are_rate_limits_whatever_the_status(
     async with rig() as (adapter, graph, _):
         graph.fail_next(status, error_body(code, "Rate limit hit"))
         with pytest.raises(VendorRateLimited) as caught:
-            await adapter.execute("send_text", SendText.model_validate(TEXT), ctx())
+            await adapter.execute("send_text", SendText.model_validate(TEXT), attempt())
     assert caught.value.metadata["vendor_code"] == str(code)
     assert caught.value.retryable
     assert not caught.value.may_have_acted
@@ -228,7 +219,7 @@ async def test_an_expired_token_answered_400_is_an_auth_failure() -> None:
     async with rig() as (adapter, graph, _):
         graph.fail_next(400, error_body(190, "Error validating access token", subcode=463))
         with pytest.raises(VendorAuthFailed):
-            await adapter.execute("send_text", SendText.model_validate(TEXT), ctx())
+            await adapter.execute("send_text", SendText.model_validate(TEXT), attempt())
 
 
 def test_the_error_parser_reads_graphs_body_and_falls_back() -> None:
@@ -247,7 +238,7 @@ async def test_a_token_the_vendor_echoes_never_reaches_the_error() -> None:
     async with rig() as (adapter, graph, _):
         graph.fail_next(400, error_body(100, f"bad token {ACCESS_TOKEN}"))
         with pytest.raises(VendorRejected) as caught:
-            await adapter.execute("send_text", SendText.model_validate(TEXT), ctx())
+            await adapter.execute("send_text", SendText.model_validate(TEXT), attempt())
     assert ACCESS_TOKEN not in caught.value.message
     assert all(ACCESS_TOKEN not in value for value in caught.value.metadata.values())
     assert "***" in caught.value.metadata["vendor_message"]
@@ -257,7 +248,7 @@ async def test_an_answer_without_a_message_id_is_a_bad_response() -> None:
     async with rig() as (adapter, graph, _):
         graph.fail_next(200, {"messaging_product": "whatsapp", "messages": []})
         with pytest.raises(GatewayError) as caught:
-            await adapter.execute("send_text", SendText.model_validate(TEXT), ctx())
+            await adapter.execute("send_text", SendText.model_validate(TEXT), attempt())
     assert caught.value.reason == "VENDOR_BAD_RESPONSE"
     assert caught.value.may_have_acted
 
@@ -265,7 +256,7 @@ async def test_an_answer_without_a_message_id_is_a_bad_response() -> None:
 async def test_a_sent_message_cannot_be_recalled() -> None:
     async with rig() as (adapter, _, vendor):
         with pytest.raises(NotCompensable):
-            await adapter.compensate("send_text", {"message_id": WAMID}, ctx())
+            await adapter.compensate("send_text", {"message_id": WAMID}, attempt())
     assert vendor.requests == []
 
 
@@ -318,7 +309,7 @@ async def test_an_unconfigured_account_probes_false_and_refuses_sends() -> None:
     probe = await adapter.health_check()
     assert (probe.ok, probe.error) == (False, None)
     with pytest.raises(NotConfigured):
-        await adapter.execute("send_text", SendText.model_validate(TEXT), ctx())
+        await adapter.execute("send_text", SendText.model_validate(TEXT), attempt())
 
 
 # --- the account ------------------------------------------------------------------------------
@@ -359,5 +350,5 @@ async def test_a_stopped_adapter_refuses_sends() -> None:
     async with rig() as (adapter, _, vendor):
         await adapter.shutdown()
         with pytest.raises(ShuttingDown):
-            await adapter.execute("send_text", SendText.model_validate(TEXT), ctx())
+            await adapter.execute("send_text", SendText.model_validate(TEXT), attempt())
     assert vendor.requests == []
