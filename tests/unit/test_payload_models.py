@@ -6,31 +6,20 @@ through a protobuf Struct (where every number is a double)."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from google.protobuf import json_format, struct_pb2
 from pydantic import ValidationError
 
 from adapters.plugins import PLUGINS
 from gateway.canonical import sha256_hex
 from gateway.contract import OperationSpec
 from tests.adapters.examples import VALID
+from tests.support.payload_examples import schema_nodes, through_struct
 
 MAX_SAFE_INTEGER = 2**53 - 1
 OPERATIONS = [(plugin.key, op) for plugin in PLUGINS for op in plugin.metadata.operations]
 IDS = [f"{key}.{op.name}" for key, op in OPERATIONS]
-
-
-def _schema_nodes(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _schema_nodes(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _schema_nodes(value)
 
 
 def _top_level_integers(schema: dict[str, Any]) -> list[str]:
@@ -49,7 +38,7 @@ def test_every_operation_has_a_valid_example() -> None:
 def test_the_schema_is_closed_described_and_bounded(key: str, op: OperationSpec) -> None:
     schema = op.payload_model.model_json_schema()
     assert schema["type"] == "object"
-    for node in _schema_nodes(schema):
+    for node in schema_nodes(schema):
         if "properties" in node:  # every model, nested ones included, refuses unknown fields
             assert node.get("additionalProperties") is False, node.get("title")
             for prop in node["properties"].values():
@@ -66,9 +55,7 @@ def test_the_schema_is_closed_described_and_bounded(key: str, op: OperationSpec)
 @pytest.mark.parametrize(("key", "op"), OPERATIONS, ids=IDS)
 def test_a_valid_payload_survives_the_struct_round_trip(key: str, op: OperationSpec) -> None:
     example = VALID[(key, op.name)]
-    struct = struct_pb2.Struct()
-    json_format.ParseDict(example, struct)
-    payload = op.payload_model.model_validate(json_format.MessageToDict(struct))
+    payload = op.payload_model.model_validate(through_struct(example))
     assert payload == op.payload_model.model_validate(example)
     sha256_hex(payload.model_dump(mode="json", exclude_defaults=True))
 

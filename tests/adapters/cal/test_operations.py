@@ -3,12 +3,9 @@ any vendor is called when it breaks a rule, and what reaches Cal.com when it doe
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
-from google.protobuf import json_format, struct_pb2
-from pydantic import BaseModel, ValidationError
 
 from adapters.cal import PLUGIN, wire
 from adapters.cal.operations import (
@@ -19,25 +16,14 @@ from adapters.cal.operations import (
 )
 from gateway.contract import Idempotency, PolicyClass
 from tests.adapters.cal.examples import VALID
+from tests.support.payload_examples import Examples, through_struct
 
 METADATA = PLUGIN.metadata
 MARKER = "ab" * 32
 
 
-def model(operation: str) -> type[BaseModel]:
-    spec = METADATA.operation(operation)
-    assert spec is not None
-    return spec.payload_model
-
-
-def valid(operation: str) -> dict[str, Any]:
-    return copy.deepcopy(VALID[operation])
-
-
-def refused(operation: str, payload: dict[str, Any]) -> str:
-    with pytest.raises(ValidationError) as caught:
-        model(operation).model_validate(payload)
-    return str(caught.value)
+EXAMPLES = Examples(METADATA, VALID)
+model, valid, refused = EXAMPLES.model, EXAMPLES.valid, EXAMPLES.refused
 
 
 def test_the_contract() -> None:
@@ -57,9 +43,7 @@ def test_the_contract() -> None:
 
 @pytest.mark.parametrize("operation", sorted(VALID))
 def test_every_example_survives_the_struct_round_trip(operation: str) -> None:
-    struct = struct_pb2.Struct()
-    json_format.ParseDict(VALID[operation], struct)
-    from_struct = model(operation).model_validate(json_format.MessageToDict(struct))
+    from_struct = model(operation).model_validate(through_struct(VALID[operation]))
     assert from_struct == model(operation).model_validate(VALID[operation])
 
 

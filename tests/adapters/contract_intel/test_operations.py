@@ -4,17 +4,16 @@ does not."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
-from google.protobuf import json_format, struct_pb2
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from adapters.contract_intel import PLUGIN
 from adapters.contract_intel.envelopes import envelope_definition
 from adapters.contract_intel.operations import EnvelopeSent, SendEnvelope
 from gateway.contract import DataClassification, Idempotency, PolicyClass
+from tests.support.payload_examples import Examples, through_struct
 
 from .support import MARKER
 
@@ -52,20 +51,8 @@ VALID: dict[str, dict[str, Any]] = {
 }
 
 
-def model(operation: str) -> type[BaseModel]:
-    spec = METADATA.operation(operation)
-    assert spec is not None
-    return spec.payload_model
-
-
-def valid(operation: str) -> dict[str, Any]:
-    return copy.deepcopy(VALID[operation])
-
-
-def refused(operation: str, payload: dict[str, Any]) -> str:
-    with pytest.raises(ValidationError) as caught:
-        model(operation).model_validate(payload)
-    return str(caught.value)
+EXAMPLES = Examples(METADATA, VALID)
+model, valid, refused = EXAMPLES.model, EXAMPLES.valid, EXAMPLES.refused
 
 
 def test_the_contract() -> None:
@@ -94,9 +81,7 @@ def test_every_operation_has_a_valid_example() -> None:
 
 @pytest.mark.parametrize("operation", sorted(VALID))
 def test_every_example_survives_the_struct_round_trip(operation: str) -> None:
-    struct = struct_pb2.Struct()
-    json_format.ParseDict(VALID[operation], struct)
-    from_struct = model(operation).model_validate(json_format.MessageToDict(struct))
+    from_struct = model(operation).model_validate(through_struct(VALID[operation]))
     assert from_struct == model(operation).model_validate(VALID[operation])
 
 

@@ -3,12 +3,9 @@ Salesforce cannot take (or what the gateway must not send) before any call is ad
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from google.protobuf import json_format, struct_pb2
 from pydantic import BaseModel, ValidationError
 
 from adapters.salesforce import PLUGIN
@@ -25,6 +22,7 @@ from adapters.salesforce.operations import (
 )
 from gateway.canonical import sha256_hex
 from gateway.contract import DataClassification, Idempotency, PolicyClass
+from tests.support.payload_examples import Examples, schema_nodes, through_struct
 
 MAX_SAFE_INTEGER = 2**53 - 1
 
@@ -76,30 +74,14 @@ VALID: dict[str, dict[str, Any]] = {
 OPERATIONS = [op.name for op in METADATA.operations]
 
 
-def _valid(operation: str) -> dict[str, Any]:
-    return copy.deepcopy(VALID[operation])
-
-
-def _model(operation: str) -> type[BaseModel]:
-    op = METADATA.operation(operation)
-    assert op is not None
-    return op.payload_model
+EXAMPLES = Examples(METADATA, VALID)
+_valid, _model = EXAMPLES.valid, EXAMPLES.model
 
 
 def _refused(model: type[BaseModel], payload: dict[str, Any]) -> ValidationError:
     with pytest.raises(ValidationError) as caught:
         model.model_validate(payload)
     return caught.value
-
-
-def _schema_nodes(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _schema_nodes(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _schema_nodes(value)
 
 
 # --- the contract ----------------------------------------------------------------------------
@@ -158,7 +140,7 @@ def test_payload_model_schema_and_valid_example(operation: str) -> None:
     model = _model(operation)
     schema = model.model_json_schema()
     assert schema["type"] == "object"
-    for node in _schema_nodes(schema):
+    for node in schema_nodes(schema):
         if "properties" in node:  # every model, nested ones included, refuses unknown fields
             assert node.get("additionalProperties") is False, node.get("title")
             for prop in node["properties"].values():
@@ -173,10 +155,8 @@ def test_payload_model_schema_and_valid_example(operation: str) -> None:
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_payload_survives_the_struct_round_trip(operation: str) -> None:
     """As the gateway receives it: a Struct, where every number is a double."""
-    struct = struct_pb2.Struct()
-    json_format.ParseDict(VALID[operation], struct)
     model = _model(operation)
-    payload = model.model_validate(json_format.MessageToDict(struct))
+    payload = model.model_validate(through_struct(VALID[operation]))
     assert payload == model.model_validate(VALID[operation])
     sha256_hex(payload.model_dump(mode="json", exclude_defaults=True))
 

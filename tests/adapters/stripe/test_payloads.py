@@ -5,11 +5,9 @@ every connector, in ``tests/integration/test_payload_line_separators.py``.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from google.protobuf import json_format, struct_pb2
 from pydantic import BaseModel, ValidationError
 
 from adapters.stripe import PLUGIN
@@ -24,6 +22,7 @@ from adapters.stripe.operations import (
     GetPaymentIntent,
 )
 from tests.adapters.stripe.examples import PI, VALID
+from tests.support.payload_examples import schema_nodes, through_struct
 
 
 @pytest.mark.parametrize(
@@ -86,16 +85,6 @@ def test_every_field_of_every_operation_is_described() -> None:
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
-def _nodes(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _nodes(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _nodes(value)
-
-
 def test_every_operation_has_a_valid_example() -> None:
     assert set(VALID) == {op.name for op in PLUGIN.metadata.operations}
     for operation in PLUGIN.metadata.operations:
@@ -106,7 +95,7 @@ def test_every_operation_has_a_valid_example() -> None:
 def test_every_model_refuses_unknown_fields_and_bounds_its_integers(operation: str) -> None:
     spec = PLUGIN.metadata.operation(operation)
     assert spec is not None
-    for node in _nodes(spec.payload_model.model_json_schema()):
+    for node in schema_nodes(spec.payload_model.model_json_schema()):
         if "properties" in node:
             assert node.get("additionalProperties") is False, node.get("title")
         if node.get("type") == "integer":
@@ -119,9 +108,7 @@ def test_a_payload_survives_the_struct_round_trip(operation: str) -> None:
     """As the gateway receives it: a Struct, where every number is a double."""
     spec = PLUGIN.metadata.operation(operation)
     assert spec is not None
-    struct = struct_pb2.Struct()
-    json_format.ParseDict(VALID[operation], struct)
-    parsed = spec.payload_model.model_validate(json_format.MessageToDict(struct))
+    parsed = spec.payload_model.model_validate(through_struct(VALID[operation]))
     assert parsed == spec.payload_model.model_validate(VALID[operation])
 
 

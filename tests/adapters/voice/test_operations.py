@@ -3,17 +3,14 @@ Twilio is called when it breaks a rule."""
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from google.protobuf import json_format, struct_pb2
-from pydantic import BaseModel, ValidationError
 
 from adapters.voice import PLUGIN
 from adapters.voice.operations import CallPlaced, CallState, CancelCall
 from gateway.contract import DataClassification, Idempotency, PolicyClass
+from tests.support.payload_examples import Examples, schema_nodes, through_struct
 
 METADATA = PLUGIN.metadata
 CALL_SID = "CA" + "0123456789abcdef" * 2
@@ -35,20 +32,8 @@ VALID: dict[str, dict[str, Any]] = {
 }
 
 
-def model(operation: str) -> type[BaseModel]:
-    spec = METADATA.operation(operation)
-    assert spec is not None
-    return spec.payload_model
-
-
-def valid(operation: str) -> dict[str, Any]:
-    return copy.deepcopy(VALID[operation])
-
-
-def refused(operation: str, payload: dict[str, Any]) -> str:
-    with pytest.raises(ValidationError) as caught:
-        model(operation).model_validate(payload)
-    return str(caught.value)
+EXAMPLES = Examples(METADATA, VALID)
+model, valid, refused = EXAMPLES.model, EXAMPLES.valid, EXAMPLES.refused
 
 
 def test_the_contract() -> None:
@@ -73,19 +58,9 @@ def test_the_contract() -> None:
     )
 
 
-def _nodes(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _nodes(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _nodes(value)
-
-
 @pytest.mark.parametrize("operation", sorted(VALID))
 def test_every_field_is_described_closed_and_bounded(operation: str) -> None:
-    for node in _nodes(model(operation).model_json_schema()):
+    for node in schema_nodes(model(operation).model_json_schema()):
         if "properties" in node:
             assert node.get("additionalProperties") is False
             for prop in node["properties"].values():
@@ -96,9 +71,7 @@ def test_every_field_is_described_closed_and_bounded(operation: str) -> None:
 
 @pytest.mark.parametrize("operation", sorted(VALID))
 def test_every_example_survives_the_struct_round_trip(operation: str) -> None:
-    struct = struct_pb2.Struct()
-    json_format.ParseDict(VALID[operation], struct)
-    from_struct = model(operation).model_validate(json_format.MessageToDict(struct))
+    from_struct = model(operation).model_validate(through_struct(VALID[operation]))
     assert from_struct == model(operation).model_validate(VALID[operation])
 
 

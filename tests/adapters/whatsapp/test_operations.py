@@ -3,18 +3,15 @@ before WhatsApp is called when it breaks a rule, and the message JSON built from
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from google.protobuf import json_format, struct_pb2
-from pydantic import BaseModel, ValidationError
 
 from adapters.whatsapp import PLUGIN
 from adapters.whatsapp.messages import template_message, text_message
 from adapters.whatsapp.operations import MessageSent, SendTemplate, SendText
 from gateway.contract import DataClassification, Idempotency, PolicyClass
+from tests.support.payload_examples import Examples, schema_nodes, through_struct
 
 METADATA = PLUGIN.metadata
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -64,20 +61,8 @@ VALID: dict[str, dict[str, Any]] = {
 }
 
 
-def model(operation: str) -> type[BaseModel]:
-    spec = METADATA.operation(operation)
-    assert spec is not None
-    return spec.payload_model
-
-
-def valid(operation: str) -> dict[str, Any]:
-    return copy.deepcopy(VALID[operation])
-
-
-def refused(operation: str, payload: dict[str, Any]) -> str:
-    with pytest.raises(ValidationError) as caught:
-        model(operation).model_validate(payload)
-    return str(caught.value)
+EXAMPLES = Examples(METADATA, VALID)
+model, valid, refused = EXAMPLES.model, EXAMPLES.valid, EXAMPLES.refused
 
 
 def test_the_contract() -> None:
@@ -102,19 +87,9 @@ def test_the_contract() -> None:
     )
 
 
-def _nodes(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _nodes(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _nodes(value)
-
-
 @pytest.mark.parametrize("operation", sorted(VALID))
 def test_every_field_is_described_closed_and_bounded(operation: str) -> None:
-    for node in _nodes(model(operation).model_json_schema()):
+    for node in schema_nodes(model(operation).model_json_schema()):
         if "properties" in node:
             assert node.get("additionalProperties") is False
             for prop in node["properties"].values():
@@ -125,9 +100,7 @@ def test_every_field_is_described_closed_and_bounded(operation: str) -> None:
 
 @pytest.mark.parametrize("operation", sorted(VALID))
 def test_every_example_survives_the_struct_round_trip(operation: str) -> None:
-    struct = struct_pb2.Struct()
-    json_format.ParseDict(VALID[operation], struct)
-    from_struct = model(operation).model_validate(json_format.MessageToDict(struct))
+    from_struct = model(operation).model_validate(through_struct(VALID[operation]))
     assert from_struct == model(operation).model_validate(VALID[operation])
 
 
