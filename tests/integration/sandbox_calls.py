@@ -1,6 +1,7 @@
 """One connector of a running gateway, called as the development agent and operator: class A
 calls at once, class B calls and undos through the operator's approval, the connector's
-health, and what its sandbox shows (ShowSandbox and ``connector-gateway sandbox show``)."""
+description and health (gRPC and ``connector-gateway health``), and what its sandbox shows
+(ShowSandbox and ``connector-gateway sandbox show``)."""
 
 from __future__ import annotations
 
@@ -104,6 +105,12 @@ class Connector:
 
         return await wait_until(passed, what=f"{self.key} ok")
 
+    async def described(self) -> pb.ConnectorDescriptor:
+        answer: pb.DescribeConnectorResponse = await self.gw.stub.DescribeConnector(
+            pb.DescribeConnectorRequest(connector_key=self.key), metadata=AGENT, timeout=TIMEOUT_S
+        )
+        return answer.connector
+
     async def shown(self) -> list[dict[str, Any]]:
         answer = await spb_grpc.SandboxServiceStub(self.gw.channel).ShowSandbox(
             spb.ShowSandboxRequest(connector_key=self.key), metadata=OPERATOR, timeout=TIMEOUT_S
@@ -122,6 +129,13 @@ class Connector:
         ran = await run_cli_at(self.gw, "sandbox", "show", self.key)
         assert ran.returncode == 0, ran.stderr
         return ran.stdout.splitlines()
+
+    async def cli_health(self) -> list[str]:
+        """The words of the connector's one row in what ``connector-gateway health`` prints."""
+        ran = await run_cli_at(self.gw, "health")
+        lines = ran.stdout.splitlines()
+        [row] = [line.split() for line in lines if line.startswith(f"{self.key} ")]
+        return row
 
 
 def key_lines(pem: str) -> list[str]:

@@ -13,17 +13,13 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import json_format
 
 from connectorgateway.v1 import approval_service_pb2 as apb
 from connectorgateway.v1 import connector_service_pb2 as pb
-from connectorgateway.v1 import sandbox_service_pb2 as spb
-from connectorgateway.v1 import sandbox_service_pb2_grpc as spb_grpc
 from tests.adapters.cal.fake_cal import API_KEY, fake_cal
 from tests.integration.reasons.observe import AGENT, OPERATOR, approvals, refused_rpc
-from tests.support.cli import run_cli_at
-from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
-from tests.support.waiting import wait_until
+from tests.integration.sandbox_calls import Connector
+from tests.support.gateway import gateway_settings, running_gateway
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -49,35 +45,16 @@ def execute(operation: str, key: str = "", **payload: Any) -> pb.ExecuteRequest:
     return request
 
 
-async def health_of(gw: RunningGateway) -> pb.ConnectorHealth:
-    health = await gw.stub.Health(pb.HealthRequest(connector_key="cal"), metadata=AGENT, timeout=5)
-    [entry] = health.connectors
-    return entry
-
-
-async def shown(gw: RunningGateway) -> list[dict[str, Any]]:
-    answer = await spb_grpc.SandboxServiceStub(gw.channel).ShowSandbox(
-        spb.ShowSandboxRequest(connector_key="cal"), metadata=OPERATOR, timeout=5
-    )
-    return [json_format.MessageToDict(record) for record in answer.received]
-
-
 async def test_on_a_fresh_data_directory_cal_runs_sandboxed_through_approval(
     tmp_path: Path,
 ) -> None:
     settings = gateway_settings(tmp_path, health={"probe_interval_s": 3600})
     async with running_gateway(settings) as gw:
-
-        async def cal_ok() -> pb.ConnectorHealth | None:
-            entry = await health_of(gw)
-            return entry if entry.status == pb.CONNECTOR_STATUS_OK else None
-
-        health = await wait_until(cal_ok, what="cal ok after the start-up probe")
+        cal = Connector(gw, "cal")
+        health = await cal.ok()  # after the start-up probe
         assert health.sandbox
-        described = await gw.stub.DescribeConnector(
-            pb.DescribeConnectorRequest(connector_key="cal"), metadata=AGENT, timeout=5
-        )
-        assert (described.connector.configured, described.connector.sandbox) == (True, True)
+        described = await cal.described()
+        assert (described.configured, described.sandbox) == (True, True)
 
         # A read runs at once: the host's free slots that day.
         slots = execute("get_slots", eventTypeId=42, start=MONDAY, end=MONDAY)
@@ -114,7 +91,7 @@ async def test_on_a_fresh_data_directory_cal_runs_sandboxed_through_approval(
         free = await gw.stub.Execute(slots, metadata=AGENT, timeout=10)
         assert f"{MONDAY}T09:00:00.000Z" not in [s["start"] for s in free.result["slots"]]
 
-        [booked] = await shown(gw)
+        [booked] = await cal.shown()
         assert booked == {
             "event": "BOOKING_CREATED",
             "uid": uid,
@@ -127,9 +104,7 @@ async def test_on_a_fresh_data_directory_cal_runs_sandboxed_through_approval(
         assert "booking_created" in [r["event_type"] for r in rows]
         assert {json.loads(r["detail"]).get("sandbox") for r in rows} == {"true"}
 
-        cli = await run_cli_at(gw, "sandbox", "show", "cal")
-        assert cli.returncode == 0, cli.stderr
-        lines = cli.stdout.splitlines()
+        lines = await cal.cli_shown()
         assert lines[0] == "the cal sandbox received 1 item, oldest first:"
         assert {"event: BOOKING_CREATED", f"uid: {uid}", "eventTypeId: 42"} <= set(lines)
         assert "attendee: sara@example.com" in lines
@@ -142,10 +117,11 @@ async def test_a_booking_whose_answer_was_lost_is_found_by_its_marker(tmp_path: 
         sandbox={"fail": {"cal": {"drop": True, "at": "POST /v2/bookings", "times": 1}}},
     )
     async with running_gateway(settings) as gw:
+        cal = Connector(gw, "cal")
         book = execute("create_booking", "b-1", **BOOKING)
         lost = await refused_rpc(gw.stub.Execute(book, metadata=AGENT, timeout=10), gw)
         assert (lost.code, lost.reason) == (grpc.StatusCode.UNKNOWN, "OUTCOME_UNKNOWN")
-        [made] = await shown(gw)  # the sandbox booked; the gateway never heard
+        [made] = await cal.shown()  # the sandbox booked; the gateway never heard
 
         found = await gw.stub.Execute(book, metadata=AGENT, timeout=10)
         assert found.replayed
@@ -154,7 +130,7 @@ async def test_a_booking_whose_answer_was_lost_is_found_by_its_marker(tmp_path: 
             made["uid"],
         )
         assert found.result["metadata"] == {"order_id": "1001"}
-        assert await shown(gw) == [made]  # no second booking
+        assert await cal.shown() == [made]  # no second booking
         events = [r["event_type"] for r in gw.audit_rows() if r["connector_key"] == "cal"]
         assert events[-1] == "execution_reconciled"
 
@@ -167,22 +143,16 @@ async def test_an_account_of_its_own_takes_cal_to_its_vendor(tmp_path: Path) -> 
             cal={"api_key": API_KEY, "base_url": cal.url},
         )
         async with running_gateway(settings) as gw:
+            connector = Connector(gw, "cal")
             assert "cal" not in gw.gateway.sandboxes.running
-            described = await gw.stub.DescribeConnector(
-                pb.DescribeConnectorRequest(connector_key="cal"), metadata=AGENT, timeout=5
-            )
-            assert (described.connector.configured, described.connector.sandbox) == (True, False)
-            assert (await health_of(gw)).sandbox is False
+            described = await connector.described()
+            assert (described.configured, described.sandbox) == (True, False)
+            assert (await connector.health()).sandbox is False
             made = await gw.stub.Execute(
                 execute("create_booking", "b-1", **BOOKING), metadata=AGENT, timeout=10
             )
             assert list(cal.bookings) == [made.result["uid"]]
-            seen = await refused_rpc(
-                spb_grpc.SandboxServiceStub(gw.channel).ShowSandbox(
-                    spb.ShowSandboxRequest(connector_key="cal"), metadata=OPERATOR, timeout=5
-                ),
-                gw,
-            )
+            seen = await connector.not_sandboxed()
             assert (seen.reason, seen.metadata) == ("NOT_SANDBOXED", {"connector_key": "cal"})
             rows = [r for r in gw.audit_rows() if r["event_type"] == "booking_created"]
             assert [json.loads(r["detail"]).get("sandbox") for r in rows] == [None]

@@ -11,13 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from google.protobuf import json_format
 
 from connectorgateway.v1 import approval_service_pb2 as apb
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import execution_service_pb2 as epb
-from connectorgateway.v1 import sandbox_service_pb2 as spb
-from connectorgateway.v1 import sandbox_service_pb2_grpc as spb_grpc
 from tests.adapters.stripe.fake_stripe import fake_stripe
 from tests.integration.reasons.observe import (
     AGENT,
@@ -27,9 +24,8 @@ from tests.integration.reasons.observe import (
     executions,
     refused_rpc,
 )
-from tests.support.cli import run_cli_at
+from tests.integration.sandbox_calls import Connector
 from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
-from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -40,21 +36,6 @@ def execute(operation: str, key: str = "", **payload: Any) -> pb.ExecuteRequest:
     request = pb.ExecuteRequest(connector_key="stripe", operation=operation, idempotency_key=key)
     request.payload.update(payload)
     return request
-
-
-async def health_of(gw: RunningGateway) -> pb.ConnectorHealth:
-    health = await gw.stub.Health(
-        pb.HealthRequest(connector_key="stripe"), metadata=AGENT, timeout=5
-    )
-    [entry] = health.connectors
-    return entry
-
-
-async def shown(gw: RunningGateway) -> list[dict[str, Any]]:
-    answer = await spb_grpc.SandboxServiceStub(gw.channel).ShowSandbox(
-        spb.ShowSandboxRequest(connector_key="stripe"), metadata=OPERATOR, timeout=5
-    )
-    return [json_format.MessageToDict(record) for record in answer.received]
 
 
 async def grant(gw: RunningGateway, asked: Observed) -> str:
@@ -79,17 +60,11 @@ async def test_on_a_fresh_data_directory_stripe_runs_sandboxed_through_approval(
 ) -> None:
     settings = gateway_settings(tmp_path, health={"probe_interval_s": 3600})
     async with running_gateway(settings) as gw:
-
-        async def stripe_ok() -> pb.ConnectorHealth | None:
-            entry = await health_of(gw)
-            return entry if entry.status == pb.CONNECTOR_STATUS_OK else None
-
-        health = await wait_until(stripe_ok, what="stripe ok after the start-up probe")
+        stripe = Connector(gw, "stripe")
+        health = await stripe.ok()  # after the start-up probe
         assert health.sandbox
-        described = await gw.stub.DescribeConnector(
-            pb.DescribeConnectorRequest(connector_key="stripe"), metadata=AGENT, timeout=5
-        )
-        assert (described.connector.configured, described.connector.sandbox) == (True, True)
+        described = await stripe.described()
+        assert (described.configured, described.sandbox) == (True, True)
 
         # A payment asks for an approval, is approved by the operator, and runs once.
         create = await approved(
@@ -120,7 +95,7 @@ async def test_on_a_fresh_data_directory_stripe_runs_sandboxed_through_approval(
         undone = await gw.stub.Compensate(undo, metadata=AGENT, timeout=10)
         assert (undone.result["action"], undone.result["status"]) == ("canceled", "canceled")
 
-        created, canceled = await shown(gw)
+        created, canceled = await stripe.shown()
         assert created == {
             "event": "payment_intent.created",
             "id": intent,
@@ -133,17 +108,11 @@ async def test_on_a_fresh_data_directory_stripe_runs_sandboxed_through_approval(
         assert "payment_created" in [r["event_type"] for r in rows]
         assert {json.loads(r["detail"]).get("sandbox") for r in rows} == {"true"}
 
-        cli = await run_cli_at(gw, "sandbox", "show", "stripe")
-        assert cli.returncode == 0, cli.stderr
-        lines = cli.stdout.splitlines()
+        lines = await stripe.cli_shown()
         assert lines[0] == "the stripe sandbox received 2 items, oldest first:"
         assert {"event: payment_intent.created", f"id: {intent}", "amount: 2000"} <= set(lines)
         assert "event: payment_intent.canceled" in lines
-        health_table = await run_cli_at(gw, "health")
-        [row] = [
-            line.split() for line in health_table.stdout.splitlines() if line.startswith("stripe ")
-        ]
-        assert row[1:3] == ["ok", "sandbox"]
+        assert (await stripe.cli_health())[1:3] == ["ok", "sandbox"]
 
 
 async def test_lost_answers_are_settled_by_the_same_idempotency_key(tmp_path: Path) -> None:
@@ -156,6 +125,7 @@ async def test_lost_answers_are_settled_by_the_same_idempotency_key(tmp_path: Pa
         reliability={"backoff_scale": 0.001, "breaker_failure_threshold": 10},  # stays closed
     )
     async with running_gateway(settings) as gw:
+        stripe = Connector(gw, "stripe")
         customer = execute("create_customer", "c-1", email="ada@example.com")
         payment = await approved(
             gw, execute("create_payment_intent", "p-1", amount=500, currency="usd")
@@ -168,7 +138,7 @@ async def test_lost_answers_are_settled_by_the_same_idempotency_key(tmp_path: Pa
             ("OUTCOME_UNKNOWN", "4"),
             ("OUTCOME_UNKNOWN", "4"),
         ]
-        made = await shown(gw)  # the sandbox acted on both; the answers were lost
+        made = await stripe.shown()  # the sandbox acted on both; the answers were lost
         assert [m["event"] for m in made] == ["customer.created", "payment_intent.created"]
 
         # The agent repeats the first call.
@@ -185,7 +155,7 @@ async def test_lost_answers_are_settled_by_the_same_idempotency_key(tmp_path: Pa
         )
         assert (asked.found, asked.execution.result["id"]) == (True, made[1]["id"])
         assert asked.execution.status == epb.EXECUTION_STATUS_SUCCEEDED
-        assert await shown(gw) == made  # Stripe's stored answers: nothing acted twice
+        assert await stripe.shown() == made  # Stripe's stored answers: nothing acted twice
 
 
 async def test_an_account_of_its_own_takes_stripe_to_its_vendor(tmp_path: Path) -> None:
@@ -196,24 +166,18 @@ async def test_an_account_of_its_own_takes_stripe_to_its_vendor(tmp_path: Path) 
             stripe={"api_key": KEY, "base_url": stripe.url},
         )
         async with running_gateway(settings) as gw:
+            connector = Connector(gw, "stripe")
             assert "stripe" not in gw.gateway.sandboxes.running
-            described = await gw.stub.DescribeConnector(
-                pb.DescribeConnectorRequest(connector_key="stripe"), metadata=AGENT, timeout=5
-            )
-            assert (described.connector.configured, described.connector.sandbox) == (True, False)
-            assert (await health_of(gw)).sandbox is False
+            described = await connector.described()
+            assert (described.configured, described.sandbox) == (True, False)
+            assert (await connector.health()).sandbox is False
             made = await gw.stub.Execute(
                 execute("create_customer", "c-1", email="ada@example.com"),
                 metadata=AGENT,
                 timeout=10,
             )
             assert stripe.effects == [("customer_created", made.result["id"])]
-            seen = await refused_rpc(
-                spb_grpc.SandboxServiceStub(gw.channel).ShowSandbox(
-                    spb.ShowSandboxRequest(connector_key="stripe"), metadata=OPERATOR, timeout=5
-                ),
-                gw,
-            )
+            seen = await connector.not_sandboxed()
             assert (seen.reason, seen.metadata) == ("NOT_SANDBOXED", {"connector_key": "stripe"})
             rows = [r for r in gw.audit_rows() if r["event_type"] == "customer_created"]
             assert [json.loads(r["detail"]).get("sandbox") for r in rows] == [None]

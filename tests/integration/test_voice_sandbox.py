@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import grpc
-from google.protobuf import json_format
 
 from adapters.voice.sandbox_calls import ANSWERS
 from connectorgateway.v1 import approval_service_pb2 as apb
 from connectorgateway.v1 import connector_service_pb2 as pb
 from connectorgateway.v1 import execution_service_pb2 as epb
-from connectorgateway.v1 import sandbox_service_pb2 as spb
-from connectorgateway.v1 import sandbox_service_pb2_grpc as spb_grpc
 from tests.adapters.voice.fake_twilio import fake_twilio
 from tests.integration.approved import approved
 from tests.integration.reasons.observe import (
@@ -26,27 +22,11 @@ from tests.integration.reasons.observe import (
     executions,
     refused_rpc,
 )
+from tests.integration.sandbox_calls import Connector
 from tests.integration.voice_rig import PLACE, execute, voice_account
-from tests.support.cli import run_cli_at
-from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
-from tests.support.waiting import wait_until
+from tests.support.gateway import gateway_settings, running_gateway
 
 PLACE_AS_A = {"allow_loosening": True, "overrides": {"voice.place_call": "A"}}
-
-
-async def health_of(gw: RunningGateway) -> pb.ConnectorHealth:
-    health = await gw.stub.Health(
-        pb.HealthRequest(connector_key="voice"), metadata=AGENT, timeout=5
-    )
-    [entry] = health.connectors
-    return entry
-
-
-async def shown(gw: RunningGateway) -> list[dict[str, Any]]:
-    answer = await spb_grpc.SandboxServiceStub(gw.channel).ShowSandbox(
-        spb.ShowSandboxRequest(connector_key="voice"), metadata=OPERATOR, timeout=5
-    )
-    return [json_format.MessageToDict(record) for record in answer.received]
 
 
 async def test_on_a_fresh_data_directory_a_call_is_placed_read_and_undone_at_the_sandbox(
@@ -54,16 +34,10 @@ async def test_on_a_fresh_data_directory_a_call_is_placed_read_and_undone_at_the
 ) -> None:
     # No configuration at all, but the start-up probe (the first runs as the gateway starts).
     async with running_gateway(gateway_settings(tmp_path, health={"probe_interval_s": 3600})) as gw:
-
-        async def voice_ok() -> pb.ConnectorHealth | None:
-            entry = await health_of(gw)
-            return entry if entry.status == pb.CONNECTOR_STATUS_OK else None
-
-        assert (await wait_until(voice_ok, what="voice ok after the start-up probe")).sandbox
-        described = await gw.stub.DescribeConnector(
-            pb.DescribeConnectorRequest(connector_key="voice"), metadata=AGENT, timeout=5
-        )
-        assert (described.connector.configured, described.connector.sandbox) == (True, True)
+        voice = Connector(gw, "voice")
+        assert (await voice.ok()).sandbox
+        described = await voice.described()
+        assert (described.configured, described.sandbox) == (True, True)
 
         # place_call asks for an approval, is approved by the operator, and runs once.
         place = await approved(gw, execute("place_call", PLACE | {"To": ANSWERS}, "call-1"))
@@ -97,7 +71,7 @@ async def test_on_a_fresh_data_directory_a_call_is_placed_read_and_undone_at_the
             "completed",
         )
 
-        placed_record, updated_record = await shown(gw)
+        placed_record, updated_record = await voice.shown()
         assert (placed_record["event"], placed_record["call_sid"], placed_record["to"]) == (
             "call placed",
             sid,
@@ -124,14 +98,8 @@ async def test_on_a_fresh_data_directory_a_call_is_placed_read_and_undone_at_the
             "workflow_compensated",
         ]
 
-        health_table = await run_cli_at(gw, "health")
-        [row] = [
-            line.split() for line in health_table.stdout.splitlines() if line.startswith("voice ")
-        ]
-        assert row[1:3] == ["ok", "sandbox"]
-        cli_shown = await run_cli_at(gw, "sandbox", "show", "voice")
-        assert cli_shown.returncode == 0, cli_shown.stderr
-        lines = cli_shown.stdout.splitlines()
+        assert (await voice.cli_health())[1:3] == ["ok", "sandbox"]
+        lines = await voice.cli_shown()
         assert lines[0] == "the voice sandbox received 2 items, oldest first:"
         assert {f"call_sid: {sid}", "event: call placed", "event: call updated"} <= set(lines)
 
@@ -140,11 +108,12 @@ async def test_a_lost_answer_leaves_an_unknown_call_that_the_sandbox_holds(tmp_p
     fail = {"voice": {"drop": True, "at": "POST /2010-04-01/Accounts", "times": 1}}
     settings = gateway_settings(tmp_path, policy=PLACE_AS_A, sandbox={"fail": fail})
     async with running_gateway(settings) as gw:
+        voice = Connector(gw, "voice")
         seen = await refused_rpc(
             gw.stub.Execute(execute("place_call", PLACE, "call-1"), metadata=AGENT, timeout=10), gw
         )
         assert (seen.code, seen.reason) == (grpc.StatusCode.UNKNOWN, "OUTCOME_UNKNOWN")
-        [kept] = await shown(gw)  # Twilio has the call: only its answer was lost
+        [kept] = await voice.shown()  # Twilio has the call: only its answer was lost
         assert (kept["event"], kept["status"]) == ("call placed", "queued")
         # Twilio offers no lookup: the operator settles it, with the sid the sandbox shows.
         lookup = await refused_rpc(
@@ -170,11 +139,12 @@ async def test_a_temporary_fault_is_retried_through(tmp_path: Path) -> None:
         },
     )
     async with running_gateway(settings) as gw:
+        voice = Connector(gw, "voice")
         placed = await gw.stub.Execute(
             execute("place_call", PLACE, "call-1"), metadata=AGENT, timeout=10
         )
         assert placed.attempts == 2  # a 503 has not acted: retried
-        assert len(await shown(gw)) == 1
+        assert len(await voice.shown()) == 1
 
 
 async def test_configuring_a_twilio_account_takes_voice_to_twilio(tmp_path: Path) -> None:
@@ -186,23 +156,14 @@ async def test_configuring_a_twilio_account_takes_voice_to_twilio(tmp_path: Path
             health={"probe_interval_s": 3600},
         )
         async with running_gateway(settings) as gw:
+            voice = Connector(gw, "voice")
             assert "voice" not in gw.gateway.sandboxes.running
-
-            async def voice_ok() -> pb.ConnectorHealth | None:
-                entry = await health_of(gw)
-                return entry if entry.status == pb.CONNECTOR_STATUS_OK else None
-
-            assert not (await wait_until(voice_ok, what="voice ok at the fake Twilio")).sandbox
+            assert not (await voice.ok()).sandbox  # at the fake Twilio
             placed = await gw.stub.Execute(
                 execute("place_call", PLACE, "call-1"), metadata=AGENT, timeout=10
             )
             assert list(twilio.calls) == [placed.result["sid"]]
-            not_sandboxed = await refused_rpc(
-                spb_grpc.SandboxServiceStub(gw.channel).ShowSandbox(
-                    spb.ShowSandboxRequest(connector_key="voice"), metadata=OPERATOR, timeout=5
-                ),
-                gw,
-            )
+            not_sandboxed = await voice.not_sandboxed()
             assert not_sandboxed.reason == "NOT_SANDBOXED"
             rows = [r for r in gw.audit_rows() if r["event_type"] == "call_placed"]
             assert [json.loads(str(r["detail"])).get("sandbox") for r in rows] == [None]

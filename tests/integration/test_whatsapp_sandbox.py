@@ -7,23 +7,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import grpc
-from google.protobuf import json_format
 
 from adapters.whatsapp.sandbox import NEVER_WROTE
-from connectorgateway.v1 import connector_service_pb2 as pb
-from connectorgateway.v1 import sandbox_service_pb2 as spb
-from connectorgateway.v1 import sandbox_service_pb2_grpc as spb_grpc
 from tests.adapters.whatsapp.fake_graph import ACCESS_TOKEN, PHONE_NUMBER_ID, fake_graph
 from tests.integration.approved import approved
-from tests.integration.reasons.observe import AGENT, OPERATOR, refused_rpc
+from tests.integration.reasons.observe import AGENT, refused_rpc
+from tests.integration.sandbox_calls import Connector
 from tests.integration.whatsapp_rig import TEXT, execute
-from tests.support.cli import run_cli_at
 from tests.support.documented_errors import documented_reasons
-from tests.support.gateway import RunningGateway, gateway_settings, running_gateway
-from tests.support.waiting import wait_until
+from tests.support.gateway import gateway_settings, running_gateway
 
 [NEVER] = sorted(NEVER_WROTE)
 TEMPLATE = {
@@ -36,37 +30,15 @@ SENDS_AS_A = {
 }
 
 
-async def health_of(gw: RunningGateway) -> pb.ConnectorHealth:
-    asked = pb.HealthRequest(connector_key="whatsapp")
-    [entry] = (await gw.stub.Health(asked, metadata=AGENT, timeout=5)).connectors
-    return entry
-
-
-async def ok(gw: RunningGateway) -> pb.ConnectorHealth:
-    async def whatsapp_ok() -> pb.ConnectorHealth | None:
-        entry = await health_of(gw)
-        return entry if entry.status == pb.CONNECTOR_STATUS_OK else None
-
-    return await wait_until(whatsapp_ok, what="whatsapp ok after the start-up probe")
-
-
-async def shown(gw: RunningGateway) -> list[dict[str, Any]]:
-    answer = await spb_grpc.SandboxServiceStub(gw.channel).ShowSandbox(
-        spb.ShowSandboxRequest(connector_key="whatsapp"), metadata=OPERATOR, timeout=5
-    )
-    return [json_format.MessageToDict(record) for record in answer.received]
-
-
 async def test_on_a_fresh_data_directory_messages_go_to_the_sandbox_through_approval(
     tmp_path: Path,
 ) -> None:
     # No configuration at all, but the start-up probe (the first runs as the gateway starts).
     async with running_gateway(gateway_settings(tmp_path, health={"probe_interval_s": 3600})) as gw:
-        assert (await ok(gw)).sandbox
-        described = await gw.stub.DescribeConnector(
-            pb.DescribeConnectorRequest(connector_key="whatsapp"), metadata=AGENT, timeout=5
-        )
-        assert (described.connector.configured, described.connector.sandbox) == (True, True)
+        whatsapp = Connector(gw, "whatsapp")
+        assert (await whatsapp.ok()).sandbox
+        described = await whatsapp.described()
+        assert (described.configured, described.sandbox) == (True, True)
 
         # send_text asks for an approval, is approved by the operator, and runs once.
         text = await approved(gw, execute("send_text", TEXT, "text-1"))
@@ -85,7 +57,7 @@ async def test_on_a_fresh_data_directory_messages_go_to_the_sandbox_through_appr
         reached = await gw.stub.Execute(template, metadata=AGENT, timeout=10)
         assert reached.result["wa_id"] == NEVER.lstrip("+")
 
-        first, second = await shown(gw)
+        first, second = await whatsapp.shown()
         assert (first["message_id"], first["type"], first["text"]) == (
             sent.result["message_id"],
             "text",
@@ -101,13 +73,8 @@ async def test_on_a_fresh_data_directory_messages_go_to_the_sandbox_through_appr
         [failed] = [r for r in rows if r["event_type"] == "message_failed"]
         assert failed["reason"] == "MESSAGING_WINDOW_CLOSED"
 
-        health_table = await run_cli_at(gw, "health")
-        lines = health_table.stdout.splitlines()
-        [row] = [line.split() for line in lines if line.startswith("whatsapp ")]
-        assert row[1:3] == ["ok", "sandbox"]
-        cli_shown = await run_cli_at(gw, "sandbox", "show", "whatsapp")
-        assert cli_shown.returncode == 0, cli_shown.stderr
-        lines = cli_shown.stdout.splitlines()
+        assert (await whatsapp.cli_health())[1:3] == ["ok", "sandbox"]
+        lines = await whatsapp.cli_shown()
         assert lines[0] == "the whatsapp sandbox received 2 items, oldest first:"
         assert {f"message_id: {sent.result['message_id']}", "template: order_update"} <= set(lines)
 
@@ -116,20 +83,22 @@ async def test_a_throttled_sandbox_is_retried_through(tmp_path: Path) -> None:
     fail = {"whatsapp": {"status": 429, "at": "POST /v23.0/", "times": 2}}
     settings = gateway_settings(tmp_path, policy=SENDS_AS_A, sandbox={"fail": fail})
     async with running_gateway(settings) as gw:
+        whatsapp = Connector(gw, "whatsapp")
         sent = await gw.stub.Execute(execute("send_text", TEXT, "k1"), metadata=AGENT, timeout=10)
         assert sent.attempts == 3  # Graph's 130429 has not sent anything: retried
-        assert len(await shown(gw)) == 1
+        assert len(await whatsapp.shown()) == 1
 
 
 async def test_a_lost_answer_is_an_unknown_outcome_with_the_message_sent(tmp_path: Path) -> None:
     fail = {"whatsapp": {"drop": True, "at": "POST /v23.0/"}}
     settings = gateway_settings(tmp_path, policy=SENDS_AS_A, sandbox={"fail": fail})
     async with running_gateway(settings) as gw:
+        whatsapp = Connector(gw, "whatsapp")
         seen = await refused_rpc(
             gw.stub.Execute(execute("send_text", TEXT, "k1"), metadata=AGENT, timeout=10), gw
         )
         assert (seen.code, seen.reason) == (grpc.StatusCode.UNKNOWN, "OUTCOME_UNKNOWN")
-        [kept] = await shown(gw)
+        [kept] = await whatsapp.shown()
         assert kept["text"] == TEXT["text"]["body"]
 
 
@@ -144,16 +113,12 @@ async def test_configuring_an_account_takes_whatsapp_to_graph(tmp_path: Path) ->
             tmp_path, whatsapp=account, policy=SENDS_AS_A, health={"probe_interval_s": 3600}
         )
         async with running_gateway(settings) as gw:
+            whatsapp = Connector(gw, "whatsapp")
             assert "whatsapp" not in gw.gateway.sandboxes.running
-            assert not (await ok(gw)).sandbox
+            assert not (await whatsapp.ok()).sandbox
             await gw.stub.Execute(execute("send_text", TEXT, "k1"), metadata=AGENT, timeout=10)
             assert graph.sent == 1
-            not_sandboxed = await refused_rpc(
-                spb_grpc.SandboxServiceStub(gw.channel).ShowSandbox(
-                    spb.ShowSandboxRequest(connector_key="whatsapp"), metadata=OPERATOR, timeout=5
-                ),
-                gw,
-            )
+            not_sandboxed = await whatsapp.not_sandboxed()
             assert not_sandboxed.reason == "NOT_SANDBOXED"
             rows = [r for r in gw.audit_rows() if r["event_type"] == "message_sent"]
             assert [json.loads(str(r["detail"])).get("sandbox") for r in rows] == [None]
