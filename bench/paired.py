@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +130,21 @@ class WindowFigures:
     p50_ms: float  # the median call's latency
 
 
+def _cpu_us(window: WindowFigures) -> float:
+    return window.cpu_us
+
+
+def _p50_ms(window: WindowFigures) -> float:
+    return window.p50_ms
+
+
+# What main reports of the paired windows: name, unit, and the figure of a window.
+_FIGURES: tuple[tuple[str, str, Callable[[WindowFigures], float]], ...] = (
+    ("server CPU per call", "µs", _cpu_us),
+    ("median latency", "ms", _p50_ms),
+)
+
+
 async def _window(process: Pinned, calls: Calls, in_flight: int, window_s: float) -> WindowFigures:
     """Server CPU per call over one window, in microseconds, and its median latency."""
     before = tree_cpu(process.pid).total_s
@@ -196,12 +211,8 @@ def main(argv: list[str] | None = None) -> None:
             measure(trees, args.variant, args.in_flight, args.pairs, args.window_s, args.pythons)
         )
     print(f"{args.variant} at {args.in_flight} in flight, {len(a)} pairs of windows")
-    for what, unit, field in (
-        ("server CPU per call", "µs", "cpu_us"),
-        ("median latency", "ms", "p50_ms"),
-    ):
-        a_figures = [float(getattr(w, field)) for w in a]
-        b_figures = [float(getattr(w, field)) for w in b]
+    for what, unit, figure in _FIGURES:
+        a_figures, b_figures = [figure(w) for w in a], [figure(w) for w in b]
         summary = summarize(a_figures, b_figures)
         print(
             f"{what}: A {args.a} {statistics.median(a_figures):.2f} {unit}, "
